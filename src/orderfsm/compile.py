@@ -1,0 +1,438 @@
+"""Compile a validated table into an immutable machine: a ``transitions`` engine plus an index.
+
+The compiled machine is built once per table and shared by every order that uses it.
+Its pure core is :meth:`CompiledMachine.transition` (``status, event -> Step``, or a
+typed rejection); the stateful orders in :mod:`orderfsm.orders` are a convenience on
+top of it. Successful steps are executed by the ``transitions`` engine on a throwaway
+cursor, with every guard handed to it as a callable (never as a string, which
+``transitions`` would resolve by importing a dotted path). The index answers the
+stateless queries and explains rejections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from transitions import EventData, Machine
+
+from orderfsm.errors import (
+    IllegalTransition,
+    OrderFsmError,
+    TableError,
+    TransitionRejected,
+    UnknownEvent,
+    UnknownMachine,
+    UnknownStatus,
+)
+from orderfsm.guards import REGISTRY, GuardContext
+from orderfsm.table import Code, Event, State, Table, Transition, parse_table, read_table
+
+StatusLike = int | str | State
+
+SHIPPED_TABLES = ("taobao_order", "taobao_refund")
+HISTORY_GUARD = "returns_to_history"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of one accepted event: where it went, and the table edge that took it."""
+
+    source: State
+    target: State
+    event: str
+    actor: str
+    transition: Transition
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """The engine's model: just a state name, so one engine serves every order."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """The context of one attempt, handed to engine conditions through event kwargs."""
+
+    machine: str
+    event: str
+    status: State
+    parent: State | None
+    variables: Mapping[str, str]
+    history: State | None
+
+    def context(self, target: State | None) -> GuardContext:
+        return GuardContext(
+            machine=self.machine,
+            event=self.event,
+            status=self.status,
+            target=target,
+            parent=self.parent,
+            variables=self.variables,
+            history=self.history,
+        )
+
+
+def _expand(table: Table) -> tuple[Transition, ...]:
+    """Replace each history transition by one concrete edge per status that can enter its source.
+
+    Each expanded edge carries the ``returns_to_history`` guard, so only the edge back to
+    the remembered status can pass.
+    """
+    out: list[Transition] = []
+    for t in table.transitions:
+        if not t.history:
+            out.append(t)
+            continue
+        entries = sorted(
+            {e.src for e in table.transitions if e.dst == t.src and e.src != t.src},
+            key=[s.name for s in table.states].index,
+        )
+        out.extend(replace(t, dst=src, guards=(*t.guards, HISTORY_GUARD)) for src in entries)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledMachine:
+    """An immutable compiled table. Build with :func:`load`; share freely between threads."""
+
+    table: Table
+    parent: CompiledMachine | None
+    edges: tuple[Transition, ...]
+    _lookup: Mapping[Code, State] = field(repr=False)
+    _by_source: Mapping[str, tuple[Transition, ...]] = field(repr=False)
+    _by_source_event: Mapping[tuple[str, str], tuple[Transition, ...]] = field(repr=False)
+    _events: Mapping[str, Event] = field(repr=False)
+    _engine: Machine = field(repr=False)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def states(self) -> tuple[State, ...]:
+        """Every status, in table order."""
+        return self.table.states
+
+    @property
+    def initial(self) -> State:
+        return self.table.state(self.table.initial)
+
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        return tuple(self._events)
+
+    def event(self, name: str) -> Event:
+        """The declared event ``name``; :class:`UnknownEvent` if the table has none."""
+        try:
+            return self._events[name]
+        except KeyError:
+            raise UnknownEvent(
+                f"{self.name}: unknown event {name!r}; events are: {', '.join(self._events)}"
+            ) from None
+
+    def status(self, value: StatusLike) -> State:
+        """Resolve an int code, enum name, alias or raw platform string to its status."""
+        if isinstance(value, State):
+            value = value.name
+        if not isinstance(value, bool) and isinstance(value, int | str):
+            found = self._lookup.get(value)
+            if found is not None:
+                return found
+        raise UnknownStatus(self.name, value, self._valid_values())
+
+    def _valid_values(self) -> list[str]:
+        return [
+            f"{s.code!r}/{s.name}" + (f"/{s.raw}" if s.raw and s.raw != s.name else "")
+            for s in self.states
+        ]
+
+    def can(self, src: StatusLike, dst: StatusLike) -> bool:
+        """Whether any transition of the table goes from ``src`` to ``dst`` (guards aside)."""
+        target = self.status(dst).name
+        return any(t.dst == target for t in self._by_source[self.status(src).name])
+
+    def successors(self, src: StatusLike) -> tuple[State, ...]:
+        """The statuses one transition away from ``src``, in table order, guards aside."""
+        dsts = {t.dst for t in self._by_source[self.status(src).name]}
+        return tuple(s for s in self.states if s.name in dsts)
+
+    def events(self, src: StatusLike) -> tuple[str, ...]:
+        """The events that have a transition leaving ``src``, in table order, guards aside."""
+        names = {t.event for t in self._by_source[self.status(src).name]}
+        return tuple(e for e in self._events if e in names)
+
+    def transitions_from(self, src: StatusLike) -> tuple[Transition, ...]:
+        """The table edges leaving ``src`` (history transitions expanded)."""
+        return self._by_source[self.status(src).name]
+
+    # ------------------------------------------------------------------ the pure core
+    def transition(
+        self,
+        status: StatusLike,
+        event: str,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+    ) -> Step:
+        """Apply ``event`` to ``status`` and return the :class:`Step`, or raise why not.
+
+        Pure: nothing is stored. ``parent`` is the enclosing order's status (for a
+        sub-order machine), ``variables`` the order's extended state, ``history`` the
+        status remembered before a history state. Raises :class:`UnknownStatus`,
+        :class:`UnknownEvent`, or a :class:`TransitionRejected` subclass naming the rule.
+        """
+        probe = self._probe(status, event, parent, variables, history)
+        chosen = self._choose(probe)
+        cursor = _Cursor(probe.status.name)
+        fired = self._engine.events[event].trigger(cursor, probe=probe)
+        if not fired or cursor.state != chosen.dst:
+            raise OrderFsmError(
+                f"{self.name}: internal error: engine went {probe.status.name} -> {cursor.state} "
+                f"on {event!r}, the index expected {chosen.dst}"
+            )
+        return Step(probe.status, self.table.state(cursor.state), event, chosen.actor, chosen)
+
+    def allows(
+        self,
+        status: StatusLike,
+        event: str,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+    ) -> bool:
+        """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
+        probe = self._probe(status, event, parent, variables, history)
+        try:
+            self._choose(probe)
+        except TransitionRejected:
+            return False
+        return True
+
+    def enabled(
+        self,
+        status: StatusLike,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+    ) -> tuple[str, ...]:
+        """The events that would be accepted in ``status`` with this context, guards included."""
+        return tuple(
+            e
+            for e in self.events(status)
+            if self.allows(status, e, parent=parent, variables=variables, history=history)
+        )
+
+    def _probe(
+        self,
+        status: StatusLike,
+        event: str,
+        parent: StatusLike | None,
+        variables: Mapping[str, str] | None,
+        history: StatusLike | None,
+    ) -> _Probe:
+        state = self.status(status)
+        self.event(event)
+        parent_state = None
+        if parent is not None:
+            if self.parent is None:
+                raise UnknownStatus(self.name, parent, ["(this machine has no parent order)"])
+            parent_state = self.parent.status(parent)
+        return _Probe(
+            machine=self.name,
+            event=event,
+            status=state,
+            parent=parent_state,
+            variables=MappingProxyType(dict(variables or {})),
+            history=None if history is None else self.status(history),
+        )
+
+    def _reject(
+        self, probe: _Probe, kind: type[TransitionRejected], message: str, rule: str, source: str
+    ) -> TransitionRejected:
+        allowed = [
+            e
+            for e in self.events(probe.status)
+            if e != probe.event and self._passing(replace(probe, event=e)) is not None
+        ]
+        where = f"{probe.status}" + (f" (main order: {probe.parent})" if probe.parent else "")
+        return kind(
+            f"{self.name}: {probe.event!r} refused in {where}: {message}",
+            rule=rule,
+            source=source,
+            status=str(probe.status),
+            allowed=allowed,
+        )
+
+    def _passing(self, probe: _Probe) -> Transition | None:
+        """The first edge for ``probe`` whose guards (event-level first) all pass, if any."""
+        for g in self._events[probe.event].guards:
+            if not REGISTRY[g].check(probe.context(None)):
+                return None
+        for t in self._by_source_event.get((probe.status.name, probe.event), ()):
+            target = self.table.state(t.dst) if t.dst else None
+            if all(REGISTRY[g].check(probe.context(target)) for g in t.guards):
+                return t
+        return None
+
+    def _choose(self, probe: _Probe) -> Transition:
+        for name in self._events[probe.event].guards:
+            g = REGISTRY[name]
+            if not g.check(probe.context(None)):
+                raise self._reject(probe, g.error, g.rule, g.rule, g.source)
+        if probe.status.final:
+            raise self._reject(
+                probe,
+                TransitionRejected,
+                "a final status accepts no event",
+                "final statuses accept nothing",
+                _cite(probe.status),
+            )
+        candidates = self._by_source_event.get((probe.status.name, probe.event), ())
+        if not candidates:
+            raise self._reject(
+                probe,
+                IllegalTransition,
+                f"no transition leaves {probe.status.name} on {probe.event!r}",
+                "the transition table",
+                self.table.source or self.table.file,
+            )
+        first_failure: tuple[str, str] | None = None
+        for t in candidates:
+            target = self.table.state(t.dst) if t.dst else None
+            failed = next(
+                (g for g in t.guards if not REGISTRY[g].check(probe.context(target))), None
+            )
+            if failed is None:
+                return t
+            first_failure = first_failure or (failed, f"{t.src} -> {t.dst}")
+        assert first_failure is not None
+        g = REGISTRY[first_failure[0]]
+        return_to = f" (edge {first_failure[1]})" if len(candidates) == 1 else ""
+        raise self._reject(probe, g.error, f"{g.rule}{return_to}", g.rule, g.source)
+
+    def __repr__(self) -> str:
+        return f"<CompiledMachine {self.name}: {len(self.states)} states, {len(self.edges)} edges>"
+
+
+def _cite(state: State) -> str:
+    sources = state.provenance.sources
+    return str(sources[0]) if sources else f"inferred: {state.provenance.basis}"
+
+
+def _condition(guard_name: str, target: State | None) -> Any:
+    check = REGISTRY[guard_name].check
+
+    def condition(event_data: EventData) -> bool:
+        probe: _Probe = event_data.kwargs["probe"]
+        return check(probe.context(target))
+
+    condition.__name__ = f"guard_{guard_name}"
+    return condition
+
+
+def compile_table(table: Table, parent: CompiledMachine | None = None) -> CompiledMachine:
+    """Build the engine and index for a validated table (see :func:`load`)."""
+    edges = _expand(table)
+    lookup: dict[Code, State] = {}
+    for s in table.states:
+        for key in (s.code, s.name, *s.aliases, *([s.raw] if s.raw else [])):
+            lookup[key] = s
+    by_source: dict[str, list[Transition]] = {s.name: [] for s in table.states}
+    by_source_event: dict[tuple[str, str], list[Transition]] = {}
+    for t in edges:
+        by_source[t.src].append(t)
+        by_source_event.setdefault((t.src, t.event), []).append(t)
+    events = {e.name: e for e in table.events}
+
+    engine = Machine(
+        model=None,
+        states=[s.name for s in table.states],
+        initial=table.initial,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+        name=table.name,
+    )
+    for t in edges:
+        assert t.dst is not None
+        target = table.state(t.dst)
+        guards = (*events[t.event].guards, *t.guards)
+        engine.add_transition(
+            t.event, t.src, t.dst, conditions=[_condition(g, target) for g in guards]
+        )
+    return CompiledMachine(
+        table=table,
+        parent=parent,
+        edges=edges,
+        _lookup=MappingProxyType(lookup),
+        _by_source=MappingProxyType({k: tuple(v) for k, v in by_source.items()}),
+        _by_source_event=MappingProxyType({k: tuple(v) for k, v in by_source_event.items()}),
+        _events=MappingProxyType(events),
+        _engine=engine,
+    )
+
+
+# ---------------------------------------------------------------------- loading
+
+_cache: dict[str, CompiledMachine] = {}
+_cache_lock = threading.RLock()
+
+
+def shipped_table(name: str) -> Table:
+    """Read the table file shipped inside the package for machine ``name``."""
+    if name not in SHIPPED_TABLES:
+        raise UnknownMachine(
+            f"no shipped machine named {name!r}; shipped machines are: {', '.join(SHIPPED_TABLES)}"
+        )
+    ref = resources.files("orderfsm") / "tables" / f"{name}.toml"
+    with resources.as_file(ref) as path:
+        table = read_table(path)
+    return replace(table, file=f"orderfsm/tables/{name}.toml")
+
+
+def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
+    """Return the compiled machine for a shipped name, a table file path, or a decoded mapping.
+
+    Shipped machines are compiled once per process and shared. A path or mapping goes
+    through exactly the same validation; its ``machine.parent`` (if any) must name a
+    shipped machine.
+    """
+    if isinstance(source, Mapping):
+        return _compile_with_parent(parse_table(source))
+    if isinstance(source, str) and source in SHIPPED_TABLES:
+        with _cache_lock:
+            cached = _cache.get(source)
+            if cached is None:
+                cached = _cache[source] = _compile_with_parent(shipped_table(source))
+            return cached
+    path = Path(source)
+    if isinstance(source, str) and not path.suffix and not path.exists():
+        raise UnknownMachine(
+            f"no shipped machine named {source!r} and no such file; shipped machines are: "
+            f"{', '.join(SHIPPED_TABLES)}"
+        )
+    return _compile_with_parent(read_table(path))
+
+
+def _compile_with_parent(table: Table) -> CompiledMachine:
+    if not table.parent:
+        return compile_table(table)
+    if table.parent not in SHIPPED_TABLES:
+        raise TableError(
+            table.file,
+            "machine.parent",
+            f"{table.parent!r} is not a shipped machine; one of {', '.join(SHIPPED_TABLES)}",
+        )
+    return compile_table(table, load(table.parent))

@@ -1,0 +1,95 @@
+"""The one exception hierarchy that leaves orderfsm's public API.
+
+Every error a caller can see derives from :class:`OrderFsmError`, so a service can
+catch the library's failures with one ``except`` and nothing else escapes.
+A rejection (:class:`TransitionRejected` and below) always leaves every status of the
+order it was raised for unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class OrderFsmError(Exception):
+    """Base class of every error orderfsm raises."""
+
+
+class TableError(OrderFsmError):
+    """A table file or mapping is malformed.
+
+    ``file`` names the file (or ``<mapping>``), ``entry`` the offending entry
+    (``states[3]``, ``transitions[7].dst``...), ``problem`` what is wrong.
+    """
+
+    def __init__(self, file: str, entry: str, problem: str) -> None:
+        self.file = file
+        self.entry = entry
+        self.problem = problem
+        super().__init__(f"{file}: {entry}: {problem}")
+
+
+class UnknownMachine(OrderFsmError):
+    """``load()`` was given a name that is neither a shipped machine nor a table path."""
+
+
+class UnknownStatus(OrderFsmError, ValueError):
+    """A status value is not a code, enum name, alias or raw string of the machine."""
+
+    def __init__(self, machine: str, value: object, valid: Iterable[str]) -> None:
+        self.machine = machine
+        self.value = value
+        self.valid = tuple(valid)
+        super().__init__(
+            f"{machine}: unknown status {value!r}; valid values are: {', '.join(self.valid)}"
+        )
+
+
+class UnknownEvent(OrderFsmError):
+    """An event name the machine (or the addressed part of the order) does not declare."""
+
+
+class UnknownSubOrder(OrderFsmError, KeyError):
+    """An event or query named a sub-order the order does not hold."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class TransitionRejected(OrderFsmError):
+    """An event was refused; nothing changed.
+
+    ``rule`` names the rule that refused it, ``source`` the document section the rule
+    comes from, ``status`` the current status and ``allowed`` the events possible from it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str,
+        source: str,
+        status: str,
+        allowed: Iterable[str] = (),
+    ) -> None:
+        self.rule = rule
+        self.source = source
+        self.status = status
+        self.allowed = tuple(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "nothing (no event applies)"
+        super().__init__(
+            f"{message} [rule: {rule}; source: {source}; status: {status}; "
+            f"allowed from here: {allowed_text}]"
+        )
+
+
+class IllegalTransition(TransitionRejected):
+    """No transition of the table leaves the current status on this event."""
+
+
+class PaymentLocked(TransitionRejected):
+    """A buyer cancellation was refused because payment has been approved or made."""
+
+
+class RefundNotAllowed(TransitionRejected):
+    """A refund was requested where the rules do not allow one."""

@@ -1,0 +1,530 @@
+"""The table format: frozen value objects, and the parser that validates a table.
+
+A table is plain data (TOML on disk, or an already-decoded mapping). It never names
+importable code: guards are names looked up in :mod:`orderfsm.guards`. Every problem is
+reported as :class:`~orderfsm.errors.TableError` naming the file, the entry and the
+problem, so a table from elsewhere can be checked before anything runs. The format is
+described in ``docs/table-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NoReturn, TypeVar
+
+from orderfsm.errors import TableError
+from orderfsm.guards import REGISTRY
+
+ACTORS = ("buyer", "seller", "finance", "platform")
+Code = int | str
+ProvenanceKind = Literal["documented", "inferred"]
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One document's statement: file name, section heading, and what it says there."""
+
+    doc: str
+    section: str
+    says: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.doc} \u00a7 {self.section}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a state or transition comes from: documented (with citations) or inferred."""
+
+    kind: ProvenanceKind
+    sources: tuple[Citation, ...] = ()
+    basis: str = ""
+
+    @property
+    def documented(self) -> bool:
+        return self.kind == "documented"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One status as the platform sends it, with its documented texts."""
+
+    code: Code
+    name: str
+    raw: str | None
+    phase: str
+    description: str
+    customer_text: str
+    provenance: Provenance
+    final: bool = False
+    quarantine: bool = False
+    aliases: tuple[str, ...] = ()
+    tags: frozenset[str] = frozenset()
+    description_zh: str | None = None
+    notes: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.code})"
+
+    def __repr__(self) -> str:
+        return f"<State {self.name}({self.code})>"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A trigger name, with guards checked in every status before any transition is sought."""
+
+    name: str
+    description: str
+    guards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One edge. ``dst`` is ``None`` for a history transition (back to the remembered status)."""
+
+    src: str
+    dst: str | None
+    event: str
+    actor: str
+    provenance: Provenance
+    guards: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def history(self) -> bool:
+        return self.dst is None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A recorded resolution of a disagreement between documents (or with the table)."""
+
+    id: str
+    topic: str
+    sides: tuple[Citation, ...]
+    decision: str
+    reasoning: str
+    transitions: tuple[tuple[Code, Code], ...] = ()
+    claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """Extended state an order carries beside its status (ICBU ``pay_step``, ...)."""
+
+    name: str
+    values: tuple[str, ...]
+    default: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A whole validated table. ``file`` is where it came from, for error messages."""
+
+    name: str
+    title: str
+    file: str
+    initial: str
+    code_type: Literal["int", "str"]
+    states: tuple[State, ...]
+    events: tuple[Event, ...]
+    transitions: tuple[Transition, ...]
+    decisions: tuple[Decision, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    parent: str | None = None
+    description: str = ""
+    source: str = ""
+    reconstruction: bool = False
+    state_by_name: Mapping[str, State] = field(default_factory=dict, compare=False, repr=False)
+
+    def state(self, name: str) -> State:
+        return self.state_by_name[name]
+
+
+# --------------------------------------------------------------------------- parsing
+
+_T = TypeVar("_T")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_TOP_KEYS = {"machine", "variables", "states", "events", "transitions", "decisions"}
+_MACHINE_KEYS = {
+    "name",
+    "title",
+    "initial",
+    "code_type",
+    "parent",
+    "description",
+    "reconstruction",
+    "source",
+}
+_STATE_KEYS = {
+    "code",
+    "name",
+    "aliases",
+    "raw",
+    "phase",
+    "description",
+    "description_zh",
+    "customer_text",
+    "final",
+    "quarantine",
+    "tags",
+    "provenance",
+    "notes",
+}
+_EVENT_KEYS = {"description", "guards"}
+_TRANSITION_KEYS = {"src", "dst", "history", "event", "actor", "guards", "provenance", "notes"}
+_PROVENANCE_KEYS = {"kind", "sources", "basis"}
+_CITATION_KEYS = {"doc", "section", "says"}
+_DECISION_KEYS = {"id", "topic", "sides", "decision", "reasoning", "transitions", "claims"}
+_VARIABLE_KEYS = {"values", "default", "description"}
+
+
+class _Reader:
+    """Typed access to one mapping, reporting problems against ``file`` and ``entry``."""
+
+    def __init__(self, file: str, entry: str, data: object, keys: set[str]) -> None:
+        self.file = file
+        self.entry = entry
+        if not isinstance(data, Mapping):
+            self.fail(f"expected a table (mapping), got {type(data).__name__}")
+        self.data: Mapping[str, object] = data
+        unknown = sorted(set(self.data) - keys)
+        if unknown:
+            self.fail(f"unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(keys))}")
+
+    def fail(self, problem: str, key: str | None = None) -> NoReturn:
+        entry = f"{self.entry}.{key}" if key else self.entry
+        raise TableError(self.file, entry, problem)
+
+    def _get(self, key: str, kind: type[_T] | tuple[type, ...], default: object) -> object:
+        if key not in self.data:
+            if default is _REQUIRED:
+                self.fail("missing required key", key)
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            self.fail(f"expected {_kind_name(kind)}, got a boolean", key)
+        if not isinstance(value, kind):
+            self.fail(f"expected {_kind_name(kind)}, got {type(value).__name__}", key)
+        return value
+
+    def text(self, key: str, default: object = None) -> str:
+        value = self._get(key, str, _REQUIRED if default is None else default)
+        assert isinstance(value, str)
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._get(key, str, None)
+        return value if isinstance(value, str) else None
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self._get(key, bool, default)
+        assert isinstance(value, bool)
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, list, [])
+        assert isinstance(value, list)
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                self.fail(f"expected a list of strings, item {i} is {type(item).__name__}", key)
+        return tuple(value)
+
+    def items(self, key: str) -> Sequence[object]:
+        value = self._get(key, list, [])
+        assert isinstance(value, list)
+        return value
+
+
+_REQUIRED = object()
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "an integer", bool: "a boolean", list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _citation(file: str, entry: str, data: object) -> Citation:
+    r = _Reader(file, entry, data, _CITATION_KEYS)
+    return Citation(doc=r.text("doc"), section=r.text("section"), says=r.text("says", ""))
+
+
+def _provenance(file: str, entry: str, data: object) -> Provenance:
+    r = _Reader(file, entry, data, _PROVENANCE_KEYS)
+    kind = r.text("kind")
+    if kind not in ("documented", "inferred"):
+        r.fail(f"must be 'documented' or 'inferred', got {kind!r}", "kind")
+    sources = tuple(
+        _citation(file, f"{entry}.sources[{i}]", c) for i, c in enumerate(r.items("sources"))
+    )
+    basis = r.text("basis", "")
+    if kind == "documented" and not sources:
+        r.fail("a documented entry must cite at least one source", "sources")
+    if kind == "inferred" and not basis:
+        r.fail("an inferred entry must give its reasoning in 'basis'", "basis")
+    return Provenance(
+        kind="documented" if kind == "documented" else "inferred", sources=sources, basis=basis
+    )
+
+
+def _identifier(r: _Reader, key: str) -> str:
+    value = r.text(key)
+    if not _NAME.match(value):
+        r.fail(f"{value!r} is not a valid name (letters, digits and underscores)", key)
+    return value
+
+
+def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
+    """Validate a decoded table and return it as frozen value objects.
+
+    Raises :class:`TableError` naming ``file``, the entry and the problem for an unknown
+    key, a wrong type, a duplicate code or name, a reference to an undeclared state or
+    event, an unknown guard, or an unknown actor.
+    """
+    top = _Reader(file, "<top>", data, _TOP_KEYS)
+    m = _Reader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
+    name = _identifier(m, "name")
+    code_type = m.text("code_type", "int")
+    if code_type not in ("int", "str"):
+        m.fail(f"must be 'int' or 'str', got {code_type!r}", "code_type")
+
+    variables = _parse_variables(file, top._get("variables", Mapping, {}))
+    states = _parse_states(file, top.items("states"), code_type)
+    lookup = _state_lookup(file, states)
+
+    def ref(r: _Reader, key: str) -> str:
+        raw = r.data.get(key)
+        if raw is None:
+            r.fail("missing required key", key)
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            r.fail(f"expected a state name or code, got {type(raw).__name__}", key)
+        found = lookup.get(raw)
+        if found is None:
+            r.fail(f"{raw!r} is not a declared state", key)
+        return found
+
+    initial = ref(m, "initial")
+    events = _parse_events(file, top._get("events", Mapping, _REQUIRED))
+    event_names = {e.name for e in events}
+    transitions = _parse_transitions(file, top.items("transitions"), ref, event_names)
+    decisions = _parse_decisions(file, top.items("decisions"), lookup)
+    if not states:
+        top.fail("a table needs at least one state", "states")
+    by_name = {s.name: s for s in states}
+    return Table(
+        name=name,
+        title=m.text("title", name),
+        file=file,
+        initial=initial,
+        code_type="int" if code_type == "int" else "str",
+        states=states,
+        events=events,
+        transitions=transitions,
+        decisions=decisions,
+        variables=variables,
+        parent=m.opt_text("parent"),
+        description=m.text("description", ""),
+        source=m.text("source", ""),
+        reconstruction=m.flag("reconstruction"),
+        state_by_name=by_name,
+    )
+
+
+def _parse_variables(file: str, data: object) -> tuple[Variable, ...]:
+    assert isinstance(data, Mapping)
+    out = []
+    for var_name, body in data.items():
+        r = _Reader(file, f"variables.{var_name}", body, _VARIABLE_KEYS)
+        values = r.texts("values")
+        if not values:
+            r.fail("a variable needs at least one value", "values")
+        default = r.text("default")
+        if default not in values:
+            r.fail(f"default {default!r} is not one of {list(values)}", "default")
+        out.append(Variable(var_name, values, default, r.text("description", "")))
+    return tuple(out)
+
+
+def _parse_states(file: str, items: Sequence[object], code_type: str) -> tuple[State, ...]:
+    states: list[State] = []
+    seen_codes: dict[Code, int] = {}
+    seen_names: dict[str, int] = {}
+    for i, item in enumerate(items):
+        entry = f"states[{i}]"
+        r = _Reader(file, entry, item, _STATE_KEYS)
+        code_kind: type = int if code_type == "int" else str
+        code = r._get("code", code_kind, _REQUIRED)
+        assert isinstance(code, int | str)
+        name = _identifier(r, "name")
+        entry = f"states[{i}] ({name})"
+        r.entry = entry
+        if code in seen_codes:
+            r.fail(f"duplicate code {code!r} (also states[{seen_codes[code]}])", "code")
+        if name in seen_names:
+            r.fail(f"duplicate name {name!r} (also states[{seen_names[name]}])", "name")
+        seen_codes[code] = i
+        seen_names[name] = i
+        prov = _provenance(file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
+        states.append(
+            State(
+                code=code,
+                name=name,
+                raw=r.opt_text("raw"),
+                phase=r.text("phase"),
+                description=r.text("description"),
+                customer_text=r.text("customer_text"),
+                provenance=prov,
+                final=r.flag("final"),
+                quarantine=r.flag("quarantine"),
+                aliases=r.texts("aliases"),
+                tags=frozenset(r.texts("tags")),
+                description_zh=r.opt_text("description_zh"),
+                notes=r.text("notes", ""),
+            )
+        )
+    return tuple(states)
+
+
+def _state_lookup(file: str, states: Sequence[State]) -> dict[Code, str]:
+    """Every spelling of every state -> its name; a spelling shared by two states is an error."""
+    lookup: dict[Code, str] = {}
+    for i, s in enumerate(states):
+        keys: list[Code] = [s.code, s.name, *s.aliases]
+        if s.raw is not None:
+            keys.append(s.raw)
+        for key in keys:
+            other = lookup.get(key)
+            if other is not None and other != s.name:
+                raise TableError(
+                    file,
+                    f"states[{i}] ({s.name})",
+                    f"{key!r} already names state {other}; every code, name, alias and raw "
+                    "string must identify one state",
+                )
+            lookup[key] = s.name
+    return lookup
+
+
+def _check_guards(r: _Reader, guards: tuple[str, ...]) -> None:
+    for g in guards:
+        if g not in REGISTRY:
+            r.fail(
+                f"unknown guard {g!r}; guards are looked up by name in the registry: "
+                f"{', '.join(sorted(REGISTRY))}",
+                "guards",
+            )
+
+
+def _parse_events(file: str, data: object) -> tuple[Event, ...]:
+    assert isinstance(data, Mapping)
+    events = []
+    for ev_name, body in data.items():
+        r = _Reader(file, f"events.{ev_name}", body, _EVENT_KEYS)
+        if not _NAME.match(ev_name):
+            r.fail(f"{ev_name!r} is not a valid event name")
+        guards = r.texts("guards")
+        _check_guards(r, guards)
+        events.append(Event(ev_name, r.text("description"), guards))
+    if not events:
+        raise TableError(file, "events", "a table needs at least one event")
+    return tuple(events)
+
+
+def _parse_transitions(
+    file: str,
+    items: Sequence[object],
+    ref: Callable[[_Reader, str], str],
+    event_names: set[str],
+) -> tuple[Transition, ...]:
+    out: list[Transition] = []
+    seen: dict[tuple[str, str | None, str], int] = {}
+    for i, item in enumerate(items):
+        r = _Reader(file, f"transitions[{i}]", item, _TRANSITION_KEYS)
+        src = ref(r, "src")
+        history = r.flag("history")
+        if history and "dst" in r.data:
+            r.fail("a history transition has no 'dst': it returns to the remembered status")
+        dst = None if history else ref(r, "dst")
+        event = r.text("event")
+        r.entry = f"transitions[{i}] ({src} -> {dst or '<history>'} on {event})"
+        if event not in event_names:
+            r.fail(f"event {event!r} is not declared under [events]", "event")
+        actor = r.text("actor")
+        if actor not in ACTORS:
+            r.fail(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}", "actor")
+        guards = r.texts("guards")
+        _check_guards(r, guards)
+        key = (src, dst, event)
+        if key in seen:
+            r.fail(f"duplicate transition (also transitions[{seen[key]}])")
+        seen[key] = i
+        prov = _provenance(file, f"{r.entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
+        out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", "")))
+    return tuple(out)
+
+
+def _parse_decisions(
+    file: str, items: Sequence[object], lookup: Mapping[Code, str]
+) -> tuple[Decision, ...]:
+    out: list[Decision] = []
+    ids: set[str] = set()
+    for i, item in enumerate(items):
+        r = _Reader(file, f"decisions[{i}]", item, _DECISION_KEYS)
+        did = r.text("id")
+        r.entry = f"decisions[{i}] ({did})"
+        if did in ids:
+            r.fail(f"duplicate decision id {did!r}", "id")
+        ids.add(did)
+        pairs: list[tuple[Code, Code]] = []
+        for j, pair in enumerate(r.items("transitions")):
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or any(isinstance(p, bool) or not isinstance(p, int | str) for p in pair)
+            ):
+                r.fail("expected a [src, dst] pair of state codes", f"transitions[{j}]")
+            for p in pair:
+                if p not in lookup:
+                    r.fail(f"{p!r} is not a declared state", f"transitions[{j}]")
+            pairs.append((pair[0], pair[1]))
+        sides = tuple(
+            _citation(file, f"{r.entry}.sides[{j}]", c) for j, c in enumerate(r.items("sides"))
+        )
+        if not sides:
+            r.fail("a decision quotes at least one side", "sides")
+        out.append(
+            Decision(
+                id=did,
+                topic=r.text("topic"),
+                sides=sides,
+                decision=r.text("decision"),
+                reasoning=r.text("reasoning"),
+                transitions=tuple(pairs),
+                claims=r.texts("claims"),
+            )
+        )
+    return tuple(out)
+
+
+def read_table(path: str | Path) -> Table:
+    """Read and validate a TOML table file; errors name the file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise TableError(str(p), "<file>", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TableError(str(p), "<file>", f"not UTF-8 text: {exc.reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TableError(str(p), "<file>", f"not valid TOML: {exc}") from None
+    return parse_table(data, str(p))
