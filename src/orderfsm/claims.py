@@ -1,0 +1,154 @@
+"""Claims: the source documents' checkable statements, transcribed as data.
+
+Claim files live in ``orderfsm/claims/`` (one per source document), separate from the
+tables, so a typo in one is caught by the other. Each claim carries its source (file name
++ section heading), what the document says, and its exact meaning; the kind-specific
+fields say what to compute. Kinds and their fields are documented in
+``docs/claims-format.md``; :mod:`orderfsm.conformance` checks them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from orderfsm.errors import TableError
+from orderfsm.table import _Reader
+
+_COMMON = {"id", "kind", "machine", "section", "says", "meaning"}
+
+# kind -> (required fields, optional fields)
+KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
+    {
+        "matrix": (frozenset({"columns", "rows"}), frozenset()),
+        "edges": (frozenset({"edges"}), frozenset()),
+        "path": (frozenset({"statuses"}), frozenset({"parent"})),
+        "final": (frozenset({"statuses"}), frozenset()),
+        "event_enabled": (frozenset({"event", "statuses"}), frozenset({"exact"})),
+        "event_refused": (frozenset({"event", "statuses"}), frozenset({"error"})),
+        "event_enabled_unless_tag": (frozenset({"event", "tag"}), frozenset()),
+        "parent_enables": (frozenset({"event", "status", "parents"}), frozenset({"exact"})),
+        "no_event_after": (frozenset({"event", "after"}), frozenset()),
+        "exits_by": (frozenset({"status", "actors"}), frozenset({"except_events"})),
+        "exits_to": (frozenset({"status", "targets"}), frozenset()),
+        "dominated_by": (frozenset({"target", "via"}), frozenset()),
+        "tagged": (frozenset({"tag", "statuses"}), frozenset({"exact"})),
+        "variable": (frozenset({"name", "values"}), frozenset()),
+        "variable_text": (frozenset({"status", "variable", "values"}), frozenset()),
+        "enum": (frozenset({"members"}), frozenset({"complete"})),
+        "mapping": (frozenset({"entries"}), frozenset()),
+        "size": (frozenset({"size"}), frozenset()),
+        "sub_machine": (frozenset({"parent"}), frozenset()),
+        "actor_present": (frozenset({"actor", "present"}), frozenset()),
+        "event_present": (frozenset({"event", "present"}), frozenset()),
+        "description_field": (frozenset({"value"}), frozenset()),
+        "payload": (frozenset({"body", "format"}), frozenset()),
+        "payload_shape": (frozenset({"body", "parser"}), frozenset({"records"})),
+        "informative": (frozenset({"reason"}), frozenset()),
+    }
+)
+# Kinds about a document or a payload rather than one machine.
+MACHINELESS = frozenset({"informative", "payload_shape"})
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One checkable statement: where it is, what it says, and what it means exactly."""
+
+    id: str
+    kind: str
+    machine: str | None
+    doc: str
+    section: str
+    says: str
+    meaning: str
+    fields: Mapping[str, object]
+    file: str
+
+    # Kind-specific fields are plain TOML values whose presence parse_claims has checked.
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+
+def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
+    """Validate one decoded claim file; errors name the file, the claim and the problem."""
+    top = _Reader(file, "<top>", data, {"doc", "claims"})
+    doc = top.text("doc")
+    out: list[Claim] = []
+    for i, item in enumerate(top.items("claims")):
+        probe = _Reader(
+            file, f"claims[{i}]", item, set(item) if isinstance(item, Mapping) else set()
+        )
+        kind = probe.text("kind")
+        if kind not in KINDS:
+            probe.fail(f"unknown kind {kind!r}; kinds are {', '.join(sorted(KINDS))}", "kind")
+        required, optional = KINDS[kind]
+        r = _Reader(file, f"claims[{i}]", item, _COMMON | required | optional)
+        cid = r.text("id")
+        r.entry = f"claims[{i}] ({cid})"
+        for key in sorted(required):
+            if key not in r.data:
+                r.fail("missing required key for this kind", key)
+        machine = r.opt_text("machine")
+        if machine is None and kind not in MACHINELESS:
+            r.fail("missing required key", "machine")
+        out.append(
+            Claim(
+                id=cid,
+                kind=kind,
+                machine=machine,
+                doc=doc,
+                section=r.text("section"),
+                says=r.text("says"),
+                meaning=r.text("meaning"),
+                fields=MappingProxyType({k: v for k, v in r.data.items() if k not in _COMMON}),
+                file=file,
+            )
+        )
+    return tuple(out)
+
+
+def read_claims(path: str | Path) -> tuple[Claim, ...]:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TableError(str(p), "<file>", f"cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TableError(str(p), "<file>", f"not a valid TOML claim file: {exc}") from None
+    return parse_claims(data, str(p))
+
+
+def shipped_claims() -> tuple[Claim, ...]:
+    """Every claim shipped with the library, in file then document order; ids are unique."""
+    root = resources.files("orderfsm") / "claims"
+    claims: list[Claim] = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            claims.extend(parse_claims(data, f"orderfsm/claims/{entry.name}"))
+    seen: dict[str, str] = {}
+    for c in claims:
+        if c.id in seen:
+            raise TableError(c.file, c.id, f"duplicate claim id (also in {seen[c.id]})")
+        seen[c.id] = c.file
+    return tuple(claims)
+
+
+def payload_text(name: str) -> str:
+    """A payload example shipped beside the claims (``orderfsm/claims/payloads/NAME``)."""
+    ref = resources.files("orderfsm") / "claims" / "payloads" / name
+    try:
+        return ref.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TableError(
+            f"orderfsm/claims/payloads/{name}", "<file>", f"cannot read: {exc}"
+        ) from None

@@ -1,0 +1,181 @@
+"""Hypothesis strategies over orderfsm machines, for the library's tests and yours.
+
+    from hypothesis import given
+    from orderfsm.testing import histories
+
+    @given(histories("taobao_order"))
+    def test_my_service_follows_the_rules(history): ...
+
+Every strategy takes a machine (a compiled machine or anything :func:`orderfsm.load`
+accepts) and builds only from the table, so it works on user tables too. Strategies
+compose: :func:`histories_with_illegal_step` draws from :func:`histories`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+from orderfsm.compile import CompiledMachine, load
+from orderfsm.orders import TaobaoOrder
+from orderfsm.paths import Config, PathStep, initial_configs, moves
+from orderfsm.paths import Path as StepPath
+from orderfsm.table import State
+
+MachineLike = CompiledMachine | str | Path | Mapping[str, Any]
+
+
+def _machine(machine: MachineLike) -> CompiledMachine:
+    return machine if isinstance(machine, CompiledMachine) else load(machine)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A valid event history: the steps taken from the start configuration, in order."""
+
+    machine: CompiledMachine
+    start: Config
+    steps: StepPath
+
+    @property
+    def statuses(self) -> tuple[State, ...]:
+        return (self.start.status, *(s.target for s in self.steps))
+
+    @property
+    def end(self) -> Config:
+        return _config_after(self.machine, self.start, self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class IllegalHistory:
+    """A valid history with exactly one illegal event injected at ``position``.
+
+    ``events`` is the whole sequence to replay; replaying it must be refused at
+    ``position`` (the event there is not accepted in the status reached by then), and the
+    events after it stay valid, because a refused event changes nothing.
+    """
+
+    history: History
+    position: int
+    illegal_event: str
+    config: Config
+
+    @property
+    def status_at_injection(self) -> State:
+        return self.config.status
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        names = [s.event for s in self.history.steps]
+        return (*names[: self.position], self.illegal_event, *names[self.position :])
+
+
+def _config_after(machine: CompiledMachine, start: Config, steps: StepPath) -> Config:
+    config = start
+    for step in steps:
+        config = next(c for s, c in moves(machine, config) if s.transition == step.transition)
+    return config
+
+
+@st.composite
+def histories(draw: st.DrawFn, machine: MachineLike, max_steps: int = 12) -> History:
+    """Valid histories of ``machine`` from its initial status: each step one that really fires.
+
+    At every step the history may stop, or take any transition that fires in the current
+    configuration (guards evaluated with a parent status that lets it, for sub-order
+    machines). Shrinks towards short histories.
+    """
+    m = _machine(machine)
+    start = draw(st.sampled_from(initial_configs(m)))
+    config, steps = start, []
+    for _ in range(max_steps):
+        options = sorted(moves(m, config), key=lambda pair: m.edges.index(pair[0].transition))
+        if not options or not draw(st.booleans()):
+            break
+        step, config = draw(st.sampled_from(options))
+        steps.append(step)
+    return History(m, start, tuple(steps))
+
+
+@st.composite
+def histories_with_illegal_step(
+    draw: st.DrawFn, machine: MachineLike, max_steps: int = 12
+) -> IllegalHistory:
+    """A valid history plus one event that is refused where it is injected (and where)."""
+    m = _machine(machine)
+    history = draw(
+        histories(m, max_steps).filter(
+            lambda h: any(
+                _illegal_events(m, c)
+                for c in (_config_after(m, h.start, h.steps[:i]) for i in range(len(h.steps) + 1))
+            )
+        )
+    )
+    candidates = [
+        i
+        for i in range(len(history.steps) + 1)
+        if _illegal_events(m, _config_after(m, history.start, history.steps[:i]))
+    ]
+    position = draw(st.sampled_from(candidates))
+    config = _config_after(m, history.start, history.steps[:position])
+    event = draw(st.sampled_from(_illegal_events(m, config)))
+    return IllegalHistory(history, position, event, config)
+
+
+def _illegal_events(machine: CompiledMachine, config: Config) -> list[str]:
+    parents: list[State | None] = list(machine.parent.states) if machine.parent else [None]
+    return [
+        e
+        for e in machine.event_names
+        if not any(
+            machine.allows(
+                config.status, e, parent=p, variables=config.variables, history=config.history
+            )
+            for p in parents
+        )
+    ]
+
+
+@st.composite
+def taobao_orders(
+    draw: st.DrawFn,
+    max_sub_orders: int = 4,
+    max_events: int = 16,
+    sub_order_ids: st.SearchStrategy[Hashable] | None = None,
+) -> TaobaoOrder:
+    """Random Taobao orders reached by playing accepted events on a new order.
+
+    The order gets up to ``max_sub_orders`` sub-orders, then up to ``max_events``
+    events each drawn from those the order (or one of its sub-orders) accepts at that
+    moment, so every main/refund combination produced is one the rules can reach.
+    """
+    ids = draw(
+        st.lists(
+            sub_order_ids or st.text("0123456789", min_size=1, max_size=6),
+            max_size=max_sub_orders,
+            unique=True,
+        )
+    )
+    order = TaobaoOrder(sub_orders=ids)
+    for _ in range(max_events):
+        options: list[tuple[str, Hashable | None]] = [(e, None) for e in order.enabled_events()]
+        options += [(e, sid) for sid in ids for e in order.enabled_events(sid)]
+        if not options or not draw(st.booleans()):
+            break
+        event, sub_order = draw(st.sampled_from(options))
+        order.trigger(event, sub_order=sub_order)
+    return order
+
+
+__all__ = [
+    "History",
+    "IllegalHistory",
+    "PathStep",
+    "histories",
+    "histories_with_illegal_step",
+    "taobao_orders",
+]
