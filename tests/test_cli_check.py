@@ -1,4 +1,4 @@
-"""`orderfsm check` and `orderfsm conformance-doc` as a user runs them."""
+"""`orderfsm check` and `orderfsm docs` as a user runs them."""
 
 import json
 from importlib import resources
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import orderfsm
 from orderfsm.cli import main
 
 TABLE = (resources.files("orderfsm") / "tables" / "taobao_order.toml").read_text("utf-8")
@@ -54,16 +55,23 @@ def test_broken_table_file_is_a_clear_error(
     assert "bad.toml" in err and "unknown actor 'robot'" in err
 
 
-def test_conformance_doc_is_committed_and_fresh(
+def test_generated_docs_are_committed_and_fresh(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    committed = REPO / "docs" / "conformance.md"
-    assert main(["conformance-doc", "--check", "--out", str(committed)]) == 0
-    copy = tmp_path / "conformance.md"
-    copy.write_text(
-        committed.read_text(encoding="utf-8").replace("Decision", "Decisio", 1), encoding="utf-8"
-    )
-    assert main(["conformance-doc", "--check", "--out", str(copy)]) == 1
-    assert "stale" in capsys.readouterr().out
-    assert main(["conformance-doc", "--out", str(copy)]) == 0
-    assert copy.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
+    assert main(["docs", "--check", "--root", str(REPO)]) == 0
+    copy = tmp_path / "repo"
+    for page in ("docs/conformance.md", *(f"docs/machines/{n}.md" for n in orderfsm.MACHINES)):
+        (copy / page).parent.mkdir(parents=True, exist_ok=True)
+        (copy / page).write_text((REPO / page).read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["docs", "--check", "--root", str(copy)]) == 0
+    for page in ("docs/conformance.md", "docs/machines/icbu_trade.md"):
+        target = copy / page
+        target.write_text(target.read_text(encoding="utf-8").replace("| ", "|  ", 1), "utf-8")
+    capsys.readouterr()
+    assert main(["docs", "--check", "--root", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "conformance.md is stale" in out and "icbu_trade.md is stale" in out
+    assert main(["docs", "--root", str(copy)]) == 0
+    assert main(["docs", "--check", "--root", str(copy)]) == 0
+    prose = (copy / "docs/machines/icbu_trade.md").read_text(encoding="utf-8")
+    assert prose == (REPO / "docs/machines/icbu_trade.md").read_text(encoding="utf-8")

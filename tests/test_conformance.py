@@ -215,13 +215,21 @@ def test_making_a_list_or_path_claim_false_is_reported(claim: Claim, data: st.Da
         i = data.draw(st.integers(0, len(items) - 1))
         if claim.kind == "edges":
             src = items[i][0]
-            wrong = [s.code for s in machine.states if not machine.can(src, s.code)]
+            wrong = [
+                s.code
+                for s in machine.states
+                if not machine.can(src, s.code) and s.code != items[i][1]
+            ]
             items[i] = [src, data.draw(st.sampled_from(wrong))]
         else:
             if len(items) < 2:
                 return
             i = max(i, 1)
-            wrong = [s.code for s in machine.states if not machine.can(items[i - 1], s.code)]
+            wrong = [
+                s.code
+                for s in machine.states
+                if not machine.can(items[i - 1], s.code) and s.code != items[i]
+            ]
             items[i] = data.draw(st.sampled_from(wrong))
     elif claim.kind == "event_enabled":  # an exact list: dropping or adding one is wrong
         toggled = data.draw(st.sampled_from([s.code for s in machine.states]))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from orderfsm.compile import SHIPPED_TABLES, CompiledMachine, load
 from orderfsm.errors import OrderFsmError
@@ -36,6 +38,69 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from orderfsm.check import run_check  # noqa: PLC0415 - keep `orderfsm summary` light
+    from orderfsm.report import text  # noqa: PLC0415
+
+    report = run_check(args.table or (), histories=[(f, args.machine) for f in args.history or ()])
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(text(report, verbose=args.verbose), end="")
+    return 0 if report.ok else 1
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from orderfsm.render import pages  # noqa: PLC0415
+
+    root = Path(args.root)
+    if args.check:
+        stale = pages.stale(root)
+        for path in stale:
+            print(f"orderfsm: {path} is stale; regenerate it with `orderfsm docs`")
+        if not stale:
+            print("docs up to date")
+        return 1 if stale else 0
+    for path in pages.write(root):
+        print(f"wrote {path}")
+    return 0
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from orderfsm.render import FORMATS  # noqa: PLC0415 - keep `orderfsm summary` light
+
+    chosen = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {unknown[0] if unknown else text!r}; choose from {','.join(FORMATS)}"
+        )
+    return chosen
+
+
+def _cmd_diagrams(args: argparse.Namespace) -> int:
+    from orderfsm import render  # noqa: PLC0415 - Graphviz bindings only when drawing
+
+    docs = Path(args.docs) if args.docs else None
+    plan = render.plan(args.machine, args.format, Path(args.out), docs)
+    if args.check:
+        stale = render.check(plan)
+        for problem in stale:
+            print(f"stale: {problem}")
+        if stale:
+            print(
+                f"orderfsm: {len(stale)} stale diagram file(s); regenerate with `orderfsm diagrams`"
+            )
+            return 1
+        print(f"diagrams up to date ({len(plan.texts) + len(plan.drawings)} files checked)")
+        return 0
+    written = render.write(plan)
+    print(f"{len(written.paths)} diagram file(s) changed under {args.out}")
+    if written.graphviz_missing:
+        print(f"orderfsm: {written.graphviz_missing}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orderfsm", description="Order-status rules: load, check and draw the machines."
@@ -46,6 +111,69 @@ def build_parser() -> argparse.ArgumentParser:
         "--table", action="append", metavar="NAME_OR_PATH", help="a machine name or table file"
     )
     summary.set_defaults(func=_cmd_summary)
+
+    check = sub.add_parser(
+        "check",
+        help="check the tables against the documents' claims, and lint them",
+        description="Exit 0 when every discrepancy has a recorded decision and lint has no "
+        "error; 1 otherwise; 2 on bad input.",
+    )
+    check.add_argument(
+        "--table",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help="check only this machine or table file (repeatable); a table named like a "
+        "shipped machine is checked against that machine's claims",
+    )
+    check.add_argument(
+        "--history",
+        action="append",
+        metavar="FILE",
+        help="also audit an exported status history (CSV with order_id,status columns, or "
+        "JSON lines); repeatable",
+    )
+    check.add_argument(
+        "--machine", default="taobao_order", help="the machine --history files follow"
+    )
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="show resolved discrepancies in full"
+    )
+    check.set_defaults(func=_cmd_check)
+
+    docs = sub.add_parser(
+        "docs",
+        help="regenerate docs/conformance.md and the reference blocks of docs/machines/*.md",
+    )
+    docs.add_argument("--root", default=".", help="the repository root (default: .)")
+    docs.add_argument("--check", action="store_true", help="exit 1, naming stale pages")
+    docs.set_defaults(func=_cmd_docs)
+
+    diagrams = sub.add_parser(
+        "diagrams",
+        help="draw every machine: DOT, SVG, Mermaid and Markdown matrices (docs/diagrams.md)",
+        description="Generate the diagrams from the tables, or with --check compare the "
+        "committed ones and exit 1 naming every stale file.",
+    )
+    diagrams.add_argument("--out", default="diagrams", help="output folder (default diagrams/)")
+    diagrams.add_argument(
+        "--machine", action="append", metavar="NAME", help="only this machine (repeatable)"
+    )
+    diagrams.add_argument(
+        "--format",
+        type=_formats,
+        default=("dot", "svg", "mermaid", "md"),
+        help="comma-separated: dot,svg,png,mermaid,md (default dot,svg,mermaid,md)",
+    )
+    diagrams.add_argument(
+        "--docs",
+        default="docs/diagrams.md",
+        help="the page embedding every Mermaid diagram; '' for none (default docs/diagrams.md)",
+    )
+    diagrams.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 naming stale files"
+    )
+    diagrams.set_defaults(func=_cmd_diagrams)
     return parser
 
 

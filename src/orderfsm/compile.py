@@ -23,6 +23,7 @@ from transitions import EventData, Machine
 
 from orderfsm.errors import (
     IllegalTransition,
+    InvalidOrderState,
     OrderFsmError,
     TableError,
     TransitionRejected,
@@ -35,7 +36,7 @@ from orderfsm.table import Code, Event, State, Table, Transition, parse_table, r
 
 StatusLike = int | str | State
 
-SHIPPED_TABLES = ("taobao_order", "taobao_refund")
+SHIPPED_TABLES = ("taobao_order", "taobao_refund", "icbu_trade", "ka_pool_order")
 HISTORY_GUARD = "returns_to_history"
 
 
@@ -170,6 +171,51 @@ class CompiledMachine:
         names = {t.event for t in self._by_source[self.status(src).name]}
         return tuple(e for e in self._events if e in names)
 
+    @property
+    def history_states(self) -> frozenset[str]:
+        """Names of the history states: sources of a ``history = true`` transition."""
+        return frozenset(t.src for t in self.table.transitions if t.history)
+
+    def history_sources(self, state: StatusLike) -> tuple[State, ...]:
+        """The statuses a history state can be entered from (what it may remember)."""
+        name = self.status(state).name
+        return tuple(s for s in self.states if any(t.dst == name for t in self._by_source[s.name]))
+
+    def remembered_after(self, step: Step, remembered: State | None) -> State | None:
+        """What an order remembers after ``step``: the status it left to enter a history state.
+
+        Entering a history state remembers the step's source; moving within history
+        states keeps ``remembered``; leaving them forgets it.
+        """
+        if step.target.name not in self.history_states:
+            return None
+        if step.source.name in self.history_states:
+            return remembered
+        return step.source
+
+    def variables(self, given: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The table's variables at their defaults, overridden by ``given``, validated.
+
+        Raises :class:`InvalidOrderState` for an undeclared variable or a value the table
+        does not list.
+        """
+        declared = {v.name: v for v in self.table.variables}
+        out = {v.name: v.default for v in self.table.variables}
+        for name, value in (given or {}).items():
+            var = declared.get(name)
+            if var is None:
+                raise InvalidOrderState(
+                    f"{self.name}: unknown variable {name!r}; declared: "
+                    f"{', '.join(declared) or 'none'}"
+                )
+            if value not in var.values:
+                raise InvalidOrderState(
+                    f"{self.name}: {name} = {value!r} is not allowed; values: "
+                    f"{', '.join(var.values)}"
+                )
+            out[name] = value
+        return out
+
     def transitions_from(self, src: StatusLike) -> tuple[Transition, ...]:
         """The table edges leaving ``src`` (history transitions expanded)."""
         return self._by_source[self.status(src).name]
@@ -254,7 +300,7 @@ class CompiledMachine:
             event=event,
             status=state,
             parent=parent_state,
-            variables=MappingProxyType(dict(variables or {})),
+            variables=MappingProxyType(self.variables(variables)),
             history=None if history is None else self.status(history),
         )
 

@@ -50,14 +50,17 @@ class Discrepancy:
 
     @property
     def broken_decision(self) -> str | None:
-        """Why the matched decision no longer holds, if it doesn't.
+        """Why the matched decision does not resolve this discrepancy, if it doesn't.
 
         A decision's ``follows`` lists the claims the table sides with; it resolves a
         discrepancy only while every one of them present here agrees with the table (and
         at least one is present), so editing the table against its own decision is caught.
+        A decision that follows no claim cannot be checked, so it resolves nothing.
         """
-        if self.decision is None or not self.decision.follows:
+        if self.decision is None:
             return None
+        if not self.decision.follows:
+            return "it names no claim it follows (`follows`), so the checker cannot hold the table to it"
         followed = [c for c in self.claims if c.claim in self.decision.follows]
         if not followed:
             return f"none of the claims it follows ({', '.join(self.decision.follows)}) speaks here"

@@ -45,6 +45,12 @@ class UnknownStatus(OrderFsmError, ValueError):
         )
 
 
+class InvalidOrderState(OrderFsmError, ValueError):
+    """An order's extended state does not fit its machine: an undeclared variable or value,
+    a remembered (history) status the order could not have come from, or an order level
+    with no children."""
+
+
 class UnknownEvent(OrderFsmError):
     """An event name the machine (or the addressed part of the order) does not declare."""
 
@@ -93,3 +99,34 @@ class PaymentLocked(TransitionRejected):
 
 class RefundNotAllowed(TransitionRejected):
     """A refund was requested where the rules do not allow one."""
+
+
+class PayloadError(OrderFsmError, ValueError):
+    """A platform payload (response or callback body) could not be read.
+
+    ``path`` names the offending field as a JSON-path-like string (``$.data.data[0].status``;
+    ``$`` is the whole body), ``problem`` says what is wrong with it.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class ConcurrentModification(OrderFsmError):
+    """A compare-and-set save found a newer version than the one the writer started from.
+
+    ``expected`` is the version the writer read, ``found`` the version stored now; re-read,
+    re-apply and save again.
+    """
+
+    def __init__(self, key: str, expected: int, found: int | None) -> None:
+        self.key = key
+        self.expected = expected
+        self.found = found
+        stored = "no stored order" if found is None else f"version {found}"
+        super().__init__(
+            f"{key}: expected to replace version {expected} but found {stored}; "
+            "another writer saved first: re-read, re-apply and retry"
+        )

@@ -87,11 +87,19 @@ class _Facts:
         dst = own[0] if own else (usual[0][0] if usual else None)
         return None if dst is None else (src.code, self.m.table.state(dst).code)
 
+    def fixed(self) -> tuple[tuple[str, str], ...]:
+        """The variable values a claim pins (``variables = { pay_step = "FULL" }``), sorted."""
+        return tuple(sorted(self.claim.get("variables", {}).items()))
+
+    def when(self) -> str:
+        pinned = self.fixed()
+        return f" (with {', '.join(f'{k}={v}' for k, v in pinned)})" if pinned else ""
+
     def enabled(self, event: str, code: Any, ok: bool, statement: str) -> None:
         self.add(
-            ("enabled", event, code, None),
+            ("enabled", event, code, None, self.fixed()),
             ok,
-            statement,
+            statement + self.when(),
             transition=self.event_pair(event, code),
             polarity=ok,
         )
@@ -148,8 +156,16 @@ def _event_enabled(f: _Facts, c: Claim) -> None:
 
 
 def _event_enabled_unless_tag(f: _Facts, c: Claim) -> None:
-    tag = c["tag"]
+    tag, error = c["tag"], c.get("error")
     for s in f.m.states if f.m else ():
+        if error and tag in s.tags:
+            f.add(
+                ("refused", c["event"], s.code, ()),
+                error,
+                f"{c['event']} in {s.code} ({tag}) is refused by this rule ({error})",
+                transition=f.event_pair(c["event"], s.code),
+                polarity=False,
+            )
         ok = not s.final and not s.quarantine and tag not in s.tags
         f.enabled(
             c["event"],
@@ -164,9 +180,9 @@ def _event_refused(f: _Facts, c: Claim) -> None:
     error = c.get("error", "TransitionRejected")
     for code in c["statuses"]:
         f.add(
-            ("refused", c["event"], code),
+            ("refused", c["event"], code, f.fixed()),
             error,
-            f"{c['event']} in {code} is refused ({error})",
+            f"{c['event']} in {code} is refused ({error}){f.when()}",
             transition=f.event_pair(c["event"], code),
             polarity=False,
         )

@@ -93,6 +93,7 @@ def guard(
 
 TAOBAO = "000_29cd69a61e8d9e8a.txt"
 ICBU = "002_72f8e4474636d231.txt"
+KA = "000_29cd69a61e8d9e8a.txt"  # its section "Comparison with KA Orders"
 
 
 @guard(
@@ -192,9 +193,56 @@ def nothing_left_to_pay(ctx: GuardContext) -> bool:
 
 
 @guard(
+    "advance_paid",
+    rule="only an order whose advance is paid holds money that can be refunded or charged back",
+    source=f"{ICBU} \u00a7 pay_step; trade_status FAQ 3",
+    reads=("variables",),
+)
+def advance_paid(ctx: GuardContext) -> bool:
+    """Pass when ``pay_step`` is ``BALANCE``: in ``unpay`` that means the advance is paid.
+
+    Source: 002_72f8e4474636d231.txt, pay_step ("预付款ADVANCE, 尾款BALANCE": the balance
+    stage follows a paid advance) read with trade_status FAQ 3 (refund -> frozen, card
+    charge-back -> charge_back): only money already paid can be refunded or charged back.
+    """
+    return ctx.variables.get("pay_step") == "BALANCE"
+
+
+@guard(
+    "nothing_paid",
+    rule="a buyer who has paid an advance gets the money back through a refund, not a cancellation",
+    source=f"{ICBU} \u00a7 pay_step; trade_status FAQ 3",
+    reads=("variables",),
+)
+def nothing_paid(ctx: GuardContext) -> bool:
+    """Pass unless ``pay_step`` is ``BALANCE`` (in ``unpay``: the advance is already paid).
+
+    Source: 002_72f8e4474636d231.txt, pay_step (BALANCE follows a paid advance) and
+    trade_status FAQ 3 (a buyer's refund freezes the order: frozen). Cancelling would
+    close the trade with the advance still held, so the buyer's way out is a refund.
+    """
+    return ctx.variables.get("pay_step") != "BALANCE"
+
+
+@guard(
+    "before_shipment",
+    rule="KA: an order can be cancelled until it ships, not after",
+    source=f"{KA} \u00a7 Comparison with KA Orders (Cancellation Limit)",
+)
+def before_shipment(ctx: GuardContext) -> bool:
+    """Refuse the event in a status tagged ``shipped``.
+
+    Source: 000_29cd69a61e8d9e8a.txt, "Comparison with KA Orders", row Cancellation
+    Limit: KA orders "Can cancel before shipment". Which statuses are shipped is data in
+    the KA table (tag ``shipped``), so a replacement table keeps the rule.
+    """
+    return "shipped" not in ctx.status.tags
+
+
+@guard(
     "returns_to_history",
-    rule="a partial refund returns the order to the exact status it had before it froze",
-    source=f"{ICBU} \u00a7 trade_status FAQ 3",
+    rule="a history state returns only to the exact status the order had before entering it",
+    source=f"{ICBU} \u00a7 trade_status FAQ 3 (frozen); {KA} \u00a7 Comparison with KA Orders",
     error=IllegalTransition,
     reads=("history", "target"),
 )
@@ -203,8 +251,10 @@ def returns_to_history(ctx: GuardContext) -> bool:
 
     Source: 002_72f8e4474636d231.txt, trade_status FAQ 3: "也有可能买家是部分退款,然后订单恢复
     退款前的状态" (the buyer may refund partially, and the order then returns to the status
-    it had before the refund). The compiler attaches this guard to every expanded edge of
-    a ``history = true`` transition.
+    it had before the refund). The KA reconstruction reads its integrated refund statuses
+    the same way (000_29cd69a61e8d9e8a.txt, "Comparison with KA Orders": refunds
+    "Integrated into main status"). The compiler attaches this guard to every expanded
+    edge of a ``history = true`` transition.
     """
     return ctx.history is not None and ctx.target is not None and ctx.history == ctx.target
 

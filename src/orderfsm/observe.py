@@ -35,20 +35,30 @@ class Observer:
             return None
 
     def contexts(
-        self, m: CompiledMachine, parent: object = None
+        self, m: CompiledMachine, parent: object = None, fixed: Sequence[tuple[str, str]] = ()
     ) -> Iterator[tuple[State | None, dict[str, str]]]:
-        """Every (parent status, variables) a guard of ``m`` could be evaluated with."""
+        """Every (parent status, variables) a guard of ``m`` could be evaluated with;
+        ``parent`` and ``fixed`` variable values narrow it to what a claim states."""
         if parent is not None and m.parent is not None:
             p = self.state(m.parent, parent)
             parents: Sequence[State | None] = [p] if p else []
         else:
             parents = list(m.parent.states) if m.parent else [None]
         names = [v.name for v in m.table.variables]
+        pinned = dict(fixed)
+        domains = [(pinned[v.name],) if v.name in pinned else v.values for v in m.table.variables]
         for p in parents:
-            for values in itertools.product(*(v.values for v in m.table.variables)):
+            for values in itertools.product(*domains):
                 yield p, dict(zip(names, values, strict=True))
 
-    def accepts(self, m: CompiledMachine, src: State, event: str, parent: object = None) -> bool:
+    def accepts(
+        self,
+        m: CompiledMachine,
+        src: State,
+        event: str,
+        parent: object = None,
+        fixed: Sequence[tuple[str, str]] = (),
+    ) -> bool:
         """Whether ``event`` is accepted in ``src`` in at least one possible context."""
         if event not in m.event_names:
             return False
@@ -57,7 +67,7 @@ class Observer:
         )
         return any(
             m.allows(src, event, parent=p, variables=v, history=h)
-            for p, v in self.contexts(m, parent)
+            for p, v in self.contexts(m, parent, fixed)
             for h in histories
         )
 
@@ -107,7 +117,7 @@ def _obs_edge(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
 
 def _obs_enabled(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     s = o.state(m, args[1])
-    return s is not None and o.accepts(m, s, str(args[0]), args[2])
+    return s is not None and o.accepts(m, s, str(args[0]), args[2], args[3])
 
 
 def _obs_refused(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
@@ -117,7 +127,7 @@ def _obs_refused(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     if str(args[0]) not in m.event_names:
         return "no such event"
     outcomes = set()
-    for p, v in o.contexts(m):
+    for p, v in o.contexts(m, fixed=args[2]):
         try:
             m.transition(s, str(args[0]), parent=p, variables=v)
             outcomes.add("accepted")

@@ -4,32 +4,33 @@ An order holds only its statuses; every decision is delegated to the shared comp
 machines (:func:`orderfsm.load` compiles each once per process), so creating an order
 never builds a machine. A rejected event raises before anything is assigned, so it
 leaves every status of the order and its sub-orders unchanged.
+
+Observed platform snapshots are applied with :meth:`TaobaoOrder.apply` (the decision
+lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter lives in
+:mod:`orderfsm.snapshot`. Both are layered on top: this class only commits their steps.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
+from orderfsm.history import Change, SubOrderId
+from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
+from orderfsm.ingest.records import TaobaoSnapshot
+from orderfsm.snapshot import order_from_dict, order_to_dict
 from orderfsm.table import State
 
-SubOrderId = Hashable
+__all__ = ["SUB_ORDER_RULE_SOURCE", "Change", "SubOrderId", "TaobaoOrder"]
 
 SUB_ORDER_RULE_SOURCE = (
     "000_29cd69a61e8d9e8a.txt \u00a7 4. Sub-Order Dimension "
     "('Refunds are processed at the sub-order dimension')"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One accepted event in an order's history: which part moved (``None`` = the order)."""
-
-    sub_order: SubOrderId | None
-    step: Step
 
 
 class TaobaoOrder:
@@ -38,13 +39,17 @@ class TaobaoOrder:
     ``status`` defaults to ``ORDER_BULIDING(12)``; every sub-order's refund status to
     ``NOT_APPLY_FOR_REFUND(0)``. Statuses accept the int code, enum name or raw string.
     Main-order events (``cancel``, ``ship``, ...) take no ``sub_order``; refund events
-    (``apply_refund``, ``cancel_refund``, ...) require one.
+    (``apply_refund``, ``cancel_refund``, ...) require one. A sub-order also carries its
+    own order status (``subOrderStatus`` on the purchase page), ``ORDER_BULIDING(12)``
+    until given in ``sub_order_statuses`` or observed by :meth:`apply`.
     """
 
     def __init__(
         self,
         status: StatusLike | None = None,
         sub_orders: Mapping[SubOrderId, StatusLike | None] | Iterable[SubOrderId] = (),
+        *,
+        sub_order_statuses: Mapping[SubOrderId, StatusLike] | None = None,
     ) -> None:
         self._main: CompiledMachine = load("taobao_order")
         self._refund: CompiledMachine = load("taobao_refund")
@@ -58,7 +63,13 @@ class TaobaoOrder:
             sid: self._refund.initial if value is None else self._refund.status(value)
             for sid, value in items
         }
+        self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._main.initial)
+        for sid, value in (sub_order_statuses or {}).items():
+            self._known(sid)
+            self._sub_status[sid] = self._main.status(value)
         self._history: list[Change] = []
+        self._version = 0
+        self._observed_at: int | None = None
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- reading
@@ -84,8 +95,27 @@ class TaobaoOrder:
         """The accepted events, oldest first."""
         return tuple(self._history)
 
+    @property
+    def sub_order_statuses(self) -> Mapping[SubOrderId, State]:
+        """A copy of every sub-order's own order status."""
+        return dict(self._sub_status)
+
+    @property
+    def version(self) -> int:
+        """How many times the order has changed (each trigger, each changing apply)."""
+        return self._version
+
+    @property
+    def observed_at(self) -> int | None:
+        """The newest ``modify_time`` applied from a snapshot, if any."""
+        return self._observed_at
+
     def refund_status(self, sub_order: SubOrderId) -> State:
         return self._subs[self._known(sub_order)]
+
+    def sub_order_status(self, sub_order: SubOrderId) -> State:
+        """The sub-order's own order status (``subOrderStatus``)."""
+        return self._sub_status[self._known(sub_order)]
 
     def _known(self, sub_order: SubOrderId) -> SubOrderId:
         if sub_order not in self._subs:
@@ -108,7 +138,78 @@ class TaobaoOrder:
             else:
                 self._subs[sub_order] = step.target
             self._history.append(Change(sub_order, step))
+            self._version += 1
             return step
+
+    def apply(self, snapshot: TaobaoSnapshot, force: bool = False) -> ApplyResult:
+        """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
+        for what the snapshot says: the :class:`~orderfsm.ingest.ApplyResult` tells.
+
+        Sub-orders the snapshot names that the order does not hold yet are added.
+        ``force=True`` moves a part even where no path exists, recording the forced step.
+        """
+        with self._lock:
+            held = HeldTaobao(
+                self._status, dict(self._sub_status), dict(self._subs), self._observed_at
+            )
+            result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
+            self._commit(result)
+            result = replace(result, version=self._version, observed_at=self._observed_at)
+        log_warnings(result)
+        return result
+
+    def _commit(self, result: ApplyResult) -> None:
+        """Record every step of ``result`` (caller holds the lock)."""
+        for part in result.parts:
+            sid = part.sub_order
+            if sid is not None and sid not in self._subs:
+                self._subs[sid] = self._refund.initial
+                self._sub_status[sid] = self._main.initial
+            for step in part.steps:
+                status_part = part.part == "sub_order_status"
+                self._history.append(Change(sid, step, status_part, part.via))
+            if part.part == "order":
+                self._status = part.after
+            elif part.part == "sub_order_status":
+                self._sub_status[sid] = part.after
+            else:
+                self._subs[sid] = part.after
+        if result.changed:
+            self._version += 1
+        if result.observed_at is not None:
+            self._observed_at = max(result.observed_at, self._observed_at or result.observed_at)
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            return order_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
+        order = cls()
+        order_from_dict(data, order)
+        return order
+
+    def _restore(
+        self,
+        *,
+        status: State,
+        sub_statuses: Mapping[SubOrderId, State],
+        refunds: Mapping[SubOrderId, State],
+        history: Sequence[Change],
+        version: int,
+        observed_at: int | None,
+    ) -> None:
+        """Replace the whole held state at once (used by :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            self._status = status
+            self._subs = dict(refunds)
+            self._sub_status = dict(sub_statuses)
+            self._history = list(history)
+            self._version = version
+            self._observed_at = observed_at
 
     def can(self, event: str, sub_order: SubOrderId | None = None) -> bool:
         """Whether :meth:`trigger` would accept the event now (unknown names still raise)."""

@@ -54,10 +54,14 @@ Path = tuple[PathStep, ...]
 
 
 def initial_configs(machine: CompiledMachine) -> list[Config]:
-    """The initial status with every combination of variable values (defaults first)."""
+    """The initial status with every combination of the values a new order may start with
+    (each variable's ``initial`` list, defaults first)."""
     names = [v.name for v in machine.table.variables]
     combos = itertools.product(
-        *((v.default, *(x for x in v.values if x != v.default)) for v in machine.table.variables)
+        *(
+            (v.default, *(x for x in v.initial_values if x != v.default))
+            for v in machine.table.variables
+        )
     )
     return [
         Config(machine.initial, MappingProxyType(dict(zip(names, c, strict=True)))) for c in combos

@@ -66,12 +66,27 @@ class State:
     tags: frozenset[str] = frozenset()
     description_zh: str | None = None
     notes: str = ""
+    customer_text_variable: str | None = None
+    customer_texts: tuple[tuple[str, str], ...] = ()
+
+    def text_for(self, variables: Mapping[str, str]) -> str:
+        """The customer-facing text, chosen by the order's variables where the table says so.
+
+        With ``customer_text_by = { VAR = { VALUE = TEXT, ... } }`` in the table, the text
+        for the order's value of ``VAR`` is returned; otherwise ``customer_text``.
+        """
+        if self.customer_text_variable is not None:
+            value = variables.get(self.customer_text_variable)
+            for candidate, text in self.customer_texts:
+                if candidate == value:
+                    return text
+        return self.customer_text
 
     def __str__(self) -> str:
-        return f"{self.name}({self.code})"
+        return self.name if self.code == self.name else f"{self.name}({self.code})"
 
     def __repr__(self) -> str:
-        return f"<State {self.name}({self.code})>"
+        return f"<State {self}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +109,15 @@ class Transition:
     provenance: Provenance
     guards: tuple[str, ...] = ()
     notes: str = ""
+    sets: tuple[tuple[str, str], ...] = ()
 
     @property
     def history(self) -> bool:
         return self.dst is None
+
+    def apply(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """The order's variables after this edge: ``variables`` updated by the edge's ``set``."""
+        return {**variables, **dict(self.sets)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +131,7 @@ class Decision:
     reasoning: str
     transitions: tuple[tuple[Code, Code], ...] = ()
     claims: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +142,12 @@ class Variable:
     values: tuple[str, ...]
     default: str
     description: str = ""
+    initial: tuple[str, ...] = ()
+
+    @property
+    def initial_values(self) -> tuple[str, ...]:
+        """The values a new order may start with (``initial``, or every value)."""
+        return self.initial or self.values
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +204,33 @@ _STATE_KEYS = {
     "tags",
     "provenance",
     "notes",
+    "customer_text_by",
 }
 _EVENT_KEYS = {"description", "guards"}
-_TRANSITION_KEYS = {"src", "dst", "history", "event", "actor", "guards", "provenance", "notes"}
+_TRANSITION_KEYS = {
+    "src",
+    "dst",
+    "history",
+    "event",
+    "actor",
+    "guards",
+    "provenance",
+    "notes",
+    "set",
+}
 _PROVENANCE_KEYS = {"kind", "sources", "basis"}
 _CITATION_KEYS = {"doc", "section", "says"}
-_DECISION_KEYS = {"id", "topic", "sides", "decision", "reasoning", "transitions", "claims"}
-_VARIABLE_KEYS = {"values", "default", "description"}
+_DECISION_KEYS = {
+    "id",
+    "topic",
+    "sides",
+    "decision",
+    "reasoning",
+    "transitions",
+    "claims",
+    "follows",
+}
+_VARIABLE_KEYS = {"values", "default", "description", "initial"}
 
 
 class _Reader:
@@ -297,7 +344,7 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
         m.fail(f"must be 'int' or 'str', got {code_type!r}", "code_type")
 
     variables = _parse_variables(file, top._get("variables", Mapping, {}))
-    states = _parse_states(file, top.items("states"), code_type)
+    states = _parse_states(file, top.items("states"), code_type, variables)
     lookup = _state_lookup(file, states)
 
     def ref(r: _Reader, key: str) -> str:
@@ -314,7 +361,7 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     initial = ref(m, "initial")
     events = _parse_events(file, top._get("events", Mapping, _REQUIRED))
     event_names = {e.name for e in events}
-    transitions = _parse_transitions(file, top.items("transitions"), ref, event_names)
+    transitions = _parse_transitions(file, top.items("transitions"), ref, event_names, variables)
     decisions = _parse_decisions(file, top.items("decisions"), lookup)
     if not states:
         top.fail("a table needs at least one state", "states")
@@ -349,11 +396,75 @@ def _parse_variables(file: str, data: object) -> tuple[Variable, ...]:
         default = r.text("default")
         if default not in values:
             r.fail(f"default {default!r} is not one of {list(values)}", "default")
-        out.append(Variable(var_name, values, default, r.text("description", "")))
+        initial = r.texts("initial")
+        for value in initial:
+            if value not in values:
+                r.fail(f"initial value {value!r} is not one of {list(values)}", "initial")
+        if initial and default not in initial:
+            r.fail(
+                f"default {default!r} must be one of the initial values {list(initial)}", "default"
+            )
+        out.append(Variable(var_name, values, default, r.text("description", ""), initial))
     return tuple(out)
 
 
-def _parse_states(file: str, items: Sequence[object], code_type: str) -> tuple[State, ...]:
+def _declared(r: _Reader, key: str, variables: Sequence[Variable], name: str) -> Variable:
+    """The declared variable ``name``, or a failure naming ``key`` and what is declared."""
+    for var in variables:
+        if var.name == name:
+            return var
+    declared = ", ".join(v.name for v in variables)
+    r.fail(
+        f"{name!r} is not a declared variable; declared: "
+        f"{declared or 'none (add a [variables.NAME] table)'}",
+        key,
+    )
+
+
+def _customer_texts(
+    r: _Reader, variables: Sequence[Variable]
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """Parse ``customer_text_by = { VAR = { VALUE = TEXT } }``: one text for every value."""
+    key = "customer_text_by"
+    if key not in r.data:
+        return None, ()
+    data = r.data[key]
+    if not isinstance(data, Mapping) or len(data) != 1:
+        r.fail("expected one declared variable mapped to a table of texts by value", key)
+    ((name, texts),) = data.items()
+    var = _declared(r, key, variables, name)
+    if not isinstance(texts, Mapping):
+        r.fail(f"{name}: expected a table of texts by value, got {type(texts).__name__}", key)
+    for value, text in texts.items():
+        if value not in var.values:
+            r.fail(f"{value!r} is not a value of {name}; values: {list(var.values)}", key)
+        if not isinstance(text, str):
+            r.fail(f"{name}.{value}: expected a string, got {type(text).__name__}", key)
+    missing = [v for v in var.values if v not in texts]
+    if missing:
+        r.fail(f"no text for {name} = {missing[0]!r}; give one for every value", key)
+    return name, tuple((v, str(texts[v])) for v in var.values)
+
+
+def _sets(r: _Reader, variables: Sequence[Variable]) -> tuple[tuple[str, str], ...]:
+    """Parse a transition's ``set = { VAR = VALUE, ... }`` against the declared variables."""
+    if "set" not in r.data:
+        return ()
+    data = r.data["set"]
+    if not isinstance(data, Mapping) or not data:
+        r.fail("expected a table of declared variables and their new values", "set")
+    out = []
+    for name, value in data.items():
+        var = _declared(r, "set", variables, name)
+        if not isinstance(value, str) or value not in var.values:
+            r.fail(f"{value!r} is not a value of {name}; values: {list(var.values)}", "set")
+        out.append((name, value))
+    return tuple(out)
+
+
+def _parse_states(
+    file: str, items: Sequence[object], code_type: str, variables: Sequence[Variable]
+) -> tuple[State, ...]:
     states: list[State] = []
     seen_codes: dict[Code, int] = {}
     seen_names: dict[str, int] = {}
@@ -373,6 +484,7 @@ def _parse_states(file: str, items: Sequence[object], code_type: str) -> tuple[S
         seen_codes[code] = i
         seen_names[name] = i
         prov = _provenance(file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
+        text_variable, texts = _customer_texts(r, variables)
         states.append(
             State(
                 code=code,
@@ -388,6 +500,8 @@ def _parse_states(file: str, items: Sequence[object], code_type: str) -> tuple[S
                 tags=frozenset(r.texts("tags")),
                 description_zh=r.opt_text("description_zh"),
                 notes=r.text("notes", ""),
+                customer_text_variable=text_variable,
+                customer_texts=texts,
             )
         )
     return tuple(states)
@@ -443,6 +557,7 @@ def _parse_transitions(
     items: Sequence[object],
     ref: Callable[[_Reader, str], str],
     event_names: set[str],
+    variables: Sequence[Variable],
 ) -> tuple[Transition, ...]:
     out: list[Transition] = []
     seen: dict[tuple[str, str | None, str], int] = {}
@@ -467,7 +582,8 @@ def _parse_transitions(
             r.fail(f"duplicate transition (also transitions[{seen[key]}])")
         seen[key] = i
         prov = _provenance(file, f"{r.entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
-        out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", "")))
+        sets = _sets(r, variables)
+        out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", ""), sets))
     return tuple(out)
 
 
@@ -509,6 +625,7 @@ def _parse_decisions(
                 reasoning=r.text("reasoning"),
                 transitions=tuple(pairs),
                 claims=r.texts("claims"),
+                follows=r.texts("follows"),
             )
         )
     return tuple(out)

@@ -1,0 +1,28 @@
+"""An order's history: the accepted steps, oldest first, each saying which part moved."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from orderfsm.compile import Step
+from orderfsm.ingest.apply import Via
+
+SubOrderId = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One accepted event in an order's history: which part moved (``None`` = the order).
+
+    For a sub-order, ``sub_order_status`` tells whether the step moved its own order
+    status (``taobao_order`` machine) rather than its refund. ``via`` says where the step
+    came from: ``"trigger"``, an applied ``"snapshot"``, a ``"reconstructed"`` step the
+    snapshot skipped, or a ``"forced"``/``"quarantine"``/``"release"`` step that no table
+    edge provides (see :mod:`orderfsm.ingest.apply`).
+    """
+
+    sub_order: SubOrderId | None
+    step: Step
+    sub_order_status: bool = False
+    via: Via = "trigger"

@@ -1,0 +1,166 @@
+"""The Alibaba.com (ICBU) order: ``trade_status`` plus its extended state.
+
+An :class:`IcbuOrder` holds its status, its ``pay_step`` and, while it is ``frozen``,
+the status it had before it froze. Every decision is delegated to the shared compiled
+``icbu_trade`` machine (compiled once per process by :func:`orderfsm.load`), so
+creating an order builds nothing. A rejected event raises before anything is assigned:
+status, ``pay_step`` and the remembered status stay as they were.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from orderfsm.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.errors import InvalidOrderState
+from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
+from orderfsm.ingest.records import IcbuSnapshot
+from orderfsm.table import State
+
+MACHINE = "icbu_trade"
+INTERCEPT_TAG = "must_intercept"
+
+
+def must_intercept(status: StatusLike) -> bool:
+    """Whether an ERP must intercept (hold any shipment of) an order in ``status``.
+
+    True for ``frozen`` (the buyer started a refund or dispute) and ``charge_back``
+    (credit-card charge-back): the statuses the ``icbu_trade`` table tags
+    ``must_intercept``, after 002_72f8e4474636d231.txt, trade_status FAQ 3 ("需要拦截的情况
+    主要有 买家发起退款 和信用卡拒付,分别对应 frozen 和 charge_back"). ``status`` is any
+    spelling of an ICBU status; anything else raises :class:`~orderfsm.UnknownStatus`.
+    """
+    return INTERCEPT_TAG in load(MACHINE).status(status).tags
+
+
+class IcbuOrder:
+    """An Alibaba.com order: ``status`` (trade_status), ``pay_step``, and frozen history.
+
+    ``status`` defaults to the machine's initial status (``intention_processing``) and
+    ``pay_step`` to the table's default (``FULL``). An order constructed in a history
+    state (``frozen``) needs ``frozen_from``, the status it had before freezing, to be
+    able to return there; without it only the closing events apply.
+    """
+
+    def __init__(
+        self,
+        status: StatusLike | None = None,
+        pay_step: str | None = None,
+        frozen_from: StatusLike | None = None,
+    ) -> None:
+        self._machine: CompiledMachine = load(MACHINE)
+        m = self._machine
+        self._status = m.initial if status is None else m.status(status)
+        self._variables = m.variables({} if pay_step is None else {"pay_step": pay_step})
+        self._remembered = self._check_remembered(frozen_from)
+        self._history: list[Step] = []
+        self._lock = threading.Lock()
+
+    def _check_remembered(self, frozen_from: StatusLike | None) -> State | None:
+        if frozen_from is None:
+            return None
+        if self._status.name not in self._machine.history_states:
+            raise InvalidOrderState(
+                f"{MACHINE}: frozen_from is only meaningful in a history status "
+                f"({', '.join(sorted(self._machine.history_states))}), not {self._status}"
+            )
+        remembered = self._machine.status(frozen_from)
+        sources = self._machine.history_sources(self._status)
+        if remembered not in sources:
+            raise InvalidOrderState(
+                f"{MACHINE}: an order cannot enter {self._status} from {remembered}; "
+                f"it can from: {', '.join(str(s) for s in sources)}"
+            )
+        return remembered
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def machine(self) -> CompiledMachine:
+        return self._machine
+
+    @property
+    def status(self) -> State:
+        return self._status
+
+    @property
+    def pay_step(self) -> str:
+        return self._variables["pay_step"]
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        """A copy of the order's extended state (``pay_step``)."""
+        return dict(self._variables)
+
+    @property
+    def frozen_from(self) -> State | None:
+        """The status remembered while the order is in a history state (``frozen``)."""
+        return self._remembered
+
+    @property
+    def customer_text(self) -> str:
+        """What a person is shown; in ``unpay`` it names the payment due (by ``pay_step``)."""
+        return self._status.text_for(self._variables)
+
+    @property
+    def must_intercept(self) -> bool:
+        """Whether an ERP must hold this order's shipment now (see :func:`must_intercept`)."""
+        return INTERCEPT_TAG in self._status.tags
+
+    @property
+    def history(self) -> tuple[Step, ...]:
+        """The accepted events, oldest first."""
+        return tuple(self._history)
+
+    # ---------------------------------------------------------------- acting
+    def trigger(self, event: str) -> Step:
+        """Apply ``event`` and return the step; on any error nothing changes.
+
+        Raises :class:`~orderfsm.UnknownEvent` or a :class:`~orderfsm.TransitionRejected`
+        subclass naming the rule (``ship`` in ``frozen`` or ``charge_back`` is refused by
+        the ERP interception rule).
+        """
+        with self._lock:
+            step = self._machine.transition(
+                self._status, event, variables=self._variables, history=self._remembered
+            )
+            variables = step.transition.apply(self._variables)
+            self._remembered = self._machine.remembered_after(step, self._remembered)
+            self._status = step.target
+            self._variables = variables
+            self._history.append(step)
+            return step
+
+    def apply(self, snapshot: IcbuSnapshot, force: bool = False) -> ApplyResult:
+        """Apply an observed ``alibaba.seller.order.get`` snapshot (decided by
+        :func:`orderfsm.ingest.apply.plan_icbu`); never raises for what it says."""
+        with self._lock:
+            result = plan_icbu(
+                self._status, snapshot, self._machine, remembered=self._remembered, force=force
+            )
+            for step in result.part("order").steps:
+                self._remembered = self._machine.remembered_after(step, self._remembered)
+                self._variables = step.transition.apply(self._variables)
+                self._status = step.target
+                self._history.append(step)
+            self._variables = {**self._variables, **dict(result.variables)}
+        log_warnings(result)
+        return result
+
+    def can(self, event: str) -> bool:
+        """Whether :meth:`trigger` would accept ``event`` now (an unknown name still raises)."""
+        with self._lock:
+            return self._machine.allows(
+                self._status, event, variables=self._variables, history=self._remembered
+            )
+
+    def enabled_events(self) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now."""
+        with self._lock:
+            return self._machine.enabled(
+                self._status, variables=self._variables, history=self._remembered
+            )
+
+    def __repr__(self) -> str:
+        frozen = f", frozen_from={self._remembered}" if self._remembered else ""
+        return f"IcbuOrder(status={self._status}, pay_step={self.pay_step}{frozen})"

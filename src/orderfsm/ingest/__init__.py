@@ -1,0 +1,34 @@
+"""Ingest platform payloads: parse them into snapshot records, apply them to orders.
+
+``parse(body, kind)`` reads a purchase page, a status callback or an ICBU order into
+records (:mod:`orderfsm.ingest.records`); ``order.apply(snapshot)`` decides what each
+means for the order held (:mod:`orderfsm.ingest.apply`).
+"""
+
+from orderfsm.ingest.apply import SEVERITY, ApplyResult, Inconsistency, Outcome, PartResult
+from orderfsm.ingest.parse import MAX_BODY_BYTES, MAX_DEPTH, parse
+from orderfsm.ingest.records import (
+    KINDS,
+    IcbuSnapshot,
+    Kind,
+    Snapshot,
+    SubOrderSnapshot,
+    TaobaoSnapshot,
+)
+
+__all__ = [
+    "KINDS",
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "SEVERITY",
+    "ApplyResult",
+    "IcbuSnapshot",
+    "Inconsistency",
+    "Kind",
+    "Outcome",
+    "PartResult",
+    "Snapshot",
+    "SubOrderSnapshot",
+    "TaobaoSnapshot",
+    "parse",
+]

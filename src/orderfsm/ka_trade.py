@@ -1,0 +1,260 @@
+"""1688 KA pool orders at their three levels: a trade holds orders, an order holds sub-orders.
+
+Every level shows a ``PoolOrderStatusEnum`` status (000_29cd69a61e8d9e8a.txt, "Comparison
+with KA Orders": "Dimension ... Trade + Order + Sub-order"). Events act on sub-orders;
+the status of an order and of the trade is *derived* from their children by
+:func:`derive_status`. Decisions are delegated to the shared compiled ``ka_pool_order``
+machine (or a replacement table's machine passed as ``machine=``); a rejected event
+raises before anything is assigned, so nothing changes at any level.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+from orderfsm.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.errors import InvalidOrderState, TransitionRejected, UnknownSubOrder
+from orderfsm.table import State
+
+MACHINE = "ka_pool_order"
+REFUND_TAG = "refund"
+DROPPED_TAG = "dropped"
+
+OrderId = Hashable
+SubOrderId = Hashable
+Leaf = tuple[OrderId, SubOrderId]
+
+
+def derive_status(machine: CompiledMachine, children: Iterable[StatusLike]) -> State:
+    """The status a parent (order or trade) shows, given its children's statuses.
+
+    The parent shows the child status that ranks first in this precedence:
+
+    1. a status tagged ``refund`` (a refund in progress anywhere needs attention), in
+       table order;
+    2. a status with neither ``refund`` nor ``dropped`` - the live lifecycle - the least
+       advanced first (table order is lifecycle order): the parent is only as far along
+       as its slowest live child, and ``success`` only when every live child succeeded;
+    3. a status tagged ``dropped`` (``terminated``, then ``cancel``), in table order: a
+       child that ended without a sale counts only when every child did.
+
+    So the result is always one of the children's statuses; it does not depend on their
+    order; identical children give their own status; and because it is a minimum over one
+    total order, deriving a trade from its orders' derived statuses equals deriving it
+    from all its sub-orders at once. Raises :class:`InvalidOrderState` with no children.
+    """
+    states = [machine.status(c) for c in children]
+    if not states:
+        raise InvalidOrderState(f"{machine.name}: a parent status needs at least one child")
+    index = {s.name: i for i, s in enumerate(machine.states)}
+
+    def rank(state: State) -> tuple[int, int]:
+        group = 0 if REFUND_TAG in state.tags else 2 if DROPPED_TAG in state.tags else 1
+        return group, index[state.name]
+
+    return min(states, key=rank)
+
+
+@dataclass(frozen=True, slots=True)
+class KaOrderView:
+    """A snapshot of one order: its derived status and its sub-orders' statuses."""
+
+    id: OrderId
+    status: State
+    sub_orders: Mapping[SubOrderId, State]
+
+
+class KaTrade:
+    """A 1688 KA trade: orders, each holding sub-orders, each with a pool-order status.
+
+    ``orders`` maps each order id to its sub-orders: either a mapping ``{sub_id: status}``
+    (``None`` for the initial status) or an iterable of sub-order ids (all initial).
+    Every order needs at least one sub-order, and the trade at least one order
+    (:class:`InvalidOrderState` otherwise). ``machine`` defaults to the shipped
+    ``ka_pool_order``; pass ``orderfsm.load(path)`` to run on a replacement table.
+    ``remembered`` maps ``(order, sub_order)`` to the status a sub-order had before it
+    entered a history (refund) status, so that a refused or withdrawn refund can return
+    there; without it only the events that end the refund apply.
+
+    An event addresses the whole trade, one order, or one sub-order. Addressing several
+    sub-orders applies it to each of them that is not yet final, all or nothing: if any
+    refuses, the error is raised and no sub-order changes.
+    """
+
+    def __init__(
+        self,
+        orders: Mapping[OrderId, Mapping[SubOrderId, StatusLike | None] | Iterable[SubOrderId]],
+        machine: CompiledMachine | None = None,
+        remembered: Mapping[Leaf, StatusLike] | None = None,
+    ) -> None:
+        self._machine = load(MACHINE) if machine is None else machine
+        self._subs: dict[OrderId, dict[SubOrderId, State]] = {}
+        for order_id, subs in orders.items():
+            items = subs.items() if isinstance(subs, Mapping) else ((s, None) for s in subs)
+            self._subs[order_id] = {
+                sid: self._machine.initial if value is None else self._machine.status(value)
+                for sid, value in items
+            }
+            if not self._subs[order_id]:
+                raise InvalidOrderState(f"KA order {order_id!r} has no sub-orders")
+        if not self._subs:
+            raise InvalidOrderState("a KA trade needs at least one order")
+        self._remembered = {
+            leaf: self._check_remembered(leaf, value) for leaf, value in (remembered or {}).items()
+        }
+        self._history: list[tuple[Leaf, Step]] = []
+        self._lock = threading.Lock()
+
+    def _check_remembered(self, leaf: object, value: StatusLike) -> State:
+        """Validate a sub-order's remembered status: the sub-order is in a history state
+        that it can have entered from ``value``."""
+        current = self._state(self._leaf(leaf))
+        if current.name not in self._machine.history_states:
+            raise InvalidOrderState(
+                f"sub-order {leaf!r} is in {current}, not a history state "
+                f"({', '.join(sorted(self._machine.history_states))}): it remembers nothing"
+            )
+        state = self._machine.status(value)
+        sources = self._machine.history_sources(current)
+        if state not in sources:
+            raise InvalidOrderState(
+                f"sub-order {leaf!r} cannot have entered {current} from {state}; "
+                f"it can from: {', '.join(str(s) for s in sources)}"
+            )
+        return state
+
+    def _leaf(self, leaf: object) -> Leaf:
+        if not isinstance(leaf, tuple) or len(leaf) != 2:
+            raise InvalidOrderState(f"expected an (order, sub_order) pair, got {leaf!r}")
+        return (leaf[0], self._known_sub(leaf[0], leaf[1]))
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def machine(self) -> CompiledMachine:
+        return self._machine
+
+    @property
+    def status(self) -> State:
+        """The trade's status, derived from every sub-order (see :func:`derive_status`)."""
+        return derive_status(
+            self._machine, (s for subs in self._subs.values() for s in subs.values())
+        )
+
+    @property
+    def orders(self) -> Mapping[OrderId, KaOrderView]:
+        """A snapshot of every order, in the order given."""
+        return {oid: self.order(oid) for oid in self._subs}
+
+    def order(self, order_id: OrderId) -> KaOrderView:
+        subs = self._order(order_id)
+        return KaOrderView(order_id, derive_status(self._machine, subs.values()), dict(subs))
+
+    def order_status(self, order_id: OrderId) -> State:
+        return derive_status(self._machine, self._order(order_id).values())
+
+    def sub_order_status(self, order_id: OrderId, sub_order: SubOrderId) -> State:
+        return self._order(order_id)[self._known_sub(order_id, sub_order)]
+
+    @property
+    def history(self) -> tuple[tuple[Leaf, Step], ...]:
+        """The accepted sub-order steps, oldest first, each with its (order, sub-order)."""
+        return tuple(self._history)
+
+    def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
+        if order_id not in self._subs:
+            known = ", ".join(repr(o) for o in self._subs)
+            raise UnknownSubOrder(f"unknown KA order {order_id!r}; this trade holds: {known}")
+        return self._subs[order_id]
+
+    def _known_sub(self, order_id: OrderId, sub_order: SubOrderId) -> SubOrderId:
+        subs = self._order(order_id)
+        if sub_order not in subs:
+            known = ", ".join(repr(s) for s in subs)
+            raise UnknownSubOrder(
+                f"unknown sub-order {sub_order!r} of KA order {order_id!r}; it holds: {known}"
+            )
+        return sub_order
+
+    # ---------------------------------------------------------------- acting
+    def trigger(
+        self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None
+    ) -> tuple[Step, ...]:
+        """Apply ``event`` to the addressed sub-orders and return their steps.
+
+        With neither ``order`` nor ``sub_order`` the whole trade is addressed; with
+        ``order`` one order; with both one sub-order. Raises :class:`UnknownSubOrder`,
+        :class:`~orderfsm.UnknownEvent` or a :class:`~orderfsm.TransitionRejected`
+        subclass naming the rule (``cancel`` after shipment names the KA cancellation
+        rule); on any error nothing changes at any level.
+        """
+        with self._lock:
+            steps = self._decide(event, order, sub_order)
+            for leaf, step in steps:
+                self._remember(leaf, step)
+                self._subs[leaf[0]][leaf[1]] = step.target
+                self._history.append((leaf, step))
+            return tuple(step for _, step in steps)
+
+    def can(
+        self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None
+    ) -> bool:
+        """Whether :meth:`trigger` would accept the event now (unknown names still raise)."""
+        with self._lock:
+            try:
+                self._decide(event, order, sub_order)
+            except TransitionRejected:
+                return False
+            return True
+
+    def enabled_events(
+        self, order: OrderId | None = None, sub_order: SubOrderId | None = None
+    ) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now for the addressed level."""
+        return tuple(e for e in self._machine.event_names if self.can(e, order, sub_order))
+
+    def _leaves(self, order: OrderId | None, sub_order: SubOrderId | None) -> list[Leaf]:
+        if order is None:
+            if sub_order is not None:
+                raise UnknownSubOrder(
+                    f"sub-order {sub_order!r} given without its order; pass order= too"
+                )
+            return [(o, s) for o, subs in self._subs.items() for s in subs]
+        if sub_order is None:
+            return [(order, s) for s in self._order(order)]
+        return [(order, self._known_sub(order, sub_order))]
+
+    def _decide(
+        self, event: str, order: OrderId | None, sub_order: SubOrderId | None
+    ) -> list[tuple[Leaf, Step]]:
+        """Every step the event would make, or the first leaf's rejection; stores nothing."""
+        leaves = self._leaves(order, sub_order)
+        self._machine.event(event)
+        live = [leaf for leaf in leaves if not self._state(leaf).final] or leaves[:1]
+        return [
+            (
+                leaf,
+                self._machine.transition(
+                    self._state(leaf), event, history=self._remembered.get(leaf)
+                ),
+            )
+            for leaf in live
+        ]
+
+    def _state(self, leaf: Leaf) -> State:
+        return self._subs[leaf[0]][leaf[1]]
+
+    def _remember(self, leaf: Leaf, step: Step) -> None:
+        remembered = self._machine.remembered_after(step, self._remembered.get(leaf))
+        if remembered is None:
+            self._remembered.pop(leaf, None)
+        else:
+            self._remembered[leaf] = remembered
+
+    def __repr__(self) -> str:
+        orders = ", ".join(
+            f"{oid!r}: {{{', '.join(f'{s!r}: {st}' for s, st in subs.items())}}}"
+            for oid, subs in self._subs.items()
+        )
+        return f"KaTrade(status={self.status}, orders={{{orders}}})"

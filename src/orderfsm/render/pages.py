@@ -1,0 +1,50 @@
+"""The generated documentation pages, planned in memory, written, or checked for drift.
+
+``docs/conformance.md`` is produced whole from the checker's report; each
+``docs/machines/NAME.md`` keeps its prose and has its reference block regenerated from
+the table (:mod:`orderfsm.render.reference`). ``orderfsm docs --check`` fails, naming the
+stale pages, when the committed ones differ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orderfsm.check import run_check
+from orderfsm.compile import SHIPPED_TABLES, load
+from orderfsm.errors import OrderFsmError
+from orderfsm.render.reference import refresh
+from orderfsm.report import conformance_markdown
+
+
+def plan(root: Path) -> dict[Path, str]:
+    """Every generated page under ``root`` (the repository), with its up-to-date text."""
+    pages = {root / "docs" / "conformance.md": conformance_markdown(run_check())}
+    for name in SHIPPED_TABLES:
+        path = root / "docs" / "machines" / f"{name}.md"
+        try:
+            current = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise OrderFsmError(f"{path}: cannot read the machine page: {exc.strerror}") from None
+        pages[path] = refresh(current, load(name), str(path))
+    return pages
+
+
+def stale(root: Path) -> list[Path]:
+    """The generated pages whose committed text differs from the plan."""
+    out = []
+    for path, text in plan(root).items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            out.append(path)
+    return out
+
+
+def write(root: Path) -> list[Path]:
+    """Write every page that changed; returns them."""
+    changed = stale(root)
+    pages = plan(root)
+    for path in changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pages[path], encoding="utf-8")
+    return changed

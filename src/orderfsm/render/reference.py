@@ -1,0 +1,134 @@
+"""The generated reference part of each ``docs/machines/NAME.md`` page.
+
+A machine page mixes prose (written by people) with reference tables (guards, statuses,
+events and transitions, recorded decisions) that must never drift from the table file.
+The tables live between two marker lines and are rewritten by ``orderfsm docs``;
+``orderfsm docs --check`` fails when a committed page differs. Output is deterministic:
+table order, no dates.
+"""
+
+from __future__ import annotations
+
+from orderfsm.compile import CompiledMachine
+from orderfsm.errors import OrderFsmError
+from orderfsm.guards import REGISTRY
+from orderfsm.table import Provenance, Transition
+
+BEGIN = "<!-- BEGIN GENERATED REFERENCE: `orderfsm docs` rewrites this block from the table -->"
+END = "<!-- END GENERATED REFERENCE -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _provenance(p: Provenance) -> str:
+    if p.documented:
+        sections = sorted({f"{c.doc} \u00a7 {c.section}" for c in p.sources})
+        return "documented: " + "; ".join(sections)
+    return "inferred"
+
+
+def _guards(machine: CompiledMachine) -> list[str]:
+    uses: dict[str, list[str]] = {}
+    for event in machine.table.events:
+        for g in event.guards:
+            uses.setdefault(g, []).append(f"event `{event.name}` (every status)")
+    for t in machine.table.transitions:
+        for g in t.guards:
+            uses.setdefault(g, []).append(f"`{t.src}` -> `{t.dst or 'history'}` on `{t.event}`")
+    if not uses:
+        return ["No guards: the transitions alone decide."]
+    lines = ["| guard | where | error | rule | source |", "| --- | --- | --- | --- | --- |"]
+    for name in sorted(uses):
+        rule = REGISTRY[name]
+        lines.append(
+            f"| `{name}` | {'; '.join(uses[name])} | `{rule.error.__name__}` | {_cell(rule.rule)} "
+            f"| {_cell(rule.source)} |"
+        )
+    return lines
+
+
+def _statuses(machine: CompiledMachine) -> list[str]:
+    lines = [
+        "| code | name | raw | phase | description | 中文 | customer text | final | tags | provenance |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in machine.states:
+        text = s.customer_text
+        if s.customer_text_variable:
+            variants = "; ".join(f"{v}: {t}" for v, t in s.customer_texts)
+            text = f"by {s.customer_text_variable}: {variants}"
+        final = "yes" if s.final else ("quarantine" if s.quarantine else "")
+        lines.append(
+            f"| `{s.code}` | `{s.name}` | {_cell(s.raw or '')} | {s.phase} | {_cell(s.description)} "
+            f"| {_cell(s.description_zh or '')} | {_cell(text)} | {final} "
+            f"| {', '.join(sorted(s.tags))} | {_provenance(s.provenance)} |"
+        )
+    return lines
+
+
+def _transition_row(machine: CompiledMachine, t: Transition) -> str:
+    dst = f"`{t.dst}`" if t.dst else "*(history: back to the remembered status)*"
+    sets = ", ".join(f"{k} = {v}" for k, v in t.sets)
+    event_guards = ", ".join(machine.event(t.event).guards)
+    return (
+        f"| `{t.event}` | {event_guards} | `{t.src}` | {dst} | {t.actor} | {', '.join(t.guards)} "
+        f"| {sets} | {_provenance(t.provenance)} |"
+    )
+
+
+def _transitions(machine: CompiledMachine) -> list[str]:
+    lines = [
+        "| event | event guards | from | to | actor | edge guards | sets | provenance |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    order = [e.name for e in machine.table.events]
+    for t in sorted(machine.table.transitions, key=lambda t: order.index(t.event)):
+        lines.append(_transition_row(machine, t))
+    return lines
+
+
+def _decisions(machine: CompiledMachine) -> list[str]:
+    if not machine.table.decisions:
+        return ["None recorded."]
+    lines = ["Each is a `[[decisions]]` entry in the table file, with both sides quoted."]
+    for d in machine.table.decisions:
+        follows = f" Follows: {', '.join(f'`{c}`' for c in d.follows)}." if d.follows else ""
+        lines.append(f"- **{d.id}**: {_cell(d.topic)} *{_cell(d.decision)}*{follows}")
+    return lines
+
+
+def reference(machine: CompiledMachine) -> str:
+    """The generated block for ``machine``, markers included."""
+    parts = [
+        BEGIN,
+        "",
+        "## Guards",
+        "",
+        *_guards(machine),
+        "",
+        "## Statuses",
+        "",
+        *_statuses(machine),
+        "",
+        "## Events and transitions",
+        "",
+        *_transitions(machine),
+        "",
+        "## Recorded decisions",
+        "",
+        *_decisions(machine),
+        "",
+        END,
+    ]
+    return "\n".join(parts)
+
+
+def refresh(page: str, machine: CompiledMachine, where: str) -> str:
+    """``page`` with its generated block replaced by the current one (``where`` names it in errors)."""
+    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
+        raise OrderFsmError(f"{where}: needs exactly one generated block ({BEGIN!r} ... {END!r})")
+    head, rest = page.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return head + reference(machine) + tail

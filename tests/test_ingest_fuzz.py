@@ -1,0 +1,105 @@
+"""Fuzz orderfsm.ingest.parse: whatever the body, only orderfsm's own errors come out.
+
+Budget: the hypothesis profile (``ci``: 150 derandomised examples per test).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm.ingest import KINDS, IcbuSnapshot, TaobaoSnapshot, parse
+
+PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+JSON_FIXTURES = {
+    "purchase_page": ["000_api_response_example.json", "001_purchase_page_response.json"],
+    "status_callback": ["003_status_callback.json"],
+}
+XML_FIXTURE = (PAYLOADS / "002_order_get_response.xml").read_bytes()
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def parse_or_payload_error(body: Any, kind: str) -> None:
+    """Parse; the result must be well-typed records, or the error a PayloadError with a path."""
+    try:
+        snapshots = parse(body, kind)
+    except orderfsm.PayloadError as e:
+        assert e.path.startswith("$")
+        return
+    for s in snapshots:
+        if kind == "icbu_order":
+            assert isinstance(s, IcbuSnapshot)
+            assert isinstance(s.trade_status, str)
+        else:
+            assert isinstance(s, TaobaoSnapshot)
+            assert s.status_code is None or isinstance(s.status_code, int)
+            assert all(isinstance(x.sub_order_id, str | None) for x in s.sub_orders)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(body=st.text(max_size=200) | st.binary(max_size=200))
+def test_random_text_and_bytes(kind: str, body: str | bytes) -> None:
+    parse_or_payload_error(body, kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(value=json_values)
+def test_random_json_values_as_text_and_mapping(kind: str, value: Any) -> None:
+    parse_or_payload_error(json.dumps(value), kind)
+    if isinstance(value, dict):
+        parse_or_payload_error(value, kind)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replace(value[path[0]], path[1:], new)
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(k, n) for k, names in JSON_FIXTURES.items() for n in names]
+)
+@given(data=st.data())
+def test_documented_payloads_with_one_field_replaced(kind: str, name: str, data: Any) -> None:
+    base = json.loads((PAYLOADS / name).read_bytes())
+    path = data.draw(st.sampled_from(_paths(base)))
+    mutated = _replace(base, path, data.draw(json_values))
+    parse_or_payload_error(mutated, kind)
+    parse_or_payload_error(json.dumps(mutated), kind)
+
+
+@given(data=st.data())
+def test_xml_fixture_with_bytes_cut_or_inserted(data: Any) -> None:
+    at = data.draw(st.integers(0, len(XML_FIXTURE)))
+    cut = data.draw(st.integers(0, 40))
+    insert = data.draw(
+        st.binary(max_size=20) | st.sampled_from([b"<", b">", b"&", b"<!DOCTYPE x>"])
+    )
+    parse_or_payload_error(XML_FIXTURE[:at] + insert + XML_FIXTURE[at + cut :], "icbu_order")

@@ -1,0 +1,114 @@
+"""Many threads fire events and apply snapshots on many orders sharing compiled machines.
+
+Afterwards every order's statuses must be exactly what its own history explains: each
+recorded step starts where the previous one of that part ended, ordinary steps are edges
+of the shared machine, and the last step of each part is where the part is now.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from collections.abc import Hashable
+from importlib import resources
+
+import orderfsm
+from orderfsm.ingest import TaobaoSnapshot, parse
+from orderfsm.table import State
+
+MAIN = orderfsm.load("taobao_order")
+REFUND = orderfsm.load("taobao_refund")
+PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+SNAPSHOTS = [
+    s
+    for name, kind in [
+        ("000_api_response_example.json", "purchase_page"),
+        ("001_purchase_page_response.json", "purchase_page"),
+        ("003_status_callback.json", "status_callback"),
+    ]
+    for s in parse((PAYLOADS / name).read_bytes(), kind)
+    if isinstance(s, TaobaoSnapshot)
+]
+SUBS = ("1001", "1002", "x")
+THREADS = 8
+ORDERS = 24
+OPERATIONS = 400
+
+
+def explained(order: orderfsm.TaobaoOrder) -> bool:
+    main: State = MAIN.initial
+    parts: dict[tuple[Hashable, bool], State] = {}
+    for change in order.history:
+        step = change.step
+        if change.sub_order is None:
+            held, machine = main, MAIN
+        else:
+            key = (change.sub_order, change.sub_order_status)
+            initial = MAIN.initial if change.sub_order_status else REFUND.initial
+            held = parts.get(key, initial)
+            machine = MAIN if change.sub_order_status else REFUND
+        if step.source != held:
+            return False
+        if change.via in ("trigger", "snapshot", "reconstructed") and (
+            step.transition not in machine.edges
+        ):
+            return False
+        if change.sub_order is None:
+            main = step.target
+        else:
+            parts[(change.sub_order, change.sub_order_status)] = step.target
+    return main == order.status and all(
+        (order.sub_order_status(sid) if status else order.refund_status(sid)) == state
+        for (sid, status), state in parts.items()
+    )
+
+
+def test_threads_leave_every_order_explained_by_its_history() -> None:
+    orders = [orderfsm.TaobaoOrder(sub_orders=SUBS) for _ in range(ORDERS)]
+    start = threading.Barrier(THREADS)
+    failures: list[BaseException] = []
+    changes = [[0] * ORDERS for _ in range(THREADS)]
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        start.wait()
+        try:
+            for _ in range(OPERATIONS):
+                index = rng.randrange(ORDERS)
+                order = orders[index]
+                roll = rng.random()
+                if roll < 0.15:
+                    result = order.apply(rng.choice(SNAPSHOTS), force=rng.random() < 0.2)
+                    changes[seed][index] += result.changed
+                    continue
+                sub = rng.choice(SUBS) if roll < 0.5 else None
+                machine = REFUND if sub is not None else MAIN
+                event = rng.choice(machine.event_names)
+                try:
+                    order.trigger(event, sub_order=sub)
+                except orderfsm.TransitionRejected:
+                    continue
+                changes[seed][index] += 1
+        except BaseException as e:  # surfaced below: a thread's crash must fail the test
+            failures.append(e)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(THREADS)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: more interleavings
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert sum(len(o.history) for o in orders) > 0
+    for order in orders:
+        assert explained(order), order
+    # every accepted change was counted once by the thread that made it: none was lost
+    assert [o.version for o in orders] == [
+        sum(counts[i] for counts in changes) for i in range(ORDERS)
+    ]
+    assert orderfsm.load("taobao_order") is MAIN
