@@ -45,8 +45,8 @@ def test_the_002_example_advances_a_new_order_along_the_happy_path() -> None:
     passed = [s.name for s in part.passed_through]
     assert "frozen" not in passed and "charge_back" not in passed  # never invents a dispute
     assert passed[:3] == ["to_be_audited", "unpay", "paying"]
-    assert [s.target for s in order.history][-1] == order.status
-    assert all(s.transition in MACHINE.edges for s in order.history)
+    assert [c.step.target for c in order.history][-1] == order.status
+    assert all(c.step.transition in MACHINE.edges for c in order.history)
     assert order.apply(documented()).outcome == "duplicate"
 
 

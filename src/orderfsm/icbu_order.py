@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.errors import InvalidOrderState
+from orderfsm.history import Change
 from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
 from orderfsm.ingest.records import IcbuSnapshot
+from orderfsm.snapshot import icbu_from_dict, icbu_to_dict
 from orderfsm.table import State
 
 MACHINE = "icbu_trade"
@@ -54,7 +58,8 @@ class IcbuOrder:
         self._status = m.initial if status is None else m.status(status)
         self._variables = m.variables({} if pay_step is None else {"pay_step": pay_step})
         self._remembered = self._check_remembered(frozen_from)
-        self._history: list[Step] = []
+        self._history: list[Change] = []
+        self._version = 0
         self._lock = threading.Lock()
 
     def _check_remembered(self, frozen_from: StatusLike | None) -> State | None:
@@ -108,9 +113,14 @@ class IcbuOrder:
         return INTERCEPT_TAG in self._status.tags
 
     @property
-    def history(self) -> tuple[Step, ...]:
-        """The accepted events, oldest first."""
+    def history(self) -> tuple[Change, ...]:
+        """The accepted events, oldest first (``sub_order`` is always ``None`` here)."""
         return tuple(self._history)
+
+    @property
+    def version(self) -> int:
+        """How many accepted changes the order has had (for compare-and-set saving)."""
+        return self._version
 
     # ---------------------------------------------------------------- acting
     def trigger(self, event: str) -> Step:
@@ -128,7 +138,8 @@ class IcbuOrder:
             self._remembered = self._machine.remembered_after(step, self._remembered)
             self._status = step.target
             self._variables = variables
-            self._history.append(step)
+            self._history.append(Change(None, step))
+            self._version += 1
             return step
 
     def apply(self, snapshot: IcbuSnapshot, force: bool = False) -> ApplyResult:
@@ -138,14 +149,49 @@ class IcbuOrder:
             result = plan_icbu(
                 self._status, snapshot, self._machine, remembered=self._remembered, force=force
             )
-            for step in result.part("order").steps:
+            part = result.part("order")
+            for step in part.steps:
                 self._remembered = self._machine.remembered_after(step, self._remembered)
                 self._variables = step.transition.apply(self._variables)
                 self._status = step.target
-                self._history.append(step)
+                self._history.append(Change(None, step, via=part.via))
+            before = self._variables
             self._variables = {**self._variables, **dict(result.variables)}
+            if result.changed or self._variables != before:
+                self._version += 1
+            result = replace(result, version=self._version)
         log_warnings(result)
         return result
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            return icbu_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
+        order = cls()
+        icbu_from_dict(data, order)
+        return order
+
+    def _restore(
+        self,
+        *,
+        status: State,
+        variables: Mapping[str, str],
+        remembered: State | None,
+        history: list[Change],
+        version: int,
+    ) -> None:
+        """Replace the whole held state at once (used by :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            self._status = status
+            self._variables = self._machine.variables(variables)
+            self._remembered = remembered
+            self._history = list(history)
+            self._version = version
 
     def can(self, event: str) -> bool:
         """Whether :meth:`trigger` would accept ``event`` now (an unknown name still raises)."""

@@ -24,9 +24,11 @@ from orderfsm.ingest.apply import Via, synthetic_step
 from orderfsm.table import State
 
 if TYPE_CHECKING:
+    from orderfsm.icbu_order import IcbuOrder
     from orderfsm.orders import TaobaoOrder
 
 FORMAT = "orderfsm.taobao_order/1"
+ICBU_FORMAT = "orderfsm.icbu_trade/1"
 _SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
 _VIA: frozenset[str] = frozenset(
     {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
@@ -194,6 +196,49 @@ def _table_step(machine: CompiledMachine, src: State, dst: State, event: _Field)
         if t.dst == dst.name and t.event == event.value:
             return Step(src, dst, t.event, t.actor, t)
     raise PayloadError(event.path, f"{machine.name} has no edge {src} -> {dst} on {event.value!r}")
+
+
+def icbu_to_dict(order: IcbuOrder) -> dict[str, Any]:
+    """An :class:`~orderfsm.IcbuOrder` as a plain dict: status, variables, remembered
+    pre-freeze status, history and version."""
+    return {
+        "format": ICBU_FORMAT,
+        "version": order.version,
+        "status": order.status.code,
+        "variables": dict(sorted(order.variables.items())),
+        "frozen_from": None if order.frozen_from is None else order.frozen_from.code,
+        "history": [_change_to_dict(c) for c in order.history],
+    }
+
+
+def icbu_from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
+    """Fill the fresh ``order`` from ``data`` (as produced by :func:`icbu_to_dict`)."""
+    root = _Field(data, "$")
+    if root.get("format").value != ICBU_FORMAT:
+        raise PayloadError("$.format", f"expected {ICBU_FORMAT!r}")
+    version = root.get("version").integer()
+    assert version is not None
+    if version < 0:
+        raise PayloadError("$.version", "must not be negative")
+    machine = order.machine
+    status = root.get("status").status(machine)
+    raw_vars = root.get("variables")
+    if not isinstance(raw_vars.value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_vars.value.items()
+    ):
+        raise PayloadError(raw_vars.path, "expected an object of string values")
+    try:
+        variables = machine.variables(raw_vars.value)
+    except OrderFsmError as e:
+        raise PayloadError(raw_vars.path, str(e)) from None
+    frozen = root.get("frozen_from")
+    remembered = None if frozen.value is None else frozen.status(machine)
+    if remembered is not None and remembered not in machine.history_sources(status):
+        raise PayloadError(frozen.path, f"{status} cannot have been entered from {remembered}")
+    history = [_change_from(c, machine, machine, ()) for c in root.get("history").items()]
+    order._restore(
+        status=status, variables=variables, remembered=remembered, history=history, version=version
+    )
 
 
 # ----------------------------------------------------------------------------- CAS
