@@ -13,9 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.errors import InvalidOrderState, TransitionRejected, UnknownSubOrder
+from orderfsm.snapshot import ka_from_dict, ka_to_dict
 from orderfsm.table import State
 
 MACHINE = "ka_pool_order"
@@ -105,6 +107,7 @@ class KaTrade:
             leaf: self._check_remembered(leaf, value) for leaf, value in (remembered or {}).items()
         }
         self._history: list[tuple[Leaf, Step]] = []
+        self._version = 0
         self._lock = threading.Lock()
 
     def _check_remembered(self, leaf: object, value: StatusLike) -> State:
@@ -162,6 +165,34 @@ class KaTrade:
         """The accepted sub-order steps, oldest first, each with its (order, sub-order)."""
         return tuple(self._history)
 
+    @property
+    def version(self) -> int:
+        """How many accepted events the trade has had (for compare-and-set saving)."""
+        return self._version
+
+    @property
+    def remembered(self) -> Mapping[Leaf, State]:
+        """A copy of the statuses sub-orders in a history (refund) status will return to."""
+        return dict(self._remembered)
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            return ka_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], machine: CompiledMachine | None = None) -> Self:
+        """Rebuild a trade from :meth:`to_dict`'s output (on ``machine``, default the shipped
+        table); :class:`~orderfsm.PayloadError` names the first invalid field."""
+        return ka_from_dict(data, cls, machine or load(MACHINE))
+
+    def _restore(self, *, history: list[tuple[Leaf, Step]], version: int) -> None:
+        """Set the history and version of a freshly built trade (used by :mod:`orderfsm.snapshot`)."""
+        with self._lock:
+            self._history = list(history)
+            self._version = version
+
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
         if order_id not in self._subs:
             known = ", ".join(repr(o) for o in self._subs)
@@ -195,6 +226,7 @@ class KaTrade:
                 self._remember(leaf, step)
                 self._subs[leaf[0]][leaf[1]] = step.target
                 self._history.append((leaf, step))
+            self._version += 1
             return tuple(step for _, step in steps)
 
     def can(

@@ -25,15 +25,18 @@ from orderfsm.table import State
 
 if TYPE_CHECKING:
     from orderfsm.icbu_order import IcbuOrder
+    from orderfsm.ka_trade import KaTrade
     from orderfsm.orders import TaobaoOrder
 
 FORMAT = "orderfsm.taobao_order/1"
 ICBU_FORMAT = "orderfsm.icbu_trade/1"
+KA_FORMAT = "orderfsm.ka_trade/1"
 _SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
 _VIA: frozenset[str] = frozenset(
     {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
 )
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound="KaTrade")
 
 
 class Versioned(Protocol):
@@ -239,6 +242,82 @@ def icbu_from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     order._restore(
         status=status, variables=variables, remembered=remembered, history=history, version=version
     )
+
+
+def ka_to_dict(trade: KaTrade) -> dict[str, Any]:
+    """A :class:`~orderfsm.KaTrade` as a plain dict: every sub-order's status (and the
+    status it will return to from a refund), the history and the version."""
+    remembered = trade.remembered
+    return {
+        "format": KA_FORMAT,
+        "machine": trade.machine.name,
+        "version": trade.version,
+        "orders": [
+            {
+                "id": _plain_id(oid),
+                "sub_orders": [
+                    {
+                        "id": _plain_id(sid),
+                        "status": status.code,
+                        "remembered": None if (r := remembered.get((oid, sid))) is None else r.code,
+                    }
+                    for sid, status in view.sub_orders.items()
+                ],
+            }
+            for oid, view in trade.orders.items()
+        ],
+        "history": [
+            {
+                "order": _plain_id(oid),
+                "sub_order": _plain_id(sid),
+                "src": step.source.code,
+                "dst": step.target.code,
+                "event": step.event,
+            }
+            for (oid, sid), step in trade.history
+        ],
+    }
+
+
+def ka_from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine) -> _K:
+    """Rebuild a trade of class ``cls`` on ``machine`` from :func:`ka_to_dict`'s output."""
+    root = _Field(data, "$")
+    if root.get("format").value != KA_FORMAT:
+        raise PayloadError("$.format", f"expected {KA_FORMAT!r}")
+    if root.get("machine").value != machine.name:
+        raise PayloadError("$.machine", f"expected {machine.name!r}")
+    version = root.get("version").integer()
+    assert version is not None
+    if version < 0:
+        raise PayloadError("$.version", "must not be negative")
+    orders: dict[Hashable, dict[Hashable, State]] = {}
+    remembered: dict[tuple[Hashable, Hashable], State] = {}
+    for entry in root.get("orders").items():
+        oid = entry.get("id").sub_id()
+        if oid in orders:
+            raise PayloadError(entry.get("id").path, f"duplicate order id {oid!r}")
+        subs: dict[Hashable, State] = {}
+        for sub in entry.get("sub_orders").items():
+            sid = sub.get("id").sub_id()
+            if sid in subs:
+                raise PayloadError(sub.get("id").path, f"duplicate sub-order id {sid!r}")
+            subs[sid] = sub.get("status").status(machine)
+            if sub.get("remembered").value is not None:
+                remembered[(oid, sid)] = sub.get("remembered").status(machine)
+        orders[oid] = subs
+    history = []
+    for entry in root.get("history").items():
+        leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
+        if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
+            raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
+        src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
+        history.append((leaf, _table_step(machine, src, dst, entry.get("event"))))
+    try:
+        trade = cls(orders, machine=machine, remembered=remembered)
+    except OrderFsmError as e:
+        raise PayloadError("$.orders", str(e)) from None
+    trade._restore(history=history, version=version)
+    return trade
 
 
 # ----------------------------------------------------------------------------- CAS
