@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.snapshot import update_with_retry
