@@ -142,15 +142,21 @@ class _Field:
             raise PayloadError(self.path, str(e)) from None
 
 
-def order_from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
-    """Fill the fresh ``order`` from ``data`` (as produced by :func:`order_to_dict`)."""
-    root = _Field(data, "$")
-    if root.get("format").value != FORMAT:
-        raise PayloadError("$.format", f"expected {FORMAT!r}")
+def _header(root: _Field, expected_format: str) -> int:
+    """Check the ``format`` tag and return the (non-negative) ``version``."""
+    if root.get("format").value != expected_format:
+        raise PayloadError("$.format", f"expected {expected_format!r}")
     version = root.get("version").integer()
     assert version is not None
     if version < 0:
         raise PayloadError("$.version", "must not be negative")
+    return version
+
+
+def order_from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
+    """Fill the fresh ``order`` from ``data`` (as produced by :func:`order_to_dict`)."""
+    root = _Field(data, "$")
+    version = _header(root, FORMAT)
     main, refund = order.machine, order.refund_machine
     sub_statuses: dict[Hashable, State] = {}
     refunds: dict[Hashable, State] = {}
@@ -217,12 +223,7 @@ def icbu_to_dict(order: IcbuOrder) -> dict[str, Any]:
 def icbu_from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     """Fill the fresh ``order`` from ``data`` (as produced by :func:`icbu_to_dict`)."""
     root = _Field(data, "$")
-    if root.get("format").value != ICBU_FORMAT:
-        raise PayloadError("$.format", f"expected {ICBU_FORMAT!r}")
-    version = root.get("version").integer()
-    assert version is not None
-    if version < 0:
-        raise PayloadError("$.version", "must not be negative")
+    version = _header(root, ICBU_FORMAT)
     machine = order.machine
     status = root.get("status").status(machine)
     raw_vars = root.get("variables")
@@ -282,14 +283,9 @@ def ka_to_dict(trade: KaTrade) -> dict[str, Any]:
 def ka_from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine) -> _K:
     """Rebuild a trade of class ``cls`` on ``machine`` from :func:`ka_to_dict`'s output."""
     root = _Field(data, "$")
-    if root.get("format").value != KA_FORMAT:
-        raise PayloadError("$.format", f"expected {KA_FORMAT!r}")
+    version = _header(root, KA_FORMAT)
     if root.get("machine").value != machine.name:
         raise PayloadError("$.machine", f"expected {machine.name!r}")
-    version = root.get("version").integer()
-    assert version is not None
-    if version < 0:
-        raise PayloadError("$.version", "must not be negative")
     orders: dict[Hashable, dict[Hashable, State]] = {}
     remembered: dict[tuple[Hashable, Hashable], State] = {}
     for entry in root.get("orders").items():
