@@ -367,3 +367,12 @@ def test_a_partial_format_run_checks_the_same_files(tmp_path: Path, fmt: str) ->
     assert render.check(part) == []
     for path, text in part.texts.items():
         assert full.texts[path] == text
+
+
+def test_drawing_elsewhere_leaves_the_committed_docs_page_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["diagrams", "--out", "elsewhere", "--format", "dot,mermaid,md"]) == 0
+    assert (tmp_path / "elsewhere").is_dir()
+    assert not (tmp_path / "docs").exists()

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 
 import orderfsm
+from orderfsm.ingest.records import IcbuSnapshot
 from orderfsm.snapshot import update_with_retry
 from orderfsm.testing import History, histories
 
@@ -49,6 +50,10 @@ BAD: dict[str, tuple[Any, str]] = {
     "status": ({"status": "teleported"}, "$.status"),
     "pay_step": ({"variables": {"pay_step": "HALF"}}, "$.variables"),
     "frozen_from": ({"status": "frozen", "frozen_from": "trade_success"}, "$.frozen_from"),
+    "frozen_from outside history": (
+        {"status": "wait_confirm_modify", "frozen_from": "unpay"},
+        "$.frozen_from",
+    ),
     "history": (
         {
             "history": [
@@ -101,3 +106,23 @@ def test_compare_and_set_retry_works_for_icbu_orders() -> None:
 
     assert update_with_retry("icbu-1", read, write, change, orderfsm.IcbuOrder.from_dict) == "paid"
     assert store["row"][0] == 2 and store["row"][1]["status"] == "paid"
+
+
+def snap(status: str, pay_step: str) -> IcbuSnapshot:
+    return IcbuSnapshot("t1", status, pay_step, None, (), "$", "icbu_order", None)
+
+
+def test_only_an_advancing_snapshot_changes_pay_step_or_version() -> None:
+    order = orderfsm.IcbuOrder(status="unpay", pay_step="BALANCE")
+    assert order.apply(snap("undeliver", "FULL")).outcome == "advanced"
+    assert (order.pay_step, order.version) == ("FULL", 1)
+    for status, pay_step, outcome in [
+        ("unpay", "ADVANCE", "stale"),
+        ("undeliver", "BALANCE", "duplicate"),
+        ("nonsense", "ADVANCE", "unknown_status"),
+    ]:
+        result = order.apply(snap(status, pay_step))
+        assert result.outcome == outcome
+        assert (order.status.name, order.pay_step, order.version) == ("undeliver", "FULL", 1)
+        assert any("pay_step" in w for w in result.warnings)
+    assert order.apply(snap("undeliver", "FULL")).warnings == ()

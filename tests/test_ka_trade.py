@@ -263,8 +263,8 @@ def test_a_sub_order_loaded_mid_refund_can_return_where_it_was() -> None:
 @pytest.mark.parametrize(
     ("remembered", "error", "match"),
     [
-        ({("o1", "b"): "waitbuyersign"}, orderfsm.InvalidOrderState, "not a history state"),
-        ({("o1", "a"): "waitsellersend"}, orderfsm.InvalidOrderState, "cannot have entered"),
+        ({("o1", "b"): "waitbuyersign"}, orderfsm.InvalidOrderState, "only a history status"),
+        ({("o1", "a"): "waitsellersend"}, orderfsm.InvalidOrderState, "cannot have been entered"),
         ({("o1", "a"): "nowhere"}, orderfsm.UnknownStatus, "valid values"),
         ({("o1", "z"): "waitbuyersign"}, orderfsm.UnknownSubOrder, "unknown sub-order"),
         ({"o1": "waitbuyersign"}, orderfsm.InvalidOrderState, "pair"),

@@ -7,6 +7,7 @@ of the shared machine, and the last step of each part is where the part is now.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 import threading
@@ -19,6 +20,7 @@ from orderfsm.table import State
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
+ICBU = orderfsm.load("icbu_trade")
 PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
 SNAPSHOTS = [
     s
@@ -112,3 +114,64 @@ def test_threads_leave_every_order_explained_by_its_history() -> None:
         sum(counts[i] for counts in changes) for i in range(ORDERS)
     ]
     assert orderfsm.load("taobao_order") is MAIN
+
+
+def test_icbu_and_ka_orders_under_threads_stay_explained_and_whole() -> None:
+    """IcbuOrders shared by threads end where their histories say; readers of a KaTrade
+    never see a whole-trade event half-applied (every sub-order moves together)."""
+    icbu = [orderfsm.IcbuOrder(status="unpay", pay_step=p) for p in ("ADVANCE", "FULL") * 6]
+    trade = orderfsm.KaTrade({f"o{i}": [f"s{j}" for j in range(4)] for i in range(3)})
+    start = threading.Barrier(THREADS + 2)
+    failures: list[BaseException] = []
+    torn: list[object] = []
+    done = threading.Event()
+
+    def icbu_worker(seed: int) -> None:
+        rng = random.Random(seed)
+        start.wait()
+        try:
+            for _ in range(OPERATIONS):
+                order = rng.choice(icbu)
+                event = rng.choice(order.machine.event_names)
+                with contextlib.suppress(orderfsm.TransitionRejected):
+                    order.trigger(event)
+        except BaseException as exc:  # a foreign error must fail the test
+            failures.append(exc)
+
+    def ka_writer() -> None:
+        start.wait()
+        try:
+            for event in ("auto_deduct", "ship", "logistics_take_in", "deliver", "sign"):
+                trade.trigger(event)  # the whole trade: every sub-order, all or nothing
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            done.set()
+
+    def ka_reader() -> None:
+        start.wait()
+        while not done.is_set():
+            seen = {s for view in trade.orders.values() for s in view.sub_orders.values()}
+            if len(seen) != 1:
+                torn.append(seen)
+
+    threads = [threading.Thread(target=icbu_worker, args=(i,)) for i in range(THREADS)]
+    threads += [threading.Thread(target=ka_writer), threading.Thread(target=ka_reader)]
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert failures == []
+    assert torn == []
+    assert trade.version == 5 and trade.status.code == "signinsuccess"
+    for order in icbu:
+        status = ICBU.status("unpay")
+        for change in order.history:
+            assert change.step.source == status and change.step.transition in ICBU.edges
+            status = change.step.target
+        assert status == order.status and order.version == len(order.history)

@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -114,17 +113,6 @@ def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
             )
         )
     return tuple(out)
-
-
-def read_claims(path: str | Path) -> tuple[Claim, ...]:
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TableError(str(p), "<file>", f"cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TableError(str(p), "<file>", f"not a valid TOML claim file: {exc}") from None
-    return parse_claims(data, str(p))
 
 
 def shipped_claims() -> tuple[Claim, ...]:

@@ -81,7 +81,10 @@ def _formats(text: str) -> tuple[str, ...]:
 def _cmd_diagrams(args: argparse.Namespace) -> int:
     from orderfsm import render  # noqa: PLC0415 - Graphviz bindings only when drawing
 
-    docs = Path(args.docs) if args.docs else None
+    # A page linking into some other --out folder must not overwrite the committed one.
+    default_out = Path(args.out) == Path("diagrams")
+    docs_arg = args.docs if args.docs is not None else ("docs/diagrams.md" if default_out else None)
+    docs = Path(docs_arg) if docs_arg else None
     plan = render.plan(args.machine, args.format, Path(args.out), docs)
     if args.check:
         stale = render.check(plan)
@@ -167,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagrams.add_argument(
         "--docs",
-        default="docs/diagrams.md",
-        help="the page embedding every Mermaid diagram; '' for none (default docs/diagrams.md)",
+        default=None,
+        help="the page embedding every Mermaid diagram; '' for none (default: "
+        "docs/diagrams.md when --out is the default diagrams/, else none)",
     )
     diagrams.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 naming stale files"

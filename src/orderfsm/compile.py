@@ -11,6 +11,7 @@ stateless queries and explains rejections.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -135,7 +136,7 @@ class CompiledMachine:
         """The declared event ``name``; :class:`UnknownEvent` if the table has none."""
         try:
             return self._events[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable "name"
             raise UnknownEvent(
                 f"{self.name}: unknown event {name!r}; events are: {', '.join(self._events)}"
             ) from None
@@ -180,6 +181,28 @@ class CompiledMachine:
         """The statuses a history state can be entered from (what it may remember)."""
         name = self.status(state).name
         return tuple(s for s in self.states if any(t.dst == name for t in self._by_source[s.name]))
+
+    def check_remembered(self, status: StatusLike, remembered: StatusLike) -> State:
+        """Validate what an order in ``status`` remembers, and return it as a status.
+
+        Only a history state remembers anything, and only a status it can be entered
+        from; otherwise :class:`InvalidOrderState` says which statuses are possible.
+        """
+        current = self.status(status)
+        if current.name not in self.history_states:
+            raise InvalidOrderState(
+                f"{self.name}: only a history status "
+                f"({', '.join(sorted(self.history_states)) or 'none here'}) remembers a "
+                f"previous status, not {current}"
+            )
+        value = self.status(remembered)
+        sources = self.history_sources(current)
+        if value not in sources:
+            raise InvalidOrderState(
+                f"{self.name}: {current} cannot have been entered from {value}; "
+                f"it can from: {', '.join(str(s) for s in sources)}"
+            )
+        return value
 
     def remembered_after(self, step: Step, remembered: State | None) -> State | None:
         """What an order remembers after ``step``: the status it left to enter a history state.
@@ -457,7 +480,15 @@ def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
     """
     if isinstance(source, Mapping):
         return _compile_with_parent(parse_table(source))
+    if not isinstance(source, str | os.PathLike) or source == "":
+        raise UnknownMachine(
+            f"expected a machine name ({', '.join(SHIPPED_TABLES)}), a table file path or a "
+            f"decoded table mapping, got {source!r}"
+        )
     if isinstance(source, str) and source in SHIPPED_TABLES:
+        cached = _cache.get(source)  # the lock is only needed to compile, once
+        if cached is not None:
+            return cached
         with _cache_lock:
             cached = _cache.get(source)
             if cached is None:

@@ -117,7 +117,8 @@ class PayloadError(OrderFsmError, ValueError):
 class ConcurrentModification(OrderFsmError):
     """A compare-and-set save found a newer version than the one the writer started from.
 
-    ``expected`` is the version the writer read, ``found`` the version stored now; re-read,
+    ``expected`` is the version the writer read, ``found`` the version stored now when the
+    storage reported it (``None`` when it only said that nothing was replaced); re-read,
     re-apply and save again.
     """
 
@@ -125,7 +126,7 @@ class ConcurrentModification(OrderFsmError):
         self.key = key
         self.expected = expected
         self.found = found
-        stored = "no stored order" if found is None else f"version {found}"
+        stored = "another version" if found is None else f"version {found}"
         super().__init__(
             f"{key}: expected to replace version {expected} but found {stored}; "
             "another writer saved first: re-read, re-apply and retry"

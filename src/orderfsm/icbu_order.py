@@ -15,7 +15,6 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.errors import InvalidOrderState
 from orderfsm.history import Change
 from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
 from orderfsm.ingest.records import IcbuSnapshot
@@ -57,27 +56,12 @@ class IcbuOrder:
         m = self._machine
         self._status = m.initial if status is None else m.status(status)
         self._variables = m.variables({} if pay_step is None else {"pay_step": pay_step})
-        self._remembered = self._check_remembered(frozen_from)
+        self._remembered = (
+            None if frozen_from is None else m.check_remembered(self._status, frozen_from)
+        )
         self._history: list[Change] = []
         self._version = 0
         self._lock = threading.Lock()
-
-    def _check_remembered(self, frozen_from: StatusLike | None) -> State | None:
-        if frozen_from is None:
-            return None
-        if self._status.name not in self._machine.history_states:
-            raise InvalidOrderState(
-                f"{MACHINE}: frozen_from is only meaningful in a history status "
-                f"({', '.join(sorted(self._machine.history_states))}), not {self._status}"
-            )
-        remembered = self._machine.status(frozen_from)
-        sources = self._machine.history_sources(self._status)
-        if remembered not in sources:
-            raise InvalidOrderState(
-                f"{MACHINE}: an order cannot enter {self._status} from {remembered}; "
-                f"it can from: {', '.join(str(s) for s in sources)}"
-            )
-        return remembered
 
     # ---------------------------------------------------------------- reading
     @property
@@ -147,7 +131,12 @@ class IcbuOrder:
         :func:`orderfsm.ingest.apply.plan_icbu`); never raises for what it says."""
         with self._lock:
             result = plan_icbu(
-                self._status, snapshot, self._machine, remembered=self._remembered, force=force
+                self._status,
+                snapshot,
+                self._machine,
+                remembered=self._remembered,
+                force=force,
+                pay_step=self.pay_step,
             )
             part = result.part("order")
             for step in part.steps:

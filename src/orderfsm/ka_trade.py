@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.errors import InvalidOrderState, TransitionRejected, UnknownSubOrder
+from orderfsm.orders import hashable, id_items
 from orderfsm.snapshot import ka_from_dict, ka_to_dict
 from orderfsm.table import State
 
@@ -93,11 +94,10 @@ class KaTrade:
     ) -> None:
         self._machine = load(MACHINE) if machine is None else machine
         self._subs: dict[OrderId, dict[SubOrderId, State]] = {}
-        for order_id, subs in orders.items():
-            items = subs.items() if isinstance(subs, Mapping) else ((s, None) for s in subs)
+        for order_id, subs in id_items(orders, "orders"):
             self._subs[order_id] = {
                 sid: self._machine.initial if value is None else self._machine.status(value)
-                for sid, value in items
+                for sid, value in id_items(subs, f"order {order_id!r}")
             }
             if not self._subs[order_id]:
                 raise InvalidOrderState(f"KA order {order_id!r} has no sub-orders")
@@ -108,25 +108,16 @@ class KaTrade:
         }
         self._history: list[tuple[Leaf, Step]] = []
         self._version = 0
-        self._lock = threading.Lock()
+        # Re-entrant: readers take it too, so a reader never sees a whole-trade event
+        # half-applied, and readers call one another.
+        self._lock = threading.RLock()
 
     def _check_remembered(self, leaf: object, value: StatusLike) -> State:
-        """Validate a sub-order's remembered status: the sub-order is in a history state
-        that it can have entered from ``value``."""
-        current = self._state(self._leaf(leaf))
-        if current.name not in self._machine.history_states:
-            raise InvalidOrderState(
-                f"sub-order {leaf!r} is in {current}, not a history state "
-                f"({', '.join(sorted(self._machine.history_states))}): it remembers nothing"
-            )
-        state = self._machine.status(value)
-        sources = self._machine.history_sources(current)
-        if state not in sources:
-            raise InvalidOrderState(
-                f"sub-order {leaf!r} cannot have entered {current} from {state}; "
-                f"it can from: {', '.join(str(s) for s in sources)}"
-            )
-        return state
+        """Validate a sub-order's remembered status (see ``CompiledMachine.check_remembered``)."""
+        try:
+            return self._machine.check_remembered(self._state(self._leaf(leaf)), value)
+        except InvalidOrderState as exc:
+            raise InvalidOrderState(f"sub-order {leaf!r}: {exc}") from None
 
     def _leaf(self, leaf: object) -> Leaf:
         if not isinstance(leaf, tuple) or len(leaf) != 2:
@@ -141,29 +132,34 @@ class KaTrade:
     @property
     def status(self) -> State:
         """The trade's status, derived from every sub-order (see :func:`derive_status`)."""
-        return derive_status(
-            self._machine, (s for subs in self._subs.values() for s in subs.values())
-        )
+        with self._lock:
+            return derive_status(
+                self._machine, [s for subs in self._subs.values() for s in subs.values()]
+            )
 
     @property
     def orders(self) -> Mapping[OrderId, KaOrderView]:
         """A snapshot of every order, in the order given."""
-        return {oid: self.order(oid) for oid in self._subs}
+        with self._lock:
+            return {oid: self.order(oid) for oid in self._subs}
 
     def order(self, order_id: OrderId) -> KaOrderView:
-        subs = self._order(order_id)
-        return KaOrderView(order_id, derive_status(self._machine, subs.values()), dict(subs))
+        with self._lock:
+            subs = dict(self._order(order_id))
+        return KaOrderView(order_id, derive_status(self._machine, subs.values()), subs)
 
     def order_status(self, order_id: OrderId) -> State:
-        return derive_status(self._machine, self._order(order_id).values())
+        return self.order(order_id).status
 
     def sub_order_status(self, order_id: OrderId, sub_order: SubOrderId) -> State:
-        return self._order(order_id)[self._known_sub(order_id, sub_order)]
+        with self._lock:
+            return self._order(order_id)[self._known_sub(order_id, sub_order)]
 
     @property
     def history(self) -> tuple[tuple[Leaf, Step], ...]:
         """The accepted sub-order steps, oldest first, each with its (order, sub-order)."""
-        return tuple(self._history)
+        with self._lock:
+            return tuple(self._history)
 
     @property
     def version(self) -> int:
@@ -173,7 +169,8 @@ class KaTrade:
     @property
     def remembered(self) -> Mapping[Leaf, State]:
         """A copy of the statuses sub-orders in a history (refund) status will return to."""
-        return dict(self._remembered)
+        with self._lock:
+            return dict(self._remembered)
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
@@ -194,14 +191,14 @@ class KaTrade:
             self._version = version
 
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
-        if order_id not in self._subs:
+        if not hashable(order_id) or order_id not in self._subs:
             known = ", ".join(repr(o) for o in self._subs)
             raise UnknownSubOrder(f"unknown KA order {order_id!r}; this trade holds: {known}")
         return self._subs[order_id]
 
     def _known_sub(self, order_id: OrderId, sub_order: SubOrderId) -> SubOrderId:
         subs = self._order(order_id)
-        if sub_order not in subs:
+        if not hashable(sub_order) or sub_order not in subs:
             known = ", ".join(repr(s) for s in subs)
             raise UnknownSubOrder(
                 f"unknown sub-order {sub_order!r} of KA order {order_id!r}; it holds: {known}"
@@ -243,8 +240,10 @@ class KaTrade:
     def enabled_events(
         self, order: OrderId | None = None, sub_order: SubOrderId | None = None
     ) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now for the addressed level."""
-        return tuple(e for e in self._machine.event_names if self.can(e, order, sub_order))
+        """The events :meth:`trigger` would accept now for the addressed level (one
+        consistent answer: the trade cannot change while it is computed)."""
+        with self._lock:
+            return tuple(e for e in self._machine.event_names if self.can(e, order, sub_order))
 
     def _leaves(self, order: OrderId | None, sub_order: SubOrderId | None) -> list[Leaf]:
         if order is None:

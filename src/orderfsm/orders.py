@@ -13,12 +13,12 @@ lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter liv
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
+from orderfsm.errors import InvalidOrderState, RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.history import Change, SubOrderId
 from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
 from orderfsm.ingest.records import TaobaoSnapshot
@@ -31,6 +31,32 @@ SUB_ORDER_RULE_SOURCE = (
     "000_29cd69a61e8d9e8a.txt \u00a7 4. Sub-Order Dimension "
     "('Refunds are processed at the sub-order dimension')"
 )
+
+
+def id_items(value: object, what: str) -> list[tuple[Hashable, Any]]:
+    """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
+    ``None``); anything else, a string or an unhashable id raises InvalidOrderState."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        pairs = [(i, None) for i in value]
+    else:
+        raise InvalidOrderState(
+            f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
+        )
+    for key, _ in pairs:
+        if not hashable(key):
+            raise InvalidOrderState(f"{what}: id {key!r} is not hashable")
+    return pairs
+
+
+def hashable(value: object) -> bool:
+    """Whether ``value`` can be an id (a dict key); ``(1, [2])`` cannot, though a tuple."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 class TaobaoOrder:
@@ -54,14 +80,9 @@ class TaobaoOrder:
         self._main: CompiledMachine = load("taobao_order")
         self._refund: CompiledMachine = load("taobao_refund")
         self._status = self._main.initial if status is None else self._main.status(status)
-        items = (
-            sub_orders.items()
-            if isinstance(sub_orders, Mapping)
-            else ((s, None) for s in sub_orders)
-        )
         self._subs: dict[SubOrderId, State] = {
             sid: self._refund.initial if value is None else self._refund.status(value)
-            for sid, value in items
+            for sid, value in id_items(sub_orders, "sub_orders")
         }
         self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._main.initial)
         for sid, value in (sub_order_statuses or {}).items():
@@ -118,7 +139,7 @@ class TaobaoOrder:
         return self._sub_status[self._known(sub_order)]
 
     def _known(self, sub_order: SubOrderId) -> SubOrderId:
-        if sub_order not in self._subs:
+        if not hashable(sub_order) or sub_order not in self._subs:
             known = ", ".join(repr(s) for s in self._subs) or "none"
             raise UnknownSubOrder(f"unknown sub-order {sub_order!r}; this order holds: {known}")
         return sub_order

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from orderfsm.compile import CompiledMachine, Step
-from orderfsm.errors import ConcurrentModification, OrderFsmError, PayloadError
+from orderfsm.errors import ConcurrentModification, InvalidOrderState, OrderFsmError, PayloadError
 from orderfsm.history import Change
 from orderfsm.ingest.apply import Via, synthetic_step
 from orderfsm.table import State
@@ -236,9 +236,12 @@ def icbu_from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     except OrderFsmError as e:
         raise PayloadError(raw_vars.path, str(e)) from None
     frozen = root.get("frozen_from")
-    remembered = None if frozen.value is None else frozen.status(machine)
-    if remembered is not None and remembered not in machine.history_sources(status):
-        raise PayloadError(frozen.path, f"{status} cannot have been entered from {remembered}")
+    remembered = None
+    if frozen.value is not None:
+        try:
+            remembered = machine.check_remembered(status, frozen.status(machine))
+        except InvalidOrderState as e:
+            raise PayloadError(frozen.path, str(e)) from None
     history = [_change_from(c, machine, machine, ()) for c in root.get("history").items()]
     order._restore(
         status=status, variables=variables, remembered=remembered, history=history, version=version

@@ -68,19 +68,25 @@ class State:
     notes: str = ""
     customer_text_variable: str | None = None
     customer_texts: tuple[tuple[str, str], ...] = ()
+    customer_texts_zh: tuple[tuple[str, str], ...] = ()
 
     def text_for(self, variables: Mapping[str, str]) -> str:
         """The customer-facing text, chosen by the order's variables where the table says so.
 
-        With ``customer_text_by = { VAR = { VALUE = TEXT, ... } }`` in the table, the text
-        for the order's value of ``VAR`` is returned; otherwise ``customer_text``.
+        With ``customer_text_by = { VAR = { VALUE = TEXT, ... } }`` the text for the
+        order's value of ``VAR``; otherwise ``customer_text``.
         """
-        if self.customer_text_variable is not None:
-            value = variables.get(self.customer_text_variable)
-            for candidate, text in self.customer_texts:
-                if candidate == value:
-                    return text
-        return self.customer_text
+        return self._chosen(self.customer_texts, variables) or self.customer_text
+
+    def text_zh_for(self, variables: Mapping[str, str]) -> str | None:
+        """The Chinese text (``customer_text_zh_by``, else ``description_zh``), if documented."""
+        return self._chosen(self.customer_texts_zh, variables) or self.description_zh
+
+    def _chosen(
+        self, texts: tuple[tuple[str, str], ...], variables: Mapping[str, str]
+    ) -> str | None:
+        value = variables.get(self.customer_text_variable or "")
+        return next((text for candidate, text in texts if candidate == value), None)
 
     def __str__(self) -> str:
         return self.name if self.code == self.name else f"{self.name}({self.code})"
@@ -205,6 +211,7 @@ _STATE_KEYS = {
     "provenance",
     "notes",
     "customer_text_by",
+    "customer_text_zh_by",
 }
 _EVENT_KEYS = {"description", "guards"}
 _TRANSITION_KEYS = {
@@ -422,10 +429,9 @@ def _declared(r: _Reader, key: str, variables: Sequence[Variable], name: str) ->
 
 
 def _customer_texts(
-    r: _Reader, variables: Sequence[Variable]
+    r: _Reader, variables: Sequence[Variable], key: str = "customer_text_by"
 ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-    """Parse ``customer_text_by = { VAR = { VALUE = TEXT } }``: one text for every value."""
-    key = "customer_text_by"
+    """Parse ``KEY = { VAR = { VALUE = TEXT } }``: one text for every value."""
     if key not in r.data:
         return None, ()
     data = r.data[key]
@@ -485,6 +491,9 @@ def _parse_states(
         seen_names[name] = i
         prov = _provenance(file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
         text_variable, texts = _customer_texts(r, variables)
+        zh_variable, texts_zh = _customer_texts(r, variables, "customer_text_zh_by")
+        if zh_variable is not None and zh_variable != text_variable:
+            r.fail("must choose by the same variable as customer_text_by", "customer_text_zh_by")
         states.append(
             State(
                 code=code,
@@ -502,6 +511,7 @@ def _parse_states(
                 notes=r.text("notes", ""),
                 customer_text_variable=text_variable,
                 customer_texts=texts,
+                customer_texts_zh=texts_zh,
             )
         )
     return tuple(states)

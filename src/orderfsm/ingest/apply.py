@@ -470,12 +470,16 @@ def plan_icbu(
     *,
     remembered: State | None = None,
     force: bool = False,
+    pay_step: str | None = None,
 ) -> ApplyResult:
-    """Decide an ICBU snapshot against the held ``status``.
+    """Decide an ICBU snapshot against the held ``status`` (and held ``pay_step``).
 
     ``alibaba.seller.order.get`` carries no modification time, so staleness is judged by
     the machine alone. The ``icbu_trade`` table has no quarantine status, so an unknown
-    ``trade_status`` leaves the order where it is (outcome ``unknown_status``). A
+    ``trade_status`` leaves the order where it is (outcome ``unknown_status``). The
+    snapshot's ``pay_step`` is taken only with a status the order advanced to (or whose
+    code/description clash was resolved); a stale, duplicate, illegal or unknown snapshot
+    cannot rewrite it, and a different ``pay_step`` there is reported as ignored. A
     ``pay_step`` the table does not list is ignored with a warning.
     """
     _expect(snapshot, IcbuSnapshot, "icbu_order")
@@ -500,6 +504,11 @@ def plan_icbu(
     result = _combine([part], clashes, None)
     if snapshot.pay_step is None:
         return result
+    if part.outcome not in ("advanced", "inconsistent"):
+        if snapshot.pay_step == pay_step:
+            return result
+        note = f"pay_step {snapshot.pay_step!r} ignored: the snapshot is {part.outcome}"
+        return replace(result, warnings=(*result.warnings, note))
     try:
         machine.variables({"pay_step": snapshot.pay_step})
     except InvalidOrderState as e:
