@@ -110,7 +110,8 @@ def test_dot_styles_follow_provenance_decisions_and_finals(
         for t in f.table.transitions
         if t.dst is not None
     }
-    kept = {p for d in f.table.decisions for p in d.transitions if p in present}
+    # only decisions that settle a disagreement with the documents (they follow claims)
+    kept = {p for d in f.table.decisions if d.follows for p in d.transitions if p in present}
     marked = {
         (f.table.state(e.src).code, f.table.state(e.dst).code)
         for e in f.edges

@@ -151,7 +151,8 @@ def facts(machine: CompiledMachine) -> Facts:
             dst=t.dst,
             event=t.event,
             actor=t.actor,
-            guards=t.guards,
+            # the event's own guards apply to every one of its edges (payment_lock on cancel)
+            guards=(*machine.event(t.event).guards, *t.guards),
             kind=EdgeKind.DOCUMENTED if t.provenance.documented else EdgeKind.INFERRED,
             decision=None if t.dst is None else mark_of.get(_codes(table, t)),
         )
@@ -176,10 +177,14 @@ def _decision_notes(table: Table) -> tuple[DecisionNote, ...]:
     """The decisions naming a transition the table has, marked ``D1``, ``D2``... in table order.
 
     A decision about a pair the table does *not* have (an edge the documents draw but the
-    table refuses) keeps nothing on the picture, so it gets no mark.
+    table refuses) keeps nothing on the picture, so it gets no mark. Only decisions that
+    settle a disagreement with the documents (they name the claims they follow) count: a
+    choice recorded where the documents are silent departs from nothing.
     """
     present = {_codes(table, t) for t in table.transitions if t.dst is not None}
-    kept = [d for d in table.decisions if any(tuple(p) in present for p in d.transitions)]
+    kept = [
+        d for d in table.decisions if d.follows and any(tuple(p) in present for p in d.transitions)
+    ]
     return tuple(DecisionNote(f"D{i}", d) for i, d in enumerate(kept, start=1))
 
 
