@@ -38,6 +38,20 @@ ORDERS = 24
 OPERATIONS = 400
 
 
+def run_all(threads: list[threading.Thread]) -> None:
+    """Start every thread and wait for all, switching threads as often as the interpreter
+    allows so that more interleavings happen."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def explained(order: orderfsm.TaobaoOrder) -> bool:
     main: State = MAIN.initial
     parts: dict[tuple[Hashable, bool], State] = {}
@@ -96,15 +110,7 @@ def test_threads_leave_every_order_explained_by_its_history() -> None:
             failures.append(e)
 
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(THREADS)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: more interleavings
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_all(threads)
     assert failures == []
     assert sum(len(o.history) for o in orders) > 0
     for order in orders:
@@ -157,15 +163,7 @@ def test_icbu_and_ka_orders_under_threads_stay_explained_and_whole() -> None:
 
     threads = [threading.Thread(target=icbu_worker, args=(i,)) for i in range(THREADS)]
     threads += [threading.Thread(target=ka_writer), threading.Thread(target=ka_reader)]
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(previous)
+    run_all(threads)
     assert failures == []
     assert torn == []
     assert trade.version == 5 and trade.status.code == "signinsuccess"
