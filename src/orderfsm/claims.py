@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orderfsm.errors import TableError
-from orderfsm.table import _Reader
+from orderfsm.table import FieldReader
 
 _COMMON = {"id", "kind", "machine", "section", "says", "meaning"}
 
@@ -79,18 +79,18 @@ class Claim:
 
 def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
     """Validate one decoded claim file; errors name the file, the claim and the problem."""
-    top = _Reader(file, "<top>", data, {"doc", "claims"})
+    top = FieldReader(file, "<top>", data, {"doc", "claims"})
     doc = top.text("doc")
     out: list[Claim] = []
     for i, item in enumerate(top.items("claims")):
-        probe = _Reader(
+        probe = FieldReader(
             file, f"claims[{i}]", item, set(item) if isinstance(item, Mapping) else set()
         )
         kind = probe.text("kind")
         if kind not in KINDS:
             probe.fail(f"unknown kind {kind!r}; kinds are {', '.join(sorted(KINDS))}", "kind")
         required, optional = KINDS[kind]
-        r = _Reader(file, f"claims[{i}]", item, _COMMON | required | optional)
+        r = FieldReader(file, f"claims[{i}]", item, _COMMON | required | optional)
         cid = r.text("id")
         r.entry = f"claims[{i}] ({cid})"
         for key in sorted(required):

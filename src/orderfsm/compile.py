@@ -11,9 +11,10 @@ stateless queries and explains rejections.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -171,6 +172,35 @@ class CompiledMachine:
         """The events that have a transition leaving ``src``, in table order, guards aside."""
         names = {t.event for t in self._by_source[self.status(src).name]}
         return tuple(e for e in self._events if e in names)
+
+    @property
+    def parent_statuses(self) -> tuple[State | None, ...]:
+        """Every status the enclosing order can be in (``(None,)`` without a parent)."""
+        return tuple(self.parent.states) if self.parent else (None,)
+
+    def contexts(
+        self, parent: StatusLike | None = None, fixed: Sequence[tuple[str, str]] = ()
+    ) -> Iterator[tuple[State | None, dict[str, str]]]:
+        """Every (parent status, variables) an event of this machine could be tried with.
+
+        ``parent`` pins the enclosing order's status (an unknown one yields nothing);
+        ``fixed`` pins some variables' values. Lint, the checker and path search all
+        enumerate guard contexts through this one method.
+        """
+        parents: Sequence[State | None] = self.parent_statuses
+        if parent is not None and self.parent is not None:
+            try:
+                parents = (self.parent.status(parent),)
+            except UnknownStatus:
+                return
+        pinned = dict(fixed)
+        names = [v.name for v in self.table.variables]
+        domains = [
+            (pinned[v.name],) if v.name in pinned else v.values for v in self.table.variables
+        ]
+        for p in parents:
+            for values in itertools.product(*domains):
+                yield p, dict(zip(names, values, strict=True))
 
     @property
     def history_states(self) -> frozenset[str]:

@@ -51,19 +51,15 @@ def guard_contexts(machine: CompiledMachine, t: Transition) -> Iterator[GuardCon
     """Every context the guards of edge ``t`` could be evaluated in."""
     src = machine.table.state(t.src)
     dst = machine.table.state(t.dst) if t.dst else None
-    parents: list[State | None] = list(machine.parent.states) if machine.parent else [None]
-    names = [v.name for v in machine.table.variables]
     histories: list[State | None] = [None, *machine.states]
-    for parent, values, history in itertools.product(
-        parents, itertools.product(*(v.values for v in machine.table.variables)), histories
-    ):
+    for (parent, variables), history in itertools.product(machine.contexts(), histories):
         yield GuardContext(
             machine=machine.name,
             event=t.event,
             status=src,
             target=dst,
             parent=parent,
-            variables=dict(zip(names, values, strict=True)),
+            variables=variables,
             history=history,
         )
 

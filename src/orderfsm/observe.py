@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orderfsm.claims import payload_text
@@ -34,29 +33,12 @@ class Observer:
         except OrderFsmError:
             return None
 
-    def contexts(
-        self, m: CompiledMachine, parent: object = None, fixed: Sequence[tuple[str, str]] = ()
-    ) -> Iterator[tuple[State | None, dict[str, str]]]:
-        """Every (parent status, variables) a guard of ``m`` could be evaluated with;
-        ``parent`` and ``fixed`` variable values narrow it to what a claim states."""
-        if parent is not None and m.parent is not None:
-            p = self.state(m.parent, parent)
-            parents: Sequence[State | None] = [p] if p else []
-        else:
-            parents = list(m.parent.states) if m.parent else [None]
-        names = [v.name for v in m.table.variables]
-        pinned = dict(fixed)
-        domains = [(pinned[v.name],) if v.name in pinned else v.values for v in m.table.variables]
-        for p in parents:
-            for values in itertools.product(*domains):
-                yield p, dict(zip(names, values, strict=True))
-
     def accepts(
         self,
         m: CompiledMachine,
         src: State,
         event: str,
-        parent: object = None,
+        parent: Any = None,
         fixed: Sequence[tuple[str, str]] = (),
     ) -> bool:
         """Whether ``event`` is accepted in ``src`` in at least one possible context."""
@@ -67,20 +49,18 @@ class Observer:
         )
         return any(
             m.allows(src, event, parent=p, variables=v, history=h)
-            for p, v in self.contexts(m, parent, fixed)
+            for p, v in m.contexts(parent, fixed)
             for h in histories
         )
 
-    def edge_possible(
-        self, m: CompiledMachine, a: object, b: object, parent: object = None
-    ) -> bool:
+    def edge_possible(self, m: CompiledMachine, a: object, b: object, parent: Any = None) -> bool:
         src, dst = self.state(m, a), self.state(m, b)
         if src is None or dst is None:
             return False
         for t in m.transitions_from(src):
             if t.dst != dst.name:
                 continue
-            for p, v in self.contexts(m, parent):
+            for p, v in m.contexts(parent):
                 try:
                     step = m.transition(src, t.event, parent=p, variables=v, history=dst)
                 except TransitionRejected:
@@ -127,7 +107,7 @@ def _obs_refused(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     if str(args[0]) not in m.event_names:
         return "no such event"
     outcomes = set()
-    for p, v in o.contexts(m, fixed=args[2]):
+    for p, v in m.contexts(fixed=args[2]):
         try:
             m.transition(s, str(args[0]), parent=p, variables=v)
             outcomes.add("accepted")

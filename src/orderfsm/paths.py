@@ -71,9 +71,8 @@ def initial_configs(machine: CompiledMachine) -> list[Config]:
 def moves(machine: CompiledMachine, config: Config) -> Iterator[tuple[PathStep, Config]]:
     """Every step that really fires from ``config`` (one per edge; first parent that lets it)."""
     history_sources = {t.src for t in machine.table.transitions if t.history}
-    parents: list[State | None] = list(machine.parent.states) if machine.parent else [None]
     for t in machine.transitions_from(config.status):
-        for parent in parents:
+        for parent in machine.parent_statuses:
             try:
                 step = machine.transition(
                     config.status,

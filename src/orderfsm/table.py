@@ -240,8 +240,9 @@ _DECISION_KEYS = {
 _VARIABLE_KEYS = {"values", "default", "description", "initial"}
 
 
-class _Reader:
-    """Typed access to one mapping, reporting problems against ``file`` and ``entry``."""
+class FieldReader:
+    """Typed access to one mapping of a data file (table or claims), reporting every problem
+    as a :class:`TableError` against ``file`` and ``entry``."""
 
     def __init__(self, file: str, entry: str, data: object, keys: set[str]) -> None:
         self.file = file
@@ -307,12 +308,12 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def _citation(file: str, entry: str, data: object) -> Citation:
-    r = _Reader(file, entry, data, _CITATION_KEYS)
+    r = FieldReader(file, entry, data, _CITATION_KEYS)
     return Citation(doc=r.text("doc"), section=r.text("section"), says=r.text("says", ""))
 
 
 def _provenance(file: str, entry: str, data: object) -> Provenance:
-    r = _Reader(file, entry, data, _PROVENANCE_KEYS)
+    r = FieldReader(file, entry, data, _PROVENANCE_KEYS)
     kind = r.text("kind")
     if kind not in ("documented", "inferred"):
         r.fail(f"must be 'documented' or 'inferred', got {kind!r}", "kind")
@@ -329,7 +330,7 @@ def _provenance(file: str, entry: str, data: object) -> Provenance:
     )
 
 
-def _identifier(r: _Reader, key: str) -> str:
+def _identifier(r: FieldReader, key: str) -> str:
     value = r.text(key)
     if not _NAME.match(value):
         r.fail(f"{value!r} is not a valid name (letters, digits and underscores)", key)
@@ -343,8 +344,8 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     key, a wrong type, a duplicate code or name, a reference to an undeclared state or
     event, an unknown guard, or an unknown actor.
     """
-    top = _Reader(file, "<top>", data, _TOP_KEYS)
-    m = _Reader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
+    top = FieldReader(file, "<top>", data, _TOP_KEYS)
+    m = FieldReader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
     name = _identifier(m, "name")
     code_type = m.text("code_type", "int")
     if code_type not in ("int", "str"):
@@ -354,7 +355,7 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     states = _parse_states(file, top.items("states"), code_type, variables)
     lookup = _state_lookup(file, states)
 
-    def ref(r: _Reader, key: str) -> str:
+    def ref(r: FieldReader, key: str) -> str:
         raw = r.data.get(key)
         if raw is None:
             r.fail("missing required key", key)
@@ -396,7 +397,7 @@ def _parse_variables(file: str, data: object) -> tuple[Variable, ...]:
     assert isinstance(data, Mapping)
     out = []
     for var_name, body in data.items():
-        r = _Reader(file, f"variables.{var_name}", body, _VARIABLE_KEYS)
+        r = FieldReader(file, f"variables.{var_name}", body, _VARIABLE_KEYS)
         values = r.texts("values")
         if not values:
             r.fail("a variable needs at least one value", "values")
@@ -415,7 +416,7 @@ def _parse_variables(file: str, data: object) -> tuple[Variable, ...]:
     return tuple(out)
 
 
-def _declared(r: _Reader, key: str, variables: Sequence[Variable], name: str) -> Variable:
+def _declared(r: FieldReader, key: str, variables: Sequence[Variable], name: str) -> Variable:
     """The declared variable ``name``, or a failure naming ``key`` and what is declared."""
     for var in variables:
         if var.name == name:
@@ -429,7 +430,7 @@ def _declared(r: _Reader, key: str, variables: Sequence[Variable], name: str) ->
 
 
 def _customer_texts(
-    r: _Reader, variables: Sequence[Variable], key: str = "customer_text_by"
+    r: FieldReader, variables: Sequence[Variable], key: str = "customer_text_by"
 ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     """Parse ``KEY = { VAR = { VALUE = TEXT } }``: one text for every value."""
     if key not in r.data:
@@ -452,7 +453,7 @@ def _customer_texts(
     return name, tuple((v, str(texts[v])) for v in var.values)
 
 
-def _sets(r: _Reader, variables: Sequence[Variable]) -> tuple[tuple[str, str], ...]:
+def _sets(r: FieldReader, variables: Sequence[Variable]) -> tuple[tuple[str, str], ...]:
     """Parse a transition's ``set = { VAR = VALUE, ... }`` against the declared variables."""
     if "set" not in r.data:
         return ()
@@ -476,7 +477,7 @@ def _parse_states(
     seen_names: dict[str, int] = {}
     for i, item in enumerate(items):
         entry = f"states[{i}]"
-        r = _Reader(file, entry, item, _STATE_KEYS)
+        r = FieldReader(file, entry, item, _STATE_KEYS)
         code_kind: type = int if code_type == "int" else str
         code = r._get("code", code_kind, _REQUIRED)
         assert isinstance(code, int | str)
@@ -537,7 +538,7 @@ def _state_lookup(file: str, states: Sequence[State]) -> dict[Code, str]:
     return lookup
 
 
-def _check_guards(r: _Reader, guards: tuple[str, ...]) -> None:
+def _check_guards(r: FieldReader, guards: tuple[str, ...]) -> None:
     for g in guards:
         if g not in REGISTRY:
             r.fail(
@@ -551,7 +552,7 @@ def _parse_events(file: str, data: object) -> tuple[Event, ...]:
     assert isinstance(data, Mapping)
     events = []
     for ev_name, body in data.items():
-        r = _Reader(file, f"events.{ev_name}", body, _EVENT_KEYS)
+        r = FieldReader(file, f"events.{ev_name}", body, _EVENT_KEYS)
         if not _NAME.match(ev_name):
             r.fail(f"{ev_name!r} is not a valid event name")
         guards = r.texts("guards")
@@ -565,14 +566,14 @@ def _parse_events(file: str, data: object) -> tuple[Event, ...]:
 def _parse_transitions(
     file: str,
     items: Sequence[object],
-    ref: Callable[[_Reader, str], str],
+    ref: Callable[[FieldReader, str], str],
     event_names: set[str],
     variables: Sequence[Variable],
 ) -> tuple[Transition, ...]:
     out: list[Transition] = []
     seen: dict[tuple[str, str | None, str], int] = {}
     for i, item in enumerate(items):
-        r = _Reader(file, f"transitions[{i}]", item, _TRANSITION_KEYS)
+        r = FieldReader(file, f"transitions[{i}]", item, _TRANSITION_KEYS)
         src = ref(r, "src")
         history = r.flag("history")
         if history and "dst" in r.data:
@@ -603,7 +604,7 @@ def _parse_decisions(
     out: list[Decision] = []
     ids: set[str] = set()
     for i, item in enumerate(items):
-        r = _Reader(file, f"decisions[{i}]", item, _DECISION_KEYS)
+        r = FieldReader(file, f"decisions[{i}]", item, _DECISION_KEYS)
         did = r.text("id")
         r.entry = f"decisions[{i}] ({did})"
         if did in ids:

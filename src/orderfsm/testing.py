@@ -127,7 +127,6 @@ def histories_with_illegal_step(
 
 
 def _illegal_events(machine: CompiledMachine, config: Config) -> list[str]:
-    parents: list[State | None] = list(machine.parent.states) if machine.parent else [None]
     return [
         e
         for e in machine.event_names
@@ -135,7 +134,7 @@ def _illegal_events(machine: CompiledMachine, config: Config) -> list[str]:
             machine.allows(
                 config.status, e, parent=p, variables=config.variables, history=config.history
             )
-            for p in parents
+            for p in machine.parent_statuses
         )
     ]
 
