@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.ingest import KINDS, IcbuSnapshot, TaobaoSnapshot, parse
+from support import json_paths
 
 PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
 JSON_FIXTURES = {
@@ -64,17 +65,6 @@ def test_random_json_values_as_text_and_mapping(kind: str, value: Any) -> None:
         parse_or_payload_error(value, kind)
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     if not path:
         return new
@@ -89,7 +79,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 @given(data=st.data())
 def test_documented_payloads_with_one_field_replaced(kind: str, name: str, data: Any) -> None:
     base = json.loads((PAYLOADS / name).read_bytes())
-    path = data.draw(st.sampled_from(_paths(base)))
+    path = data.draw(st.sampled_from(json_paths(base)))
     mutated = _replace(base, path, data.draw(json_values))
     parse_or_payload_error(mutated, kind)
     parse_or_payload_error(json.dumps(mutated), kind)

@@ -6,7 +6,6 @@ import contextlib
 import copy
 import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -14,22 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.ingest import TaobaoSnapshot, parse
 from orderfsm.snapshot import compare_and_set, update_with_retry
+from support import TAOBAO_SNAPSHOTS
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
-SNAPSHOTS = [
-    s
-    for name, kind in [
-        ("000_api_response_example.json", "purchase_page"),
-        ("001_purchase_page_response.json", "purchase_page"),
-        ("003_status_callback.json", "status_callback"),
-    ]
-    for s in parse((PAYLOADS / name).read_bytes(), kind)
-    if isinstance(s, TaobaoSnapshot)
-]
+SNAPSHOTS = TAOBAO_SNAPSHOTS
 
 
 def busy_order() -> orderfsm.TaobaoOrder:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
+from support import json_paths
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 200) | st.text(max_size=8),
@@ -47,24 +48,12 @@ KINDS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], Any]]] = {
 }
 
 
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside nested dicts and lists."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            out += paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            out += paths(item, (*prefix, i))
-    return out
-
-
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @given(data=st.data())
 def test_mutated_dicts_load_or_raise_payload_error(kind: str, data: st.DataObject) -> None:
     build, load = KINDS[kind]
     doc = build()
-    path = data.draw(st.sampled_from(paths(doc)))
+    path = data.draw(st.sampled_from(json_paths(doc)[1:]))  # [1:]: not the root itself
     parent = doc
     for key in path[:-1]:
         parent = parent[key]

@@ -12,26 +12,15 @@ import random
 import sys
 import threading
 from collections.abc import Hashable
-from importlib import resources
 
 import orderfsm
-from orderfsm.ingest import TaobaoSnapshot, parse
 from orderfsm.table import State
+from support import TAOBAO_SNAPSHOTS
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
 ICBU = orderfsm.load("icbu_trade")
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
-SNAPSHOTS = [
-    s
-    for name, kind in [
-        ("000_api_response_example.json", "purchase_page"),
-        ("001_purchase_page_response.json", "purchase_page"),
-        ("003_status_callback.json", "status_callback"),
-    ]
-    for s in parse((PAYLOADS / name).read_bytes(), kind)
-    if isinstance(s, TaobaoSnapshot)
-]
+SNAPSHOTS = TAOBAO_SNAPSHOTS
 SUBS = ("1001", "1002", "x")
 THREADS = 8
 ORDERS = 24
