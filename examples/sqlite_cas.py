@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import orderfsm
+from orderfsm import update_with_retry
 from orderfsm.ingest import TaobaoSnapshot, parse
-from orderfsm.snapshot import update_with_retry
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS orders (key TEXT PRIMARY KEY, version INTEGER, body TEXT)"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from orderfsm.ingest import TaobaoSnapshot, parse
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 
 # The Taobao snapshots in the documents' own examples, in document order.
 TAOBAO_SNAPSHOTS: list[TaobaoSnapshot] = [

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.audit import Row, audit, read_export
+from orderfsm.check.audit import Row, audit, read_export
 from orderfsm.cli import main
 from orderfsm.testing import History, histories
 

@@ -9,7 +9,7 @@ import pytest
 import orderfsm
 from orderfsm.cli import main
 
-TABLE = (resources.files("orderfsm") / "tables" / "taobao_order.toml").read_text("utf-8")
+TABLE = (resources.files("orderfsm") / "data" / "tables" / "taobao_order.toml").read_text("utf-8")
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.check import Report, run_check
-from orderfsm.claims import Claim, shipped_claims
-from orderfsm.conformance import facts_of
+from orderfsm.check.claims import Claim, shipped_claims
+from orderfsm.check.conformance import facts_of
+from orderfsm.check.run import Report, run_check
 
 CLAIMS = shipped_claims()
 
 
 def table_data(name: str) -> dict[str, Any]:
-    text = (resources.files("orderfsm") / "tables" / f"{name}.toml").read_text("utf-8")
+    text = (resources.files("orderfsm") / "data" / "tables" / f"{name}.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

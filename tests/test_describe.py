@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import orderfsm
-from orderfsm.describe import describe
+from orderfsm.model.describe import describe
 
 # 000_29cd69a61e8d9e8a.txt § Main Order Status Mapping / Refund Status Mapping, transcribed
 # here from the document (not from the tables) so a typo in either is caught.

@@ -13,10 +13,10 @@ import pytest
 
 import orderfsm
 from orderfsm import cli, render
+from orderfsm.model.table import ACTORS
 from orderfsm.render.facts import ACTOR_COLOURS, Facts, facts, state_caption
 from orderfsm.render.levels import levels_of
 from orderfsm.render.mermaid import edge_label, state_id
-from orderfsm.table import ACTORS
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINES = orderfsm.MACHINES

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm import TableError
 
-TABLE_TEXT = (resources.files("orderfsm") / "tables" / "taobao_order.toml").read_text("utf-8")
+TABLE_TEXT = (resources.files("orderfsm") / "data" / "tables" / "taobao_order.toml").read_text(
+    "utf-8"
+)
 
 
 def table() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 import pytest
 
 import orderfsm
-from orderfsm.guards import REGISTRY
+from orderfsm.model.guards import REGISTRY
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import orderfsm
-import orderfsm.compile as compile_module
+import orderfsm.model.compile as compile_module
 from orderfsm import IcbuOrder, TransitionRejected
 
 MACHINE = orderfsm.load("icbu_trade")

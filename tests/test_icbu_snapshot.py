@@ -8,7 +8,7 @@ from hypothesis import given
 
 import orderfsm
 from orderfsm.ingest.records import IcbuSnapshot
-from orderfsm.snapshot import update_with_retry
+from orderfsm.orders.concurrency import update_with_retry
 from orderfsm.testing import History, histories
 
 ICBU = orderfsm.load("icbu_trade")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm.ingest import SEVERITY, TaobaoSnapshot, parse
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
 

@@ -17,7 +17,7 @@ import orderfsm
 from orderfsm.ingest import KINDS, IcbuSnapshot, TaobaoSnapshot, parse
 from support import json_paths
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 JSON_FIXTURES = {
     "purchase_page": ["000_api_response_example.json", "001_purchase_page_response.json"],
     "status_callback": ["003_status_callback.json"],

@@ -11,7 +11,7 @@ import pytest
 import orderfsm
 from orderfsm.ingest import IcbuSnapshot, parse
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 DERIVED = Path(__file__).parent / "fixtures" / "002_order_get_response_derived.json"
 MACHINE = orderfsm.load("icbu_trade")
 

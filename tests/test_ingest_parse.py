@@ -18,7 +18,7 @@ from orderfsm.ingest import (
     parse,
 )
 
-PAYLOADS = resources.files("orderfsm") / "claims" / "payloads"
+PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

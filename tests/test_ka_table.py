@@ -124,7 +124,9 @@ def test_every_shipped_status_is_tagged_and_no_other() -> None:
 @pytest.fixture(scope="module")
 def copied(tmp_path_factory: pytest.TempPathFactory) -> orderfsm.CompiledMachine:
     target = tmp_path_factory.mktemp("tables") / "my_ka.toml"
-    with resources.as_file(resources.files("orderfsm") / "tables" / "ka_pool_order.toml") as src:
+    with resources.as_file(
+        resources.files("orderfsm") / "data" / "tables" / "ka_pool_order.toml"
+    ) as src:
         shutil.copy(src, target)
     return orderfsm.load(target)
 
@@ -138,7 +140,9 @@ def test_copy_loads_through_the_same_validation(
     assert copied.table.file.endswith("my_ka.toml")
     text = Path(copied.table.file).read_text(encoding="utf-8")
     broken.write_text(
-        text.replace('guards = ["before_shipment"]', 'guards = ["orderfsm.guards.before_shipment"]')
+        text.replace(
+            'guards = ["before_shipment"]', 'guards = ["orderfsm.model.guards.before_shipment"]'
+        )
     )
     with pytest.raises(orderfsm.TableError, match="unknown guard") as caught:
         orderfsm.load(broken)

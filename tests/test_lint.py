@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 import orderfsm
-from orderfsm.lint import lint
+from orderfsm.check.lint import lint
 
 DOC = {"kind": "inferred", "basis": "lint test"}
 

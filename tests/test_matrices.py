@@ -12,7 +12,7 @@ import pytest
 
 import orderfsm
 
-CLAIMS = resources.files("orderfsm") / "claims" / "000_taobao_order_en.toml"
+CLAIMS = resources.files("orderfsm") / "data" / "claims" / "000_taobao_order_en.toml"
 
 
 def matrix_cells(machine: str) -> list[tuple[int, int, bool]]:

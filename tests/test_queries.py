@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm import compile as compile_module
+from orderfsm.model import compile as compile_module
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")

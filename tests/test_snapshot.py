@@ -1,4 +1,4 @@
-"""orderfsm.snapshot: JSON-able dicts with a version counter, compare-and-set, retry."""
+"""Stored orders: JSON-able dicts with a version counter, compare-and-set, retry."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.snapshot import compare_and_set, update_with_retry
+from orderfsm.orders.concurrency import compare_and_set, update_with_retry
 from support import TAOBAO_SNAPSHOTS
 
 MAIN = orderfsm.load("taobao_order")

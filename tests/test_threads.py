@@ -14,7 +14,7 @@ import threading
 from collections.abc import Hashable
 
 import orderfsm
-from orderfsm.table import State
+from orderfsm.model.table import State
 from support import TAOBAO_SNAPSHOTS
 
 MAIN = orderfsm.load("taobao_order")

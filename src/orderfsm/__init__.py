@@ -4,8 +4,6 @@ Tables (data) are compiled into shared, immutable ``transitions`` machines; orde
 services ask them what may happen next and get a step or a typed error.
 """
 
-from orderfsm.compile import SHIPPED_TABLES, CompiledMachine, Step, load
-from orderfsm.describe import describe
 from orderfsm.errors import (
     ConcurrentModification,
     IllegalTransition,
@@ -21,11 +19,15 @@ from orderfsm.errors import (
     UnknownStatus,
     UnknownSubOrder,
 )
-from orderfsm.icbu_order import IcbuOrder, must_intercept
 from orderfsm.ingest import ApplyResult
-from orderfsm.ka_trade import KaOrderView, KaTrade, derive_status
-from orderfsm.orders import Change, TaobaoOrder
-from orderfsm.table import State, Table, Transition
+from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, Step, load
+from orderfsm.model.describe import describe
+from orderfsm.model.table import State, Table, Transition
+from orderfsm.orders.concurrency import compare_and_set, update_with_retry
+from orderfsm.orders.history import Change
+from orderfsm.orders.icbu import IcbuOrder, must_intercept
+from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+from orderfsm.orders.taobao import TaobaoOrder
 
 MACHINES: tuple[str, ...] = SHIPPED_TABLES
 
@@ -55,8 +57,10 @@ __all__ = [
     "UnknownMachine",
     "UnknownStatus",
     "UnknownSubOrder",
+    "compare_and_set",
     "derive_status",
     "describe",
     "load",
     "must_intercept",
+    "update_with_retry",
 ]

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orderfsm.compile import SHIPPED_TABLES, CompiledMachine, load
 from orderfsm.errors import OrderFsmError
+from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, load
 
 
 def summarise(machine: CompiledMachine) -> str:
@@ -39,8 +39,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from orderfsm.check import run_check  # noqa: PLC0415 - keep `orderfsm summary` light
-    from orderfsm.report import text  # noqa: PLC0415
+    from orderfsm.check.report import text  # noqa: PLC0415
+    from orderfsm.check.run import run_check  # noqa: PLC0415 - keep `orderfsm summary` light
 
     report = run_check(args.table or (), histories=[(f, args.machine) for f in args.history or ()])
     if args.json:

@@ -20,11 +20,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from orderfsm.compile import CompiledMachine, load
-from orderfsm.orders import TaobaoOrder
-from orderfsm.paths import Config, PathStep, initial_configs, moves
-from orderfsm.paths import Path as StepPath
-from orderfsm.table import State
+from orderfsm.check.paths import Config, PathStep, initial_configs, moves
+from orderfsm.check.paths import Path as StepPath
+from orderfsm.model.compile import CompiledMachine, load
+from orderfsm.model.table import State
+from orderfsm.orders.taobao import TaobaoOrder
 
 MachineLike = CompiledMachine | str | Path | Mapping[str, Any]
 

@@ -37,10 +37,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from orderfsm.compile import HISTORY_GUARD, CompiledMachine, Step
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
 from orderfsm.ingest.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
-from orderfsm.table import Provenance, State, Transition
+from orderfsm.model.compile import HISTORY_GUARD, CompiledMachine, Step
+from orderfsm.model.table import Provenance, State, Transition
 
 _log = logging.getLogger("orderfsm.ingest")
 

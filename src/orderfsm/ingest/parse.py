@@ -1,7 +1,7 @@
 """Read platform payloads into snapshot records: ``parse(body, kind)``.
 
 The shapes are the examples in the source documents (shipped verbatim under
-``orderfsm/claims/payloads/``): the ``POST /open/purchase/page`` response
+``orderfsm/data/payloads/``): the ``POST /open/purchase/page`` response
 (``001_7aaff76250cc2543.txt`` and ``000_29cd69a61e8d9e8a.txt`` "API Response Example"),
 the order status modification callback (``003_36c64fc11abf7e3f.txt``) and
 ``alibaba.seller.order.get`` (``002_72f8e4474636d231.txt``, XML or the TOP JSON form).

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Sequence
 from html import escape
 
+from orderfsm.model.table import State
 from orderfsm.render.dot_syntax import Graph, Html
 from orderfsm.render.facts import (
     ACTOR_COLOURS,
@@ -25,7 +26,6 @@ from orderfsm.render.facts import (
     state_caption,
 )
 from orderfsm.render.levels import Levels
-from orderfsm.table import State
 
 FONT = "Helvetica"
 PHASE_FILL = "#f4f6f8"

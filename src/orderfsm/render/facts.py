@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from orderfsm.compile import CompiledMachine
-from orderfsm.guards import REGISTRY, GuardContext
-from orderfsm.table import ACTORS, Code, Decision, State, Table, Transition
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.guards import REGISTRY, GuardContext
+from orderfsm.model.table import ACTORS, Code, Decision, State, Table, Transition
 
 # One colour per actor; chosen to stay distinguishable for common colour-vision deficiencies.
 ACTOR_COLOURS = {

@@ -3,8 +3,8 @@
 The table format has no notion of levels: a 1688 KA trade holds orders, an order holds
 sub-orders, and every level shows a ``ka_pool_order`` status, with events acting on
 sub-orders and the order and trade statuses derived from their children by
-:func:`orderfsm.ka_trade.derive_status`. That structure lives in code
-(:mod:`orderfsm.ka_trade`), so the levels are recorded here, next to the module they
+:func:`orderfsm.orders.ka.derive_status`. That structure lives in code
+(:mod:`orderfsm.orders.ka`), so the levels are recorded here, next to the module they
 describe, and drawn as nested clusters around the one machine.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderfsm import ka_trade
+from orderfsm.orders import ka
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,14 @@ class Levels:
 
 LEVELLED: tuple[Levels, ...] = (
     Levels(
-        machine=ka_trade.MACHINE,
+        machine=ka.MACHINE,
         levels=("trade", "order", "sub-order"),
         derivation=(
-            f"shows one of its children's statuses: a `{ka_trade.REFUND_TAG}` status first, "
-            f"else the least advanced live one, else a `{ka_trade.DROPPED_TAG}` one"
+            f"shows one of its children's statuses: a `{ka.REFUND_TAG}` status first, "
+            f"else the least advanced live one, else a `{ka.DROPPED_TAG}` one"
         ),
         source="000_29cd69a61e8d9e8a.txt \u00a7 Comparison with KA Orders "
-        "(Dimension: Trade + Order + Sub-order); orderfsm.ka_trade.derive_status",
+        "(Dimension: Trade + Order + Sub-order); orderfsm.orders.ka.derive_status",
     ),
 )
 

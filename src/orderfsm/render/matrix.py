@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderfsm.claims import shipped_claims
+from orderfsm.check.claims import shipped_claims
+from orderfsm.model.table import Provenance, State
 from orderfsm.render.facts import Edge, Facts, state_caption
-from orderfsm.table import Provenance, State
 
 ALLOWED = "✓"
 NOT_ALLOWED = "-"

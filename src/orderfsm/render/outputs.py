@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from orderfsm.compile import SHIPPED_TABLES, load
 from orderfsm.errors import OrderFsmError, UnknownMachine
+from orderfsm.model.compile import SHIPPED_TABLES, load
 from orderfsm.render.docs_page import Section, docs_page
 from orderfsm.render.dot import composite_dot, levels_dot, machine_dot
 from orderfsm.render.facts import Facts, children, facts

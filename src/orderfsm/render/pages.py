@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orderfsm.check import run_check
-from orderfsm.compile import SHIPPED_TABLES, load
+from orderfsm.check.report import conformance_markdown
+from orderfsm.check.run import run_check
 from orderfsm.errors import OrderFsmError
+from orderfsm.model.compile import SHIPPED_TABLES, load
 from orderfsm.render.reference import refresh
-from orderfsm.report import conformance_markdown
 
 
 def plan(root: Path) -> dict[Path, str]:

@@ -9,10 +9,10 @@ table order, no dates.
 
 from __future__ import annotations
 
-from orderfsm.compile import CompiledMachine
 from orderfsm.errors import OrderFsmError
-from orderfsm.guards import REGISTRY
-from orderfsm.table import Provenance, Transition
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.guards import REGISTRY
+from orderfsm.model.table import Provenance, Transition
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE: `orderfsm docs` rewrites this block from the table -->"
 END = "<!-- END GENERATED REFERENCE -->"

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orderfsm.compile import CompiledMachine
+from orderfsm.check.lint import Finding, Level
 from orderfsm.errors import TableError, UnknownStatus
-from orderfsm.lint import Finding, Level
-from orderfsm.table import State
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import State
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orderfsm.audit import audit, read_export
-from orderfsm.claims import Claim, shipped_claims
-from orderfsm.compile import SHIPPED_TABLES, CompiledMachine, load
-from orderfsm.conformance import Discrepancy, discrepancies
-from orderfsm.lint import Finding, lint
+from orderfsm.check.audit import audit, read_export
+from orderfsm.check.claims import Claim, shipped_claims
+from orderfsm.check.conformance import Discrepancy, discrepancies
+from orderfsm.check.lint import Finding, lint
+from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, load
 
 
 @dataclass(frozen=True, slots=True)

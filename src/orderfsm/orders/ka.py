@@ -13,13 +13,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from orderfsm.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.errors import InvalidOrderState, TransitionRejected, UnknownSubOrder
-from orderfsm.orders import hashable, id_items
-from orderfsm.snapshot import ka_from_dict, ka_to_dict
-from orderfsm.table import State
+from orderfsm.errors import (
+    InvalidOrderState,
+    OrderFsmError,
+    PayloadError,
+    TransitionRejected,
+    UnknownSubOrder,
+)
+from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.table import State
+from orderfsm.orders.ids import hashable, id_items
+from orderfsm.orders.stored import Field, header, plain_id, table_step
+
+FORMAT = "orderfsm.ka_trade/1"
+_K = TypeVar("_K", bound="KaTrade")
 
 MACHINE = "ka_pool_order"
 REFUND_TAG = "refund"
@@ -174,18 +183,18 @@ class KaTrade:
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
         with self._lock:
-            return ka_to_dict(self)
+            return _to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], machine: CompiledMachine | None = None) -> Self:
         """Rebuild a trade from :meth:`to_dict`'s output (on ``machine``, default the shipped
         table); :class:`~orderfsm.PayloadError` names the first invalid field."""
-        return ka_from_dict(data, cls, machine or load(MACHINE))
+        return _from_dict(data, cls, machine or load(MACHINE))
 
     def _restore(self, *, history: list[tuple[Leaf, Step]], version: int) -> None:
-        """Set the history and version of a freshly built trade (used by :mod:`orderfsm.snapshot`)."""
+        """Set the history and version of a freshly built trade (used by :mod:`orderfsm.orders.stored`)."""
         with self._lock:
             self._history = list(history)
             self._version = version
@@ -289,3 +298,77 @@ class KaTrade:
             for oid, subs in self._subs.items()
         )
         return f"KaTrade(status={self.status}, orders={{{orders}}})"
+
+
+# ---------------------------------------------------------------- stored format
+
+
+def _to_dict(trade: KaTrade) -> dict[str, Any]:
+    """A :class:`~orderfsm.KaTrade` as a plain dict: every sub-order's status (and the
+    status it will return to from a refund), the history and the version."""
+    remembered = trade.remembered
+    return {
+        "format": FORMAT,
+        "machine": trade.machine.name,
+        "version": trade.version,
+        "orders": [
+            {
+                "id": plain_id(oid),
+                "sub_orders": [
+                    {
+                        "id": plain_id(sid),
+                        "status": status.code,
+                        "remembered": None if (r := remembered.get((oid, sid))) is None else r.code,
+                    }
+                    for sid, status in view.sub_orders.items()
+                ],
+            }
+            for oid, view in trade.orders.items()
+        ],
+        "history": [
+            {
+                "order": plain_id(oid),
+                "sub_order": plain_id(sid),
+                "src": step.source.code,
+                "dst": step.target.code,
+                "event": step.event,
+            }
+            for (oid, sid), step in trade.history
+        ],
+    }
+
+
+def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine) -> _K:
+    """Rebuild a trade of class ``cls`` on ``machine`` from :meth:`KaTrade.to_dict`'s output."""
+    root = Field(data, "$")
+    version = header(root, FORMAT)
+    if root.get("machine").value != machine.name:
+        raise PayloadError("$.machine", f"expected {machine.name!r}")
+    orders: dict[Hashable, dict[Hashable, State]] = {}
+    remembered: dict[tuple[Hashable, Hashable], State] = {}
+    for entry in root.get("orders").items():
+        oid = entry.get("id").sub_id()
+        if oid in orders:
+            raise PayloadError(entry.get("id").path, f"duplicate order id {oid!r}")
+        subs: dict[Hashable, State] = {}
+        for sub in entry.get("sub_orders").items():
+            sid = sub.get("id").sub_id()
+            if sid in subs:
+                raise PayloadError(sub.get("id").path, f"duplicate sub-order id {sid!r}")
+            subs[sid] = sub.get("status").status(machine)
+            if sub.get("remembered").value is not None:
+                remembered[(oid, sid)] = sub.get("remembered").status(machine)
+        orders[oid] = subs
+    history = []
+    for entry in root.get("history").items():
+        leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
+        if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
+            raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
+        src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
+        history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
+    try:
+        trade = cls(orders, machine=machine, remembered=remembered)
+    except OrderFsmError as e:
+        raise PayloadError("$.orders", str(e)) from None
+    trade._restore(history=history, version=version)
+    return trade

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from orderfsm.claims import payload_text
-from orderfsm.compile import CompiledMachine
+from orderfsm.check.claims import payload_text
+from orderfsm.check.facts import Fact
+from orderfsm.check.paths import initial_configs, moves
 from orderfsm.errors import OrderFsmError, TransitionRejected
-from orderfsm.facts import Fact
-from orderfsm.paths import initial_configs, moves
-from orderfsm.table import State
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import State
 
 HISTORY = "@history"
 

@@ -1,10 +1,8 @@
-"""The table format: frozen value objects, and the parser that validates a table.
+"""Read and validate a table file (TOML on disk, or a decoded mapping) into the model.
 
-A table is plain data (TOML on disk, or an already-decoded mapping). It never names
-importable code: guards are names looked up in :mod:`orderfsm.guards`. Every problem is
-reported as :class:`~orderfsm.errors.TableError` naming the file, the entry and the
-problem, so a table from elsewhere can be checked before anything runs. The format is
-described in ``docs/table-format.md``.
+Every problem is reported as :class:`~orderfsm.errors.TableError` naming the file, the
+entry and the problem, so a table from elsewhere can be checked before anything runs.
+Guard names are checked against :data:`orderfsm.model.guards.REGISTRY`.
 """
 
 from __future__ import annotations
@@ -12,175 +10,23 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from orderfsm.errors import TableError
-from orderfsm.guards import REGISTRY
-
-ACTORS = ("buyer", "seller", "finance", "platform")
-Code = int | str
-ProvenanceKind = Literal["documented", "inferred"]
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """One document's statement: file name, section heading, and what it says there."""
-
-    doc: str
-    section: str
-    says: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.doc} \u00a7 {self.section}"
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where a state or transition comes from: documented (with citations) or inferred."""
-
-    kind: ProvenanceKind
-    sources: tuple[Citation, ...] = ()
-    basis: str = ""
-
-    @property
-    def documented(self) -> bool:
-        return self.kind == "documented"
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    """One status as the platform sends it, with its documented texts."""
-
-    code: Code
-    name: str
-    raw: str | None
-    phase: str
-    description: str
-    customer_text: str
-    provenance: Provenance
-    final: bool = False
-    quarantine: bool = False
-    aliases: tuple[str, ...] = ()
-    tags: frozenset[str] = frozenset()
-    description_zh: str | None = None
-    notes: str = ""
-    customer_text_variable: str | None = None
-    customer_texts: tuple[tuple[str, str], ...] = ()
-    customer_texts_zh: tuple[tuple[str, str], ...] = ()
-
-    def text_for(self, variables: Mapping[str, str]) -> str:
-        """The customer-facing text, chosen by the order's variables where the table says so.
-
-        With ``customer_text_by = { VAR = { VALUE = TEXT, ... } }`` the text for the
-        order's value of ``VAR``; otherwise ``customer_text``.
-        """
-        return self._chosen(self.customer_texts, variables) or self.customer_text
-
-    def text_zh_for(self, variables: Mapping[str, str]) -> str | None:
-        """The Chinese text (``customer_text_zh_by``, else ``description_zh``), if documented."""
-        return self._chosen(self.customer_texts_zh, variables) or self.description_zh
-
-    def _chosen(
-        self, texts: tuple[tuple[str, str], ...], variables: Mapping[str, str]
-    ) -> str | None:
-        value = variables.get(self.customer_text_variable or "")
-        return next((text for candidate, text in texts if candidate == value), None)
-
-    def __str__(self) -> str:
-        return self.name if self.code == self.name else f"{self.name}({self.code})"
-
-    def __repr__(self) -> str:
-        return f"<State {self}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A trigger name, with guards checked in every status before any transition is sought."""
-
-    name: str
-    description: str
-    guards: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One edge. ``dst`` is ``None`` for a history transition (back to the remembered status)."""
-
-    src: str
-    dst: str | None
-    event: str
-    actor: str
-    provenance: Provenance
-    guards: tuple[str, ...] = ()
-    notes: str = ""
-    sets: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def history(self) -> bool:
-        return self.dst is None
-
-    def apply(self, variables: Mapping[str, str]) -> dict[str, str]:
-        """The order's variables after this edge: ``variables`` updated by the edge's ``set``."""
-        return {**variables, **dict(self.sets)}
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A recorded resolution of a disagreement between documents (or with the table)."""
-
-    id: str
-    topic: str
-    sides: tuple[Citation, ...]
-    decision: str
-    reasoning: str
-    transitions: tuple[tuple[Code, Code], ...] = ()
-    claims: tuple[str, ...] = ()
-    follows: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Variable:
-    """Extended state an order carries beside its status (ICBU ``pay_step``, ...)."""
-
-    name: str
-    values: tuple[str, ...]
-    default: str
-    description: str = ""
-    initial: tuple[str, ...] = ()
-
-    @property
-    def initial_values(self) -> tuple[str, ...]:
-        """The values a new order may start with (``initial``, or every value)."""
-        return self.initial or self.values
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A whole validated table. ``file`` is where it came from, for error messages."""
-
-    name: str
-    title: str
-    file: str
-    initial: str
-    code_type: Literal["int", "str"]
-    states: tuple[State, ...]
-    events: tuple[Event, ...]
-    transitions: tuple[Transition, ...]
-    decisions: tuple[Decision, ...] = ()
-    variables: tuple[Variable, ...] = ()
-    parent: str | None = None
-    description: str = ""
-    source: str = ""
-    reconstruction: bool = False
-    state_by_name: Mapping[str, State] = field(default_factory=dict, compare=False, repr=False)
-
-    def state(self, name: str) -> State:
-        return self.state_by_name[name]
-
-
-# --------------------------------------------------------------------------- parsing
+from orderfsm.model.guards import REGISTRY
+from orderfsm.model.table import (
+    ACTORS,
+    Citation,
+    Code,
+    Decision,
+    Event,
+    Provenance,
+    State,
+    Table,
+    Transition,
+    Variable,
+)
 
 _T = TypeVar("_T")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -2,7 +2,7 @@
 
 The compiled machine is built once per table and shared by every order that uses it.
 Its pure core is :meth:`CompiledMachine.transition` (``status, event -> Step``, or a
-typed rejection); the stateful orders in :mod:`orderfsm.orders` are a convenience on
+typed rejection); the stateful orders in :mod:`orderfsm.orders.taobao` are a convenience on
 top of it. Successful steps are executed by the ``transitions`` engine on a throwaway
 cursor, with every guard handed to it as a callable (never as a string, which
 ``transitions`` would resolve by importing a dotted path). The index answers the
@@ -33,8 +33,9 @@ from orderfsm.errors import (
     UnknownMachine,
     UnknownStatus,
 )
-from orderfsm.guards import REGISTRY, GuardContext
-from orderfsm.table import Code, Event, State, Table, Transition, parse_table, read_table
+from orderfsm.model.guards import REGISTRY, GuardContext
+from orderfsm.model.reader import parse_table, read_table
+from orderfsm.model.table import Code, Event, State, Table, Transition
 
 StatusLike = int | str | State
 
@@ -495,10 +496,10 @@ def shipped_table(name: str) -> Table:
         raise UnknownMachine(
             f"no shipped machine named {name!r}; shipped machines are: {', '.join(SHIPPED_TABLES)}"
         )
-    ref = resources.files("orderfsm") / "tables" / f"{name}.toml"
+    ref = resources.files("orderfsm") / "data" / "tables" / f"{name}.toml"
     with resources.as_file(ref) as path:
         table = read_table(path)
-    return replace(table, file=f"orderfsm/tables/{name}.toml")
+    return replace(table, file=f"orderfsm/data/tables/{name}.toml")
 
 
 def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:

@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Self
 
-from orderfsm.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.history import Change
+from orderfsm.errors import InvalidOrderState, OrderFsmError, PayloadError
 from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
 from orderfsm.ingest.records import IcbuSnapshot
-from orderfsm.snapshot import icbu_from_dict, icbu_to_dict
-from orderfsm.table import State
+from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.table import State
+from orderfsm.orders.history import Change
+from orderfsm.orders.stored import Field, change_from, change_to_dict, header
+
+FORMAT = "orderfsm.icbu_trade/1"
 
 MACHINE = "icbu_trade"
 INTERCEPT_TAG = "must_intercept"
@@ -154,15 +157,15 @@ class IcbuOrder:
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
         with self._lock:
-            return icbu_to_dict(self)
+            return _to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
         order = cls()
-        icbu_from_dict(data, order)
+        _from_dict(data, order)
         return order
 
     def _restore(
@@ -174,7 +177,7 @@ class IcbuOrder:
         history: list[Change],
         version: int,
     ) -> None:
-        """Replace the whole held state at once (used by :mod:`orderfsm.snapshot`)."""
+        """Replace the whole held state at once (used by :mod:`orderfsm.orders.stored`)."""
         with self._lock:
             self._status = status
             self._variables = self._machine.variables(variables)
@@ -199,3 +202,47 @@ class IcbuOrder:
     def __repr__(self) -> str:
         frozen = f", frozen_from={self._remembered}" if self._remembered else ""
         return f"IcbuOrder(status={self._status}, pay_step={self.pay_step}{frozen})"
+
+
+# ---------------------------------------------------------------- stored format
+
+
+def _to_dict(order: IcbuOrder) -> dict[str, Any]:
+    """An :class:`~orderfsm.IcbuOrder` as a plain dict: status, variables, remembered
+    pre-freeze status, history and version."""
+    return {
+        "format": FORMAT,
+        "version": order.version,
+        "status": order.status.code,
+        "variables": dict(sorted(order.variables.items())),
+        "frozen_from": None if order.frozen_from is None else order.frozen_from.code,
+        "history": [change_to_dict(c) for c in order.history],
+    }
+
+
+def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
+    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`IcbuOrder.to_dict`)."""
+    root = Field(data, "$")
+    version = header(root, FORMAT)
+    machine = order.machine
+    status = root.get("status").status(machine)
+    raw_vars = root.get("variables")
+    if not isinstance(raw_vars.value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_vars.value.items()
+    ):
+        raise PayloadError(raw_vars.path, "expected an object of string values")
+    try:
+        variables = machine.variables(raw_vars.value)
+    except OrderFsmError as e:
+        raise PayloadError(raw_vars.path, str(e)) from None
+    frozen = root.get("frozen_from")
+    remembered = None
+    if frozen.value is not None:
+        try:
+            remembered = machine.check_remembered(status, frozen.status(machine))
+        except InvalidOrderState as e:
+            raise PayloadError(frozen.path, str(e)) from None
+    history = [change_from(c, machine, machine, ()) for c in root.get("history").items()]
+    order._restore(
+        status=status, variables=variables, remembered=remembered, history=history, version=version
+    )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from orderfsm.compile import StatusLike, load
 from orderfsm.errors import OrderFsmError
+from orderfsm.model.compile import StatusLike, load
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")

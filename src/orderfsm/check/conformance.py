@@ -9,7 +9,7 @@ transition can happen, another that it cannot). Nothing here lists known
 discrepancies: they fall out of the claims. A discrepancy is resolved only by a
 decision recorded in the table that names its transition or one of its claims, and
 whose ``follows`` claims still agree with the table. Facts come from
-:mod:`orderfsm.facts`, the table's side from :mod:`orderfsm.observe`.
+:mod:`orderfsm.check.facts`, the table's side from :mod:`orderfsm.check.observe`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orderfsm.claims import Claim
-from orderfsm.compile import CompiledMachine
-from orderfsm.facts import Fact, Pair, Subject, facts_of
-from orderfsm.observe import Observer
-from orderfsm.table import Decision
+from orderfsm.check.claims import Claim
+from orderfsm.check.facts import Fact, Pair, Subject, facts_of
+from orderfsm.check.observe import Observer
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import Decision
 
 
 @dataclass(frozen=True, slots=True)

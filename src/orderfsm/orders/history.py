@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 
-from orderfsm.compile import Step
 from orderfsm.ingest.apply import Via
-
-SubOrderId = Hashable
+from orderfsm.model.compile import Step
+from orderfsm.orders.ids import SubOrderId
 
 
 @dataclass(frozen=True, slots=True)

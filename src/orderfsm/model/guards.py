@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from orderfsm.errors import (
     IllegalTransition,
@@ -25,9 +25,7 @@ from orderfsm.errors import (
     RefundNotAllowed,
     TransitionRejected,
 )
-
-if TYPE_CHECKING:
-    from orderfsm.table import State
+from orderfsm.model.table import State
 
 Reads = Literal["status", "parent", "variables", "history", "target"]
 

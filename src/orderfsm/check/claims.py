@@ -1,10 +1,10 @@
 """Claims: the source documents' checkable statements, transcribed as data.
 
-Claim files live in ``orderfsm/claims/`` (one per source document), separate from the
+Claim files live in ``orderfsm/data/claims/`` (one per source document), separate from the
 tables, so a typo in one is caught by the other. Each claim carries its source (file name
 + section heading), what the document says, and its exact meaning; the kind-specific
 fields say what to compute. Kinds and their fields are documented in
-``docs/claims-format.md``; :mod:`orderfsm.conformance` checks them.
+``docs/claims-format.md``; :mod:`orderfsm.check.conformance` checks them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orderfsm.errors import TableError
-from orderfsm.table import FieldReader
+from orderfsm.model.reader import FieldReader
 
 _COMMON = {"id", "kind", "machine", "section", "says", "meaning"}
 
@@ -117,12 +117,12 @@ def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
 
 def shipped_claims() -> tuple[Claim, ...]:
     """Every claim shipped with the library, in file then document order; ids are unique."""
-    root = resources.files("orderfsm") / "claims"
+    root = resources.files("orderfsm") / "data" / "claims"
     claims: list[Claim] = []
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            claims.extend(parse_claims(data, f"orderfsm/claims/{entry.name}"))
+            claims.extend(parse_claims(data, f"orderfsm/data/claims/{entry.name}"))
     seen: dict[str, str] = {}
     for c in claims:
         if c.id in seen:
@@ -132,11 +132,11 @@ def shipped_claims() -> tuple[Claim, ...]:
 
 
 def payload_text(name: str) -> str:
-    """A payload example shipped beside the claims (``orderfsm/claims/payloads/NAME``)."""
-    ref = resources.files("orderfsm") / "claims" / "payloads" / name
+    """A payload example shipped beside the claims (``orderfsm/data/payloads/NAME``)."""
+    ref = resources.files("orderfsm") / "data" / "payloads" / name
     try:
         return ref.read_text(encoding="utf-8")
     except OSError as exc:
         raise TableError(
-            f"orderfsm/claims/payloads/{name}", "<file>", f"cannot read: {exc}"
+            f"orderfsm/data/payloads/{name}", "<file>", f"cannot read: {exc}"
         ) from None

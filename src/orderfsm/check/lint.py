@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from orderfsm.compile import CompiledMachine
-from orderfsm.guards import REGISTRY, GuardContext
-from orderfsm.table import State, Transition
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.guards import REGISTRY, GuardContext
+from orderfsm.model.table import State, Transition
 
 Level = Literal["error", "warning"]
 

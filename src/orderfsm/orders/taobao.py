@@ -1,4 +1,4 @@
-"""Stateful orders: a convenience over the pure core in :mod:`orderfsm.compile`.
+"""Stateful orders: a convenience over the pure core in :mod:`orderfsm.model.compile`.
 
 An order holds only its statuses; every decision is delegated to the shared compiled
 machines (:func:`orderfsm.load` compiles each once per process), so creating an order
@@ -7,7 +7,7 @@ leaves every status of the order and its sub-orders unchanged.
 
 Observed platform snapshots are applied with :meth:`TaobaoOrder.apply` (the decision
 lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter lives in
-:mod:`orderfsm.snapshot`. Both are layered on top: this class only commits their steps.
+:mod:`orderfsm.orders.stored`. Both are layered on top: this class only commits their steps.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Self
 
-from orderfsm.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.errors import InvalidOrderState, RefundNotAllowed, UnknownEvent, UnknownSubOrder
-from orderfsm.history import Change, SubOrderId
+from orderfsm.errors import PayloadError, RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
 from orderfsm.ingest.records import TaobaoSnapshot
-from orderfsm.snapshot import order_from_dict, order_to_dict
-from orderfsm.table import State
+from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.table import State
+from orderfsm.orders.history import Change
+from orderfsm.orders.ids import SubOrderId, hashable, id_items
+from orderfsm.orders.stored import Field, change_from, change_to_dict, header, plain_id
+
+FORMAT = "orderfsm.taobao_order/1"
 
 __all__ = ["SUB_ORDER_RULE_SOURCE", "Change", "SubOrderId", "TaobaoOrder"]
 
@@ -31,32 +34,6 @@ SUB_ORDER_RULE_SOURCE = (
     "000_29cd69a61e8d9e8a.txt \u00a7 4. Sub-Order Dimension "
     "('Refunds are processed at the sub-order dimension')"
 )
-
-
-def id_items(value: object, what: str) -> list[tuple[Hashable, Any]]:
-    """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
-    ``None``); anything else, a string or an unhashable id raises InvalidOrderState."""
-    if isinstance(value, Mapping):
-        pairs = list(value.items())
-    elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
-        pairs = [(i, None) for i in value]
-    else:
-        raise InvalidOrderState(
-            f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
-        )
-    for key, _ in pairs:
-        if not hashable(key):
-            raise InvalidOrderState(f"{what}: id {key!r} is not hashable")
-    return pairs
-
-
-def hashable(value: object) -> bool:
-    """Whether ``value`` can be an id (a dict key); ``(1, [2])`` cannot, though a tuple."""
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 class TaobaoOrder:
@@ -202,15 +179,15 @@ class TaobaoOrder:
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.snapshot`)."""
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
         with self._lock:
-            return order_to_dict(self)
+            return _to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
         order = cls()
-        order_from_dict(data, order)
+        _from_dict(data, order)
         return order
 
     def _restore(
@@ -223,7 +200,7 @@ class TaobaoOrder:
         version: int,
         observed_at: int | None,
     ) -> None:
-        """Replace the whole held state at once (used by :mod:`orderfsm.snapshot`)."""
+        """Replace the whole held state at once (used by :mod:`orderfsm.orders.stored`)."""
         with self._lock:
             self._status = status
             self._subs = dict(refunds)
@@ -286,3 +263,49 @@ class TaobaoOrder:
     def __repr__(self) -> str:
         subs = ", ".join(f"{k!r}: {v}" for k, v in self._subs.items())
         return f"TaobaoOrder(status={self._status}, sub_orders={{{subs}}})"
+
+
+# ---------------------------------------------------------------- stored format
+
+
+def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
+    """The order as a plain dict (see the module docstring). Sub-order ids must be str or int."""
+    return {
+        "format": FORMAT,
+        "version": order.version,
+        "observed_at": order.observed_at,
+        "status": order.status.code,
+        "sub_orders": [
+            {
+                "id": plain_id(sid),
+                "status": order.sub_order_status(sid).code,
+                "refund_status": refund.code,
+            }
+            for sid, refund in order.sub_orders.items()
+        ],
+        "history": [change_to_dict(c) for c in order.history],
+    }
+
+
+def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
+    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`)."""
+    root = Field(data, "$")
+    version = header(root, FORMAT)
+    main, refund = order.machine, order.refund_machine
+    sub_statuses: dict[Hashable, State] = {}
+    refunds: dict[Hashable, State] = {}
+    for entry in root.get("sub_orders").items():
+        sid = entry.get("id").sub_id()
+        if sid in refunds:
+            raise PayloadError(entry.get("id").path, f"duplicate sub-order id {sid!r}")
+        sub_statuses[sid] = entry.get("status").status(main)
+        refunds[sid] = entry.get("refund_status").status(refund)
+    history = [change_from(c, main, refund, refunds.keys()) for c in root.get("history").items()]
+    order._restore(
+        status=root.get("status").status(main),
+        sub_statuses=sub_statuses,
+        refunds=refunds,
+        history=history,
+        version=version,
+        observed_at=root.get("observed_at").integer(nullable=True),
+    )

@@ -1,6 +1,6 @@
 """Claims expanded into atomic facts: one statement about one subject each.
 
-A fact's ``subject`` is a tuple naming what to compute (see :mod:`orderfsm.observe`),
+A fact's ``subject`` is a tuple naming what to compute (see :mod:`orderfsm.check.observe`),
 ``expected`` the value the document gives it. Facts about a transition carry its
 ``(src, dst)`` pair and a polarity (does the fact say it can happen?), so the checker
 can set sources against each other on the same transition. One function per claim kind;
@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orderfsm.claims import Claim, payload_text
-from orderfsm.compile import CompiledMachine
+from orderfsm.check.claims import Claim, payload_text
 from orderfsm.errors import OrderFsmError
-from orderfsm.table import Code
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import Code
 
 Subject = tuple[Any, ...]
 Pair = tuple[Code, Code]
