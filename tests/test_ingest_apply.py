@@ -318,7 +318,7 @@ def test_every_pair_of_main_statuses_gets_a_sound_outcome(
     else:
         assert order.status == seen or (seen.quarantine is False and order.status.quarantine)
     if part.outcome == "advanced" and part.via in ("snapshot", "reconstructed"):
-        assert MAIN.can(held, part.steps[0].target)
+        assert MAIN.has_edge(held, part.steps[0].target)
         assert len(part.steps) == len(part.passed_through) + 1
     assert explained(order, start=held.code)
 

@@ -37,7 +37,7 @@ def test_every_cell_matches_or_has_a_decision(machine: str) -> None:
     mismatched = [
         (src, dst, documented)
         for src, dst, documented in matrix_cells(machine)
-        if m.can(src, dst) != documented
+        if m.has_edge(src, dst) != documented
     ]
     undecided = [cell for cell in mismatched if cell[:2] not in decided(machine)]
     assert undecided == [], f"cells that differ from the matrix with no decision: {undecided}"
@@ -46,10 +46,10 @@ def test_every_cell_matches_or_has_a_decision(machine: str) -> None:
 def test_known_departures_are_exactly_the_decided_cells() -> None:
     # The decided departures from the main matrix: cancel while building (12->4).
     m = orderfsm.load("taobao_order")
-    departures = {(s, d) for s, d, ok in matrix_cells("taobao_order") if m.can(s, d) != ok}
+    departures = {(s, d) for s, d, ok in matrix_cells("taobao_order") if m.has_edge(s, d) != ok}
     assert departures == {(12, 4)}
     r = orderfsm.load("taobao_refund")
-    departures = {(s, d) for s, d, ok in matrix_cells("taobao_refund") if r.can(s, d) != ok}
+    departures = {(s, d) for s, d, ok in matrix_cells("taobao_refund") if r.has_edge(s, d) != ok}
     assert departures == {(30, -20)}
 
 

@@ -22,7 +22,7 @@ def test_machines_lists_the_shipped_names() -> None:
 @pytest.mark.parametrize("value", [0, "TAOBAO_ORDER_WAIT_BUYER_PAY", "WAIT_BUYER_P"])
 def test_every_spelling_resolves(value: object) -> None:
     assert MAIN.status(value).code == 0  # type: ignore[arg-type]
-    assert MAIN.can(value, 1) and MAIN.can(value, "CANCEL")  # type: ignore[arg-type]
+    assert MAIN.has_edge(value, 1) and MAIN.has_edge(value, "CANCEL")  # type: ignore[arg-type]
 
 
 def test_documented_misspelling_and_corrected_alias() -> None:
@@ -49,14 +49,14 @@ def test_anything_else_is_unknown_status_listing_valid_values(value: object) -> 
         MAIN.successors(value)  # type: ignore[arg-type]
 
 
-def test_successors_events_and_can_agree_with_edges() -> None:
+def test_successors_events_and_has_edge_agree_with_edges() -> None:
     for machine in (MAIN, REFUND):
         for state in machine.states:
             edges = [e for e in machine.edges if e.src == state.name]
             assert {s.name for s in machine.successors(state)} == {e.dst for e in edges}
             assert set(machine.events(state)) == {e.event for e in edges}
             for other in machine.states:
-                assert machine.can(state, other) == any(e.dst == other.name for e in edges)
+                assert machine.has_edge(state, other) == any(e.dst == other.name for e in edges)
 
 
 def test_queries_by_example() -> None:
@@ -67,7 +67,7 @@ def test_queries_by_example() -> None:
         "finance_refuse",
         "cancel",
     )
-    assert not MAIN.can(2, 4) and MAIN.can(5, 4)
+    assert not MAIN.has_edge(2, 4) and MAIN.has_edge(5, 4)
     assert [s.code for s in REFUND.successors(10)] == [20, -10, -20]
 
 

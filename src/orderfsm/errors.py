@@ -3,16 +3,30 @@
 Every error a caller can see derives from :class:`OrderFsmError`, so a service can
 catch the library's failures with one ``except`` and nothing else escapes.
 A rejection (:class:`TransitionRejected` and below) always leaves every status of the
-order it was raised for unchanged.
+order it was raised for unchanged. Every error pickles with all its fields, so one
+raised in a worker process reaches the caller as itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class OrderFsmError(Exception):
     """Base class of every error orderfsm raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with cls(*args), but args hold the formatted message,
+        # not the keyword fields the constructors take: restore both without __init__.
+        return (_rebuilt, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuilt(cls: type[OrderFsmError], args: tuple[Any, ...], fields: dict[str, Any]) -> Any:
+    """An unpickled error: the same message arguments and fields, ``__init__`` not rerun."""
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(fields)
+    return error
 
 
 class TableError(OrderFsmError):
@@ -42,6 +56,25 @@ class UnknownStatus(OrderFsmError, ValueError):
         self.valid = tuple(valid)
         super().__init__(
             f"{machine}: unknown status {value!r}; valid values are: {', '.join(self.valid)}"
+        )
+
+
+class StatusComparisonError(OrderFsmError, TypeError):
+    """A status was compared with one of its own spellings that is not its code.
+
+    A :class:`~orderfsm.State` equals its platform ``code`` only (hashing follows the
+    code), so ``state == "WAIT_SELLER_SEND_GOODS"`` for the state coded ``10`` cannot be
+    true; rather than a silent ``False`` this error says to compare with the code or to
+    call ``state.matches(value)``.
+    """
+
+    def __init__(self, status: str, code: int | str, value: int | str) -> None:
+        self.status = status
+        self.code = code
+        self.value = value
+        super().__init__(
+            f"{value!r} is another spelling of status {status}, which compares equal to its "
+            f"code {code!r} only: compare with {code!r}, or use state.matches({value!r})"
         )
 
 

@@ -13,7 +13,7 @@ compose: :func:`histories_with_illegal_step` draws from :func:`histories`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from orderfsm.check.paths import Config, PathStep, initial_configs, moves
 from orderfsm.check.paths import Path as StepPath
 from orderfsm.model.compile import CompiledMachine, load
 from orderfsm.model.table import State
+from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.taobao import TaobaoOrder
 
 MachineLike = CompiledMachine | str | Path | Mapping[str, Any]
@@ -144,7 +145,7 @@ def taobao_orders(
     draw: st.DrawFn,
     max_sub_orders: int = 4,
     max_events: int = 16,
-    sub_order_ids: st.SearchStrategy[Hashable] | None = None,
+    sub_order_ids: st.SearchStrategy[SubOrderId] | None = None,
 ) -> TaobaoOrder:
     """Random Taobao orders reached by playing accepted events on a new order.
 
@@ -161,7 +162,7 @@ def taobao_orders(
     )
     order = TaobaoOrder(sub_orders=ids)
     for _ in range(max_events):
-        options: list[tuple[str, Hashable | None]] = [(e, None) for e in order.enabled_events()]
+        options: list[tuple[str, SubOrderId | None]] = [(e, None) for e in order.enabled_events()]
         options += [(e, sid) for sid in ids for e in order.enabled_events(sid)]
         if not options or not draw(st.booleans()):
             break

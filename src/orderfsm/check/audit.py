@@ -114,7 +114,7 @@ def audit(machine: CompiledMachine, rows: Iterable[Row], file: str = "<rows>") -
             continue
         if before.final:
             report("error", "history_after_final", row, f"{before} is final but became {status}")
-        elif machine.can(before, status):
+        elif machine.has_edge(before, status):
             continue
         elif (path := _path_between(machine, before, status)) is not None:
             skipped = " -> ".join(str(s) for s in path)

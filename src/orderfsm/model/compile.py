@@ -159,8 +159,10 @@ class CompiledMachine:
             for s in self.states
         ]
 
-    def can(self, src: StatusLike, dst: StatusLike) -> bool:
-        """Whether any transition of the table goes from ``src`` to ``dst`` (guards aside)."""
+    def has_edge(self, src: StatusLike, dst: StatusLike) -> bool:
+        """Whether any transition of the table goes from ``src`` to ``dst``, guards aside:
+        the cell of the transition matrix. Whether an *event* would be accepted, guards
+        included, is :meth:`allows` (and :meth:`enabled` lists those events)."""
         target = self.status(dst).name
         return any(t.dst == target for t in self._by_source[self.status(src).name])
 
@@ -421,6 +423,63 @@ class CompiledMachine:
         g = REGISTRY[first_failure[0]]
         return_to = f" (edge {first_failure[1]})" if len(candidates) == 1 else ""
         raise self._reject(probe, g.error, f"{g.rule}{return_to}", g.rule, g.source)
+
+    def under(self, parent: CompiledMachine) -> CompiledMachine:
+        """This table compiled as the sub-order machine of ``parent`` (e.g. the shipped
+        ``taobao_refund`` rules under an edited ``taobao_order`` machine). ``parent`` must
+        be a machine of the name the table's ``machine.parent`` gives, else TableError."""
+        if parent.name != self.table.parent:
+            raise TableError(
+                self.table.file,
+                "machine.parent",
+                f"{self.name} runs under a {self.table.parent or 'no'} machine, "
+                f"not under {parent.name}",
+            )
+        return compile_table(self.table, parent)
+
+    # ------------------------------------------------------------------ a container of statuses
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __iter__(self) -> Iterator[State]:
+        """The statuses, in table order."""
+        return iter(self.states)
+
+    def __contains__(self, value: object) -> bool:
+        """Whether ``value`` names a status here: a code, enum name, alias, raw string, or
+        one of this machine's :class:`State` objects. Anything else is ``False``, never an
+        error."""
+        if isinstance(value, State):
+            return value in self.states
+        if not isinstance(value, int | str):
+            return False
+        try:
+            self.status(value)
+        except UnknownStatus:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ a shared immutable value
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompiledMachine):
+            return NotImplemented
+        return self is other or (self.table == other.table and self.parent == other.parent)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __copy__(self) -> CompiledMachine:
+        return self  # immutable: a copy may be the machine itself
+
+    def __deepcopy__(self, memo: dict[int, object]) -> CompiledMachine:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle a shipped machine by name (it unpickles to the process's shared instance),
+        any other by its table and parent (it is compiled again on unpickling)."""
+        if self.name in SHIPPED_TABLES and load(self.name) is self:
+            return (load, (self.name,))
+        return (compile_table, (self.table, self.parent))
 
     def __repr__(self) -> str:
         return f"<CompiledMachine {self.name}: {len(self.states)} states, {len(self.edges)} edges>"

@@ -8,8 +8,10 @@ A table is plain data. It never names importable code: guards are names looked u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
+
+from orderfsm.errors import StatusComparisonError
 
 ACTORS = ("buyer", "seller", "finance", "platform")
 Code = int | str
@@ -43,7 +45,18 @@ class Provenance:
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """One status as the platform sends it, with its documented texts."""
+    """One status as the platform sends it, with its documented texts.
+
+    A status compares like an ``IntEnum``/``StrEnum`` member with its platform code:
+    ``state == 10`` (an int-coded machine) or ``state == "unpay"`` (a str-coded one) is
+    true exactly when ``code`` is that value, and ``hash(state) == hash(state.code)``, so
+    a status and its code find each other in sets and dict keys. Two statuses are equal
+    when every field is. Any other spelling of the *same* status (its enum ``name``, an
+    alias, the ``raw`` string) cannot compare equal (it hashes differently), so it raises
+    :class:`~orderfsm.StatusComparisonError` instead of answering a silent ``False``;
+    ask :meth:`matches` for any spelling. Every other value (another status's spelling,
+    ``True``, ``10.0``, ``None``) is simply unequal. Statuses are not ordered.
+    """
 
     code: Code
     name: str
@@ -80,11 +93,49 @@ class State:
         value = variables.get(self.customer_text_variable or "")
         return next((text for candidate, text in texts if candidate == value), None)
 
+    @property
+    def spellings(self) -> tuple[Code, ...]:
+        """Every value that names this status: code, enum name, aliases, raw string."""
+        raw = (self.raw,) if self.raw else ()
+        return tuple(dict.fromkeys((self.code, self.name, *self.aliases, *raw)))
+
+    def matches(self, value: object) -> bool:
+        """Whether ``value`` is any spelling of this status (or is this status)."""
+        if isinstance(value, State):
+            return self == value
+        return _is_code(value) and value in self.spellings
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, State):
+            return self is other or _fields(self) == _fields(other)
+        if not _is_code(other):
+            return NotImplemented
+        if other == self.code:
+            return True
+        if other in self.spellings:
+            raise StatusComparisonError(str(self), self.code, other)
+        return False
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
     def __str__(self) -> str:
         return self.name if self.code == self.name else f"{self.name}({self.code})"
 
     def __repr__(self) -> str:
         return f"<State {self}>"
+
+
+def _is_code(value: object) -> bool:
+    """Whether ``value`` has a type a status can be spelled with (``bool`` is not an int here)."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _fields(state: State) -> tuple[object, ...]:
+    return tuple(getattr(state, f.name) for f in _STATE_FIELDS)
+
+
+_STATE_FIELDS = fields(State)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ status, ``pay_step`` and the remembered status stay as they were.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Self
@@ -19,7 +18,9 @@ from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
 from orderfsm.ingest.records import IcbuSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
+from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
+from orderfsm.orders.machines import require
 from orderfsm.orders.stored import Field, change_from, change_to_dict, header
 
 FORMAT = "orderfsm.icbu_trade/1"
@@ -40,13 +41,18 @@ def must_intercept(status: StatusLike) -> bool:
     return INTERCEPT_TAG in load(MACHINE).status(status).tags
 
 
-class IcbuOrder:
+class IcbuOrder(LockedOrder):
     """An Alibaba.com order: ``status`` (trade_status), ``pay_step``, and frozen history.
 
     ``status`` defaults to the machine's initial status (``intention_processing``) and
     ``pay_step`` to the table's default (``FULL``). An order constructed in a history
     state (``frozen``) needs ``frozen_from``, the status it had before freezing, to be
     able to return there; without it only the closing events apply.
+
+    ``machine`` defaults to the shipped ``icbu_trade``; an edited one
+    (``orderfsm.load(path)``) must be an order-level machine declaring the ``pay_step``
+    variable and tagging a status ``must_intercept``, else :class:`~orderfsm.TableError`.
+    Copies share nothing with the original, and an order pickles.
     """
 
     def __init__(
@@ -54,8 +60,13 @@ class IcbuOrder:
         status: StatusLike | None = None,
         pay_step: str | None = None,
         frozen_from: StatusLike | None = None,
+        machine: CompiledMachine | None = None,
     ) -> None:
-        self._machine: CompiledMachine = load(MACHINE)
+        self._machine: CompiledMachine = (
+            load(MACHINE)
+            if machine is None
+            else require(machine, "IcbuOrder", variables=("pay_step",), tags=(INTERCEPT_TAG,))
+        )
         m = self._machine
         self._status = m.initial if status is None else m.status(status)
         self._variables = m.variables({} if pay_step is None else {"pay_step": pay_step})
@@ -64,7 +75,7 @@ class IcbuOrder:
         )
         self._history: list[Change] = []
         self._version = 0
-        self._lock = threading.Lock()
+        self._lock = self._new_lock()
 
     # ---------------------------------------------------------------- reading
     @property
@@ -162,9 +173,10 @@ class IcbuOrder:
             return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
-        order = cls()
+    def from_dict(cls, data: Mapping[str, Any], machine: CompiledMachine | None = None) -> Self:
+        """Rebuild an order from :meth:`to_dict`'s output (on ``machine``, default the
+        shipped table); :class:`PayloadError` if invalid."""
+        order = cls(machine=machine)
         _from_dict(data, order)
         return order
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeGuard
 
 from orderfsm.errors import InvalidOrderState
 
-SubOrderId = Hashable
+SubOrderId = str | int
+"""A sub-order's id as platforms send it: a string or an int (never a bool).
+
+One order never holds two ids with the same text (``7`` and ``"7"``): a stored or
+observed id could not tell them apart."""
+
+OrderId = SubOrderId
+"""A KA order's id within its trade: the same kinds of value as a sub-order id."""
 
 
-def id_items(value: object, what: str) -> list[tuple[Hashable, Any]]:
+def is_id(value: object) -> TypeGuard[SubOrderId]:
+    """Whether ``value`` can be an order or sub-order id (``str`` or ``int``, not ``bool``)."""
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
     """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
-    ``None``); anything else, a string or an unhashable id raises InvalidOrderState."""
+    ``None``). Anything else, a string, an id that is not a ``str``/``int``, or two ids
+    with the same text raises :class:`InvalidOrderState`."""
     if isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
@@ -21,16 +34,17 @@ def id_items(value: object, what: str) -> list[tuple[Hashable, Any]]:
         raise InvalidOrderState(
             f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
         )
+    seen: dict[str, SubOrderId] = {}
     for key, _ in pairs:
-        if not hashable(key):
-            raise InvalidOrderState(f"{what}: id {key!r} is not hashable")
+        if not is_id(key):
+            raise InvalidOrderState(f"{what}: id {key!r} is not a str or an int")
+        if str(key) in seen:
+            other = seen[str(key)]
+            same = type(other) is type(key)
+            raise InvalidOrderState(
+                f"{what}: id {key!r} is given twice"
+                if same
+                else f"{what}: ids {other!r} and {key!r} cannot be told apart"
+            )
+        seen[str(key)] = key
     return pairs
-
-
-def hashable(value: object) -> bool:
-    """Whether ``value`` can be an id (a dict key); ``(1, [2])`` cannot, though a tuple."""
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True

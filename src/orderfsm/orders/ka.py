@@ -11,7 +11,8 @@ raises before anything is assigned, so nothing changes at any level.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
@@ -24,7 +25,9 @@ from orderfsm.errors import (
 )
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
-from orderfsm.orders.ids import hashable, id_items
+from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
+from orderfsm.orders.machines import require
 from orderfsm.orders.stored import Field, header, plain_id, table_step
 
 FORMAT = "orderfsm.ka_trade/1"
@@ -34,8 +37,6 @@ MACHINE = "ka_pool_order"
 REFUND_TAG = "refund"
 DROPPED_TAG = "dropped"
 
-OrderId = Hashable
-SubOrderId = Hashable
 Leaf = tuple[OrderId, SubOrderId]
 
 
@@ -78,14 +79,17 @@ class KaOrderView:
     sub_orders: Mapping[SubOrderId, State]
 
 
-class KaTrade:
+class KaTrade(LockedOrder):
     """A 1688 KA trade: orders, each holding sub-orders, each with a pool-order status.
 
     ``orders`` maps each order id to its sub-orders: either a mapping ``{sub_id: status}``
     (``None`` for the initial status) or an iterable of sub-order ids (all initial).
     Every order needs at least one sub-order, and the trade at least one order
     (:class:`InvalidOrderState` otherwise). ``machine`` defaults to the shipped
-    ``ka_pool_order``; pass ``orderfsm.load(path)`` to run on a replacement table.
+    ``ka_pool_order``; pass ``orderfsm.load(path)`` to run on a replacement table (an
+    order-level machine: one with a parent raises :class:`~orderfsm.TableError`). Order
+    and sub-order ids are ``str`` or ``int``. Copies share nothing with the original, and
+    a trade pickles.
     ``remembered`` maps ``(order, sub_order)`` to the status a sub-order had before it
     entered a history (refund) status, so that a refused or withdrawn refund can return
     there; without it only the events that end the refund apply.
@@ -101,7 +105,7 @@ class KaTrade:
         machine: CompiledMachine | None = None,
         remembered: Mapping[Leaf, StatusLike] | None = None,
     ) -> None:
-        self._machine = load(MACHINE) if machine is None else machine
+        self._machine = load(MACHINE) if machine is None else require(machine, "KaTrade")
         self._subs: dict[OrderId, dict[SubOrderId, State]] = {}
         for order_id, subs in id_items(orders, "orders"):
             self._subs[order_id] = {
@@ -117,9 +121,13 @@ class KaTrade:
         }
         self._history: list[tuple[Leaf, Step]] = []
         self._version = 0
+        self._lock = self._new_lock()
+
+    @staticmethod
+    def _new_lock() -> AbstractContextManager[Any]:
         # Re-entrant: readers take it too, so a reader never sees a whole-trade event
         # half-applied, and readers call one another.
-        self._lock = threading.RLock()
+        return threading.RLock()
 
     def _check_remembered(self, leaf: object, value: StatusLike) -> State:
         """Validate a sub-order's remembered status (see ``CompiledMachine.check_remembered``)."""
@@ -200,14 +208,14 @@ class KaTrade:
             self._version = version
 
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
-        if not hashable(order_id) or order_id not in self._subs:
+        if not is_id(order_id) or order_id not in self._subs:
             known = ", ".join(repr(o) for o in self._subs)
             raise UnknownSubOrder(f"unknown KA order {order_id!r}; this trade holds: {known}")
         return self._subs[order_id]
 
     def _known_sub(self, order_id: OrderId, sub_order: SubOrderId) -> SubOrderId:
         subs = self._order(order_id)
-        if not hashable(sub_order) or sub_order not in subs:
+        if not is_id(sub_order) or sub_order not in subs:
             known = ", ".join(repr(s) for s in subs)
             raise UnknownSubOrder(
                 f"unknown sub-order {sub_order!r} of KA order {order_id!r}; it holds: {known}"
@@ -344,13 +352,13 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
     version = header(root, FORMAT)
     if root.get("machine").value != machine.name:
         raise PayloadError("$.machine", f"expected {machine.name!r}")
-    orders: dict[Hashable, dict[Hashable, State]] = {}
-    remembered: dict[tuple[Hashable, Hashable], State] = {}
+    orders: dict[OrderId, dict[SubOrderId, State]] = {}
+    remembered: dict[Leaf, State] = {}
     for entry in root.get("orders").items():
         oid = entry.get("id").sub_id()
         if oid in orders:
             raise PayloadError(entry.get("id").path, f"duplicate order id {oid!r}")
-        subs: dict[Hashable, State] = {}
+        subs: dict[SubOrderId, State] = {}
         for sub in entry.get("sub_orders").items():
             sid = sub.get("id").sub_id()
             if sid in subs:

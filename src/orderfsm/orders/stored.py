@@ -9,14 +9,15 @@ these helpers; optimistic concurrency on top is :mod:`orderfsm.orders.concurrenc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping
-from typing import Any, cast
+from collections.abc import Collection, Mapping
+from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.ingest.apply import Via, synthetic_step
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
+from orderfsm.orders.ids import SubOrderId
 
 _SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
 _VIA: frozenset[str] = frozenset(
@@ -24,7 +25,7 @@ _VIA: frozenset[str] = frozenset(
 )
 
 
-def plain_id(sid: Hashable) -> str | int:
+def plain_id(sid: object) -> SubOrderId:
     if isinstance(sid, str | int) and not isinstance(sid, bool):
         return sid
     raise OrderFsmError(f"sub-order id {sid!r} is not a str or int: it cannot be serialised")
@@ -74,7 +75,11 @@ class Field:
             raise PayloadError(self.path, "expected an array")
         return [Field(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
 
-    def sub_id(self, *, nullable: bool = False) -> Hashable | None:
+    @overload
+    def sub_id(self) -> SubOrderId: ...
+    @overload
+    def sub_id(self, *, nullable: bool) -> SubOrderId | None: ...
+    def sub_id(self, *, nullable: bool = False) -> SubOrderId | None:
         if self.value is None and nullable:
             return None
         if isinstance(self.value, str | int) and not isinstance(self.value, bool):
@@ -102,7 +107,7 @@ def header(root: Field, expected_format: str) -> int:
 
 
 def change_from(
-    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[Hashable]
+    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[SubOrderId]
 ) -> Change:
     part = entry.get("part").value
     if part not in ("order", "sub_order_status", "refund"):

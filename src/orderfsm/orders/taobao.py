@@ -12,8 +12,7 @@ lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter liv
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Self
 
@@ -22,8 +21,10 @@ from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_ta
 from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
+from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
-from orderfsm.orders.ids import SubOrderId, hashable, id_items
+from orderfsm.orders.ids import SubOrderId, id_items, is_id
+from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import Field, change_from, change_to_dict, header, plain_id
 
 FORMAT = "orderfsm.taobao_order/1"
@@ -36,7 +37,7 @@ SUB_ORDER_RULE_SOURCE = (
 )
 
 
-class TaobaoOrder:
+class TaobaoOrder(LockedOrder):
     """A Taobao purchase order: a main status plus one refund status per sub-order.
 
     ``status`` defaults to ``ORDER_BULIDING(12)``; every sub-order's refund status to
@@ -44,7 +45,15 @@ class TaobaoOrder:
     Main-order events (``cancel``, ``ship``, ...) take no ``sub_order``; refund events
     (``apply_refund``, ``cancel_refund``, ...) require one. A sub-order also carries its
     own order status (``subOrderStatus`` on the purchase page), ``ORDER_BULIDING(12)``
-    until given in ``sub_order_statuses`` or observed by :meth:`apply`.
+    until given in ``sub_order_statuses`` or observed by :meth:`apply`. Sub-order ids
+    are ``str`` or ``int`` (:data:`~orderfsm.orders.ids.SubOrderId`).
+
+    ``machine`` defaults to the shipped ``taobao_order``; pass ``orderfsm.load(path)`` to
+    run on an edited table. ``refund_machine`` defaults to the shipped ``taobao_refund``
+    rules compiled under ``machine``; an edited one must have ``machine`` as its parent
+    (``refund.under(machine)``). Either not fitting raises :class:`~orderfsm.TableError`.
+    Copies (``copy.copy``, ``copy.deepcopy``) share nothing with the original, and an
+    order pickles (its machines by reference or by table).
     """
 
     def __init__(
@@ -53,9 +62,12 @@ class TaobaoOrder:
         sub_orders: Mapping[SubOrderId, StatusLike | None] | Iterable[SubOrderId] = (),
         *,
         sub_order_statuses: Mapping[SubOrderId, StatusLike] | None = None,
+        machine: CompiledMachine | None = None,
+        refund_machine: CompiledMachine | None = None,
     ) -> None:
-        self._main: CompiledMachine = load("taobao_order")
-        self._refund: CompiledMachine = load("taobao_refund")
+        main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
+        self._main: CompiledMachine = main
+        self._refund = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
         self._status = self._main.initial if status is None else self._main.status(status)
         self._subs: dict[SubOrderId, State] = {
             sid: self._refund.initial if value is None else self._refund.status(value)
@@ -68,7 +80,7 @@ class TaobaoOrder:
         self._history: list[Change] = []
         self._version = 0
         self._observed_at: int | None = None
-        self._lock = threading.Lock()
+        self._lock = self._new_lock()
 
     # ---------------------------------------------------------------- reading
     @property
@@ -116,7 +128,7 @@ class TaobaoOrder:
         return self._sub_status[self._known(sub_order)]
 
     def _known(self, sub_order: SubOrderId) -> SubOrderId:
-        if not hashable(sub_order) or sub_order not in self._subs:
+        if not is_id(sub_order) or sub_order not in self._subs:
             known = ", ".join(repr(s) for s in self._subs) or "none"
             raise UnknownSubOrder(f"unknown sub-order {sub_order!r}; this order holds: {known}")
         return sub_order
@@ -148,7 +160,10 @@ class TaobaoOrder:
         """
         with self._lock:
             held = HeldTaobao(
-                self._status, dict(self._sub_status), dict(self._subs), self._observed_at
+                self._status,
+                {sid: s for sid, s in self._sub_status.items()},  # typed for the planner's keys
+                {sid: s for sid, s in self._subs.items()},
+                self._observed_at,
             )
             result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
             self._commit(result)
@@ -160,13 +175,14 @@ class TaobaoOrder:
         """Record every step of ``result`` (caller holds the lock)."""
         for part in result.parts:
             sid = part.sub_order
+            assert sid is None or is_id(sid), sid  # parts name the ids snapshots carry
             if sid is not None and sid not in self._subs:
                 self._subs[sid] = self._refund.initial
                 self._sub_status[sid] = self._main.initial
             for step in part.steps:
                 status_part = part.part == "sub_order_status"
                 self._history.append(Change(sid, step, status_part, part.via))
-            if part.part == "order":
+            if sid is None:  # the order part
                 self._status = part.after
             elif part.part == "sub_order_status":
                 self._sub_status[sid] = part.after
@@ -184,9 +200,15 @@ class TaobaoOrder:
             return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Rebuild an order from :meth:`to_dict`'s output; :class:`PayloadError` if invalid."""
-        order = cls()
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        machine: CompiledMachine | None = None,
+        refund_machine: CompiledMachine | None = None,
+    ) -> Self:
+        """Rebuild an order from :meth:`to_dict`'s output (on the machines given, as in the
+        constructor); :class:`PayloadError` if invalid."""
+        order = cls(machine=machine, refund_machine=refund_machine)
         _from_dict(data, order)
         return order
 
@@ -292,8 +314,8 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
     root = Field(data, "$")
     version = header(root, FORMAT)
     main, refund = order.machine, order.refund_machine
-    sub_statuses: dict[Hashable, State] = {}
-    refunds: dict[Hashable, State] = {}
+    sub_statuses: dict[SubOrderId, State] = {}
+    refunds: dict[SubOrderId, State] = {}
     for entry in root.get("sub_orders").items():
         sid = entry.get("id").sub_id()
         if sid in refunds:
