@@ -242,7 +242,7 @@ def test_ordinary_ids_type_check_under_mypy_strict(tmp_path: Path) -> None:
 
             order = orderfsm.TaobaoOrder(status=10, sub_orders={"1001": 0, "1002": 0})
             order.trigger("apply_refund", sub_order="1001")
-            first: str | int = sorted(order.sub_orders)[0]
+            first: orderfsm.SubOrderId = sorted(order.sub_orders)[0]
             refunds = {sid: order.refund_status(sid).code for sid in sorted(order.sub_orders)}
             trade = orderfsm.KaTrade({"o1": ["s1"], 2: {3: None}})
             view = trade.order(2)

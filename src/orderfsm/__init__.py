@@ -27,6 +27,7 @@ from orderfsm.model.table import State, Table, Transition
 from orderfsm.orders.concurrency import compare_and_set, update_with_retry
 from orderfsm.orders.history import Change
 from orderfsm.orders.icbu import IcbuOrder, must_intercept
+from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
 from orderfsm.orders.taobao import TaobaoOrder
 
@@ -50,6 +51,7 @@ __all__ = [
     "State",
     "StatusComparisonError",
     "Step",
+    "SubOrderId",
     "Table",
     "TableError",
     "TaobaoOrder",

@@ -60,6 +60,7 @@ class IcbuOrder(LockedOrder):
         status: StatusLike | None = None,
         pay_step: str | None = None,
         frozen_from: StatusLike | None = None,
+        *,
         machine: CompiledMachine | None = None,
     ) -> None:
         self._machine: CompiledMachine = (
