@@ -28,7 +28,7 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
 from orderfsm.orders.machines import require
-from orderfsm.orders.stored import Field, header, plain_id, table_step
+from orderfsm.orders.stored import Field, header, table_step
 
 FORMAT = "orderfsm.ka_trade/1"
 _K = TypeVar("_K", bound="KaTrade")
@@ -321,10 +321,10 @@ def _to_dict(trade: KaTrade) -> dict[str, Any]:
         "version": trade.version,
         "orders": [
             {
-                "id": plain_id(oid),
+                "id": oid,
                 "sub_orders": [
                     {
-                        "id": plain_id(sid),
+                        "id": sid,
                         "status": status.code,
                         "remembered": None if (r := remembered.get((oid, sid))) is None else r.code,
                     }
@@ -335,8 +335,8 @@ def _to_dict(trade: KaTrade) -> dict[str, Any]:
         ],
         "history": [
             {
-                "order": plain_id(oid),
-                "sub_order": plain_id(sid),
+                "order": oid,
+                "sub_order": sid,
                 "src": step.source.code,
                 "dst": step.target.code,
                 "event": step.event,

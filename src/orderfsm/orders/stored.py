@@ -25,16 +25,10 @@ _VIA: frozenset[str] = frozenset(
 )
 
 
-def plain_id(sid: object) -> SubOrderId:
-    if isinstance(sid, str | int) and not isinstance(sid, bool):
-        return sid
-    raise OrderFsmError(f"sub-order id {sid!r} is not a str or int: it cannot be serialised")
-
-
 def change_to_dict(change: Change) -> dict[str, Any]:
     step = change.step
     return {
-        "sub_order": None if change.sub_order is None else plain_id(change.sub_order),
+        "sub_order": change.sub_order,
         "part": part_of(change),
         "src": step.source.code,
         "dst": step.target.code,

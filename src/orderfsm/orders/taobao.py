@@ -25,7 +25,7 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.stored import Field, change_from, change_to_dict, header, plain_id
+from orderfsm.orders.stored import Field, change_from, change_to_dict, header
 
 FORMAT = "orderfsm.taobao_order/1"
 
@@ -291,7 +291,7 @@ class TaobaoOrder(LockedOrder):
 
 
 def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
-    """The order as a plain dict (see the module docstring). Sub-order ids must be str or int."""
+    """The order as a plain dict (see the module docstring); ids are str or int already."""
     return {
         "format": FORMAT,
         "version": order.version,
@@ -299,7 +299,7 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
         "status": order.status.code,
         "sub_orders": [
             {
-                "id": plain_id(sid),
+                "id": sid,
                 "status": order.sub_order_status(sid).code,
                 "refund_status": refund.code,
             }
