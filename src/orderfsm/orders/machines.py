@@ -64,17 +64,26 @@ def refund_machine_for(
     must be ``main``), else the shipped ``refund_table`` compiled under ``main``. Its
     events must not share a name with ``main``'s: the order routes events by name."""
     if refund is None:
-        shipped = load(refund_table)
-        sub = shipped if shipped.parent == main else _compiled_under(shipped, main)
-    else:
-        sub = require(refund, f"{who} (refund_machine)", sub_order_machine=True)
-        if sub.parent != main:
-            raise TableError(
-                sub.table.file,
-                "machine.parent",
-                f"{who}: {sub.name} runs under {sub.parent!r}, not under this order's "
-                f"machine {main!r} ({main.table.file}); pass refund_machine=refund.under(machine)",
-            )
+        return _default_refund(main, who, refund_table)
+    sub = require(refund, f"{who} (refund_machine)", sub_order_machine=True)
+    if sub.parent != main:
+        raise TableError(
+            sub.table.file,
+            "machine.parent",
+            f"{who}: {sub.name} runs under {sub.parent!r}, not under this order's "
+            f"machine {main!r} ({main.table.file}); pass refund_machine=refund.under(machine)",
+        )
+    return _routable(main, sub, who)
+
+
+@lru_cache(maxsize=8)
+def _default_refund(main: CompiledMachine, who: str, refund_table: str) -> CompiledMachine:
+    # Orders are built often: decide (and compile, for an edited machine) once per machine.
+    shipped = load(refund_table)
+    return _routable(main, shipped if shipped.parent == main else shipped.under(main), who)
+
+
+def _routable(main: CompiledMachine, sub: CompiledMachine, who: str) -> CompiledMachine:
     shared = sorted(set(main.event_names) & set(sub.event_names))
     if shared:
         raise TableError(
@@ -84,9 +93,3 @@ def refund_machine_for(
             f"{', '.join(shared)} {'is' if len(shared) == 1 else 'are'} in both machines",
         )
     return sub
-
-
-@lru_cache(maxsize=8)
-def _compiled_under(sub: CompiledMachine, main: CompiledMachine) -> CompiledMachine:
-    # Orders are built often: compile the shipped sub-order table once per edited machine.
-    return sub.under(main)
