@@ -32,7 +32,7 @@ from orderfsm.model.predicates import (
     reads_of,
 )
 
-__all__ = ["ERRORS", "REGISTRY", "Guard", "GuardContext", "Reads"]
+__all__ = ["ERRORS", "HISTORY_GUARD", "REGISTRY", "Guard", "GuardContext", "Reads"]
 
 ERRORS: Mapping[str, type[TransitionRejected]] = MappingProxyType(
     {
@@ -41,6 +41,7 @@ ERRORS: Mapping[str, type[TransitionRejected]] = MappingProxyType(
     }
 )
 GUARDS_FILE = "orderfsm/data/guards.toml"
+HISTORY_GUARD = "returns_to_history"  # the compiler adds it to every expanded history edge
 _GUARD_KEYS = {"rule", "source", "error", "when", "doc"}
 
 
