@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,18 @@ def test_cli_prints_one_document_and_checks_drift(
 
     assert main(["export", "--format", "yaml"]) == 2
     assert "unknown format 'yaml'" in capsys.readouterr().err
+
+
+def test_the_readme_export_lines_run_and_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    lines = [
+        line.split("#")[0] for line in readme.splitlines() if line.startswith("orderfsm export")
+    ]
+    assert len(lines) == 2
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0
+    assert "exports up to date (12 files checked)" in capsys.readouterr().out
+    assert orderfsm.load(tmp_path / "vendor/orderfsm/icbu_trade.json").name == "icbu_trade"
