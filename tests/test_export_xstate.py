@@ -10,6 +10,7 @@ by ``scripts/run`` with ``npm ci``) and requires the same outcome at every step.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -87,7 +88,9 @@ def sequences(draw: st.DrawFn, machine: orderfsm.CompiledMachine) -> tuple[Confi
     return start, attempts
 
 
+@functools.cache
 def cases(machine: orderfsm.CompiledMachine) -> list[dict[str, Any]]:
+    """The transition cover and the hypothesis-generated sequences, with outcomes."""
     out = []
     for path in transition_cover(machine):
         first = path[0]

@@ -16,8 +16,8 @@ from importlib import resources
 from typing import Any
 
 from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.document import FORMAT, SCHEMA_ID, VERSION, edge_data
-from orderfsm.model.guards import HISTORY_GUARD, REGISTRY
+from orderfsm.model.document import FORMAT, SCHEMA_ID, VERSION, edge_data, guard_names
+from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import Citation, Decision, Provenance, State, Table, Transition
 
 SCHEMA_FILE = "orderfsm-machine.schema.json"
@@ -53,18 +53,9 @@ def document(machine: CompiledMachine) -> dict[str, Any]:
         },
         "transitions": [_transition(tr) for tr in t.transitions],
         "decisions": [_decision(d) for d in t.decisions],
-        "guards": {name: REGISTRY[name].data() for name in guard_names(machine)},
+        "guards": {name: REGISTRY[name].data() for name in guard_names(t)},
         "edges": [edge_data(e) for e in machine.edges],
     }
-
-
-def guard_names(machine: CompiledMachine) -> list[str]:
-    """Every guard the machine's events and compiled edges name, sorted."""
-    names = {g for e in machine.table.events for g in e.guards}
-    names |= {g for e in machine.edges for g in e.guards}
-    if any(t.history for t in machine.table.transitions):
-        names.add(HISTORY_GUARD)
-    return sorted(names)
 
 
 def dumps(data: object) -> str:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orderfsm.export.json_doc import guard_names
 from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.document import guard_names
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.predicates import All, AnyOf, HasTag, Not, Predicate, Same, VarIs
 from orderfsm.model.table import State, Transition
@@ -102,7 +102,7 @@ def _tags(states: tuple[State, ...]) -> str:
 
 def module(machine: CompiledMachine) -> str:
     """The generated JavaScript guard module for ``machine`` (an ES module, no imports)."""
-    names = guard_names(machine)
+    names = guard_names(machine.table)
     predicates = "".join(
         f"  // {_line(REGISTRY[n].rule)} ({_line(REGISTRY[n].source)})\n"
         f"  {_js(n)}: (ctx) => {expression(REGISTRY[n].when)},\n"

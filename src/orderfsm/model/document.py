@@ -66,14 +66,19 @@ def read_document(data: Mapping[str, object], file: str = "<export>") -> Table:
     return table
 
 
-def _check_guards(guards: object, table: Table, file: str) -> None:
-    if not isinstance(guards, Mapping):
-        raise TableError(file, "guards", "expected a mapping of guard names to definitions")
+def guard_names(table: Table) -> list[str]:
+    """Every guard the table's events and compiled edges name, sorted."""
     used = {g for e in table.events for g in e.guards}
     used |= {g for t in table.transitions for g in t.guards}
     if any(t.history for t in table.transitions):
         used.add(HISTORY_GUARD)
-    missing = sorted(used - set(guards))
+    return sorted(used)
+
+
+def _check_guards(guards: object, table: Table, file: str) -> None:
+    if not isinstance(guards, Mapping):
+        raise TableError(file, "guards", "expected a mapping of guard names to definitions")
+    missing = [name for name in guard_names(table) if name not in guards]
     if missing:
         raise TableError(file, f"guards.{missing[0]}", "the table names this guard; define it")
     for name, body in guards.items():
