@@ -201,3 +201,19 @@ def test_the_readme_export_lines_run_and_check(
         assert main(shlex.split(line)[1:]) == 0
     assert "exports up to date (12 files checked)" in capsys.readouterr().out
     assert orderfsm.load(tmp_path / "vendor/orderfsm/icbu_trade.json").name == "icbu_trade"
+
+
+def test_cli_exports_a_table_file_and_refuses_to_print_several_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "my_icbu.toml"
+    table.write_text(
+        (REPO / "src/orderfsm/data/tables/icbu_trade.toml").read_text("utf-8"), "utf-8"
+    )
+    assert main(["export", str(table)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["machine"]["name"] == "icbu_trade"
+    assert orderfsm.load(printed).edges == orderfsm.load("icbu_trade").edges
+
+    assert main(["export", "icbu_trade", "--format", "xstate"]) == 2
+    assert "write them with --out DIR" in capsys.readouterr().err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,11 @@ def test_guards_are_evaluated_without_eval_exec_or_imports_of_named_code() -> No
         names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         assert not names & forbidden, module
+
+
+def test_guards_and_predicates_are_values() -> None:
+    for guard in REGISTRY.values():
+        assert pickle.loads(pickle.dumps(guard)) == guard
+        assert copy.deepcopy(guard) == guard and hash(copy.copy(guard.when)) == hash(guard.when)
+        definition = {k: v for k, v in guard.data().items() if k != "reads"}
+        assert parse_guard(guard.name, definition, "f", "e") == guard
