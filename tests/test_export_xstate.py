@@ -128,7 +128,7 @@ def test_xstate_replays_every_sequence_like_orderfsm(tmp_path: Path) -> None:
         )
     (tmp_path / "machines.json").write_text(json.dumps(list(orderfsm.MACHINES)), "utf-8")
     run = subprocess.run(
-        [node, "--test", str(NODE_DIR / "xstate_equivalence.test.mjs")],
+        [node, "--test", "--test-reporter=tap", str(NODE_DIR / "xstate_equivalence.test.mjs")],
         cwd=NODE_DIR,
         env={**os.environ, "ORDERFSM_FIXTURES": str(tmp_path)},
         capture_output=True,
