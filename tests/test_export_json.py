@@ -183,6 +183,7 @@ def test_cli_prints_one_document_and_checks_drift(
     assert "icbu_trade.json: differs from the current rules" in report
     assert "ka_pool_order.guards.mjs: missing" in report
     assert "taobao_order.json" not in report
+    assert f"`orderfsm export --format json,xstate --out {out}`" in report
 
     assert main(["export", "--format", "yaml"]) == 2
     assert "unknown format 'yaml'" in capsys.readouterr().err

@@ -121,7 +121,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"stale: {problem}")
         if problems:
-            print(f"orderfsm: export drift; regenerate with `orderfsm export --out {args.check}`")
+            again = " ".join(["orderfsm export", *(args.machine or ()), "--format", args.format])
+            print(f"orderfsm: export drift; regenerate with `{again} --out {args.check}`")
             return 1
         print(f"exports up to date ({len(texts)} files checked)")
         return 0
