@@ -104,6 +104,43 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from orderfsm.export import files  # noqa: PLC0415 - keep `orderfsm summary` light
+
+    fmts = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    unknown = [f for f in fmts if f not in files.FORMATS]
+    if unknown or not fmts:
+        print(
+            f"orderfsm: error: unknown format {args.format!r}; choose from json,xstate",
+            file=sys.stderr,
+        )
+        return 2
+    texts = files.plan([load(n) for n in args.machine or SHIPPED_TABLES], fmts)
+    if args.check:
+        problems = files.stale(texts, Path(args.check))
+        for problem in problems:
+            print(f"stale: {problem}")
+        if problems:
+            again = " ".join(["orderfsm export", *(args.machine or ()), "--format", args.format])
+            print(f"orderfsm: export drift; regenerate with `{again} --out {args.check}`")
+            return 1
+        print(f"exports up to date ({len(texts)} files checked)")
+        return 0
+    if args.out:
+        changed = files.write(texts, Path(args.out))
+        print(f"{len(changed)} export file(s) changed under {args.out}")
+        return 0
+    if len(texts) != 1:
+        print(
+            "orderfsm: error: this exports several files; write them with --out DIR "
+            "(or name one machine with --format json)",
+            file=sys.stderr,
+        )
+        return 2
+    sys.stdout.write(next(iter(texts.values())))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orderfsm", description="Order-status rules: load, check and draw the machines."
@@ -178,6 +215,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 naming stale files"
     )
     diagrams.set_defaults(func=_cmd_diagrams)
+
+    export = sub.add_parser(
+        "export",
+        help="export machines for other runtimes: a versioned JSON document, or XState v5",
+        description="Print one machine's export, write exports with --out DIR, or with "
+        "--check DIR compare a checked-in copy and exit 1 naming every stale file.",
+    )
+    export.add_argument(
+        "machine", nargs="*", metavar="NAME", help="shipped machines or table files (default all)"
+    )
+    export.add_argument(
+        "--format", default="json", help="comma-separated: json,xstate (default json)"
+    )
+    export.add_argument("--out", metavar="DIR", help="write NAME.json / NAME.xstate.json ...")
+    export.add_argument("--check", metavar="DIR", help="write nothing; exit 1 on drift")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

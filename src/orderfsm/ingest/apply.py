@@ -39,7 +39,8 @@ from typing import Literal
 
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
 from orderfsm.ingest.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
-from orderfsm.model.compile import HISTORY_GUARD, CompiledMachine, Step
+from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.guards import HISTORY_GUARD
 from orderfsm.model.table import Provenance, State, Transition
 
 _log = logging.getLogger("orderfsm.ingest")

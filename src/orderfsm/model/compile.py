@@ -33,14 +33,14 @@ from orderfsm.errors import (
     UnknownMachine,
     UnknownStatus,
 )
-from orderfsm.model.guards import REGISTRY, GuardContext
+from orderfsm.model.document import check_edges, is_document, read_document, read_json
+from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
 from orderfsm.model.reader import parse_table, read_table
 from orderfsm.model.table import Code, Event, State, Table, Transition
 
 StatusLike = int | str | State
 
 SHIPPED_TABLES = ("taobao_order", "taobao_refund", "icbu_trade", "ka_pool_order")
-HISTORY_GUARD = "returns_to_history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,9 +566,12 @@ def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
 
     Shipped machines are compiled once per process and shared. A path or mapping goes
     through exactly the same validation; its ``machine.parent`` (if any) must name a
-    shipped machine.
+    shipped machine. A mapping with a ``format`` key, or a ``.json`` path, is a document
+    written by ``orderfsm export --format json`` (see :mod:`orderfsm.model.document`).
     """
     if isinstance(source, Mapping):
+        if is_document(source):
+            return _load_document(source, "<export>")
         return _compile_with_parent(parse_table(source))
     if not isinstance(source, str | os.PathLike) or source == "":
         raise UnknownMachine(
@@ -590,7 +593,16 @@ def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
             f"no shipped machine named {source!r} and no such file; shipped machines are: "
             f"{', '.join(SHIPPED_TABLES)}"
         )
+    if path.suffix == ".json":
+        return _load_document(read_json(path), str(path))
     return _compile_with_parent(read_table(path))
+
+
+def _load_document(data: Mapping[str, Any], file: str) -> CompiledMachine:
+    """An exported document (``orderfsm export``): its table, checked against its edges."""
+    machine = _compile_with_parent(read_document(data, file))
+    check_edges(data, machine.edges, file)
+    return machine
 
 
 def _compile_with_parent(table: Table) -> CompiledMachine:

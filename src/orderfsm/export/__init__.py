@@ -1,0 +1,1 @@
+"""Exports of a compiled machine for other runtimes: a versioned JSON document, XState v5."""

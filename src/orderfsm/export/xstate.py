@@ -1,0 +1,174 @@
+"""``orderfsm export --format xstate``: an XState v5 machine config plus its guard module.
+
+The config (``NAME.xstate.json``) is plain JSON: one state node per status (``type:
+"final"`` for a final one, the status's tags as XState tags), and per event the
+machine's compiled edges in the order orderfsm tries them, each with
+
+- ``guard: {type: "orderfsm", params: {guards, status, target}}`` naming the event's and
+  the edge's guards (omitted when there are none), and
+- ``actions: [{type: "orderfsm.step", params: {set, remember?}}]``, which updates the
+  order's ``variables`` and the status remembered for a history state (``remember``: the
+  status to remember, ``null`` to forget; absent: keep what is remembered).
+
+The context is ``{variables, history}``; an event may carry ``parent``, the enclosing
+order's status name, for guards that read it. The module (``NAME.guards.mjs``) is
+generated from the guards' predicates: it compiles each predicate into a JavaScript
+expression over that context and embeds the status tags it reads. It imports nothing;
+``implementations(assign)`` returns the ``guards`` and ``actions`` for XState's
+``setup()``. See ``docs/other-languages.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.document import guard_names
+from orderfsm.model.guards import REGISTRY
+from orderfsm.model.predicates import All, AnyOf, HasTag, Not, Predicate, Same, VarIs
+from orderfsm.model.table import State, Transition
+
+
+def config(machine: CompiledMachine) -> dict[str, Any]:
+    """The XState v5 machine config of ``machine`` (JSON-ready)."""
+    states: dict[str, Any] = {}
+    for s in machine.states:
+        node: dict[str, Any] = {"tags": sorted(s.tags)} if s.tags else {}
+        if s.final:
+            node["type"] = "final"
+        else:
+            on: dict[str, list[dict[str, Any]]] = {}
+            for edge in machine.transitions_from(s):
+                on.setdefault(edge.event, []).append(_transition(machine, s, edge))
+            if on:
+                node["on"] = on
+        states[s.name] = node
+    return {
+        "id": machine.name,
+        "initial": machine.initial.name,
+        "context": {"variables": machine.variables(), "history": None},
+        "states": states,
+    }
+
+
+def _transition(machine: CompiledMachine, source: State, edge: Transition) -> dict[str, Any]:
+    assert edge.dst is not None
+    out: dict[str, Any] = {"target": edge.dst}
+    guards = [*machine.event(edge.event).guards, *edge.guards]
+    if guards:
+        out["guard"] = {
+            "type": "orderfsm",
+            "params": {"guards": guards, "status": source.name, "target": edge.dst},
+        }
+    params: dict[str, Any] = {"set": dict(edge.sets)}
+    history = machine.history_states
+    if edge.dst not in history:
+        params["remember"] = None
+    elif source.name not in history:
+        params["remember"] = source.name
+    out["actions"] = [{"type": "orderfsm.step", "params": params}]
+    return out
+
+
+def _js(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def expression(predicate: Predicate) -> str:
+    """``predicate`` as a JavaScript expression over ``ctx`` (helpers of :func:`module`)."""
+    if isinstance(predicate, HasTag):
+        return f"hasTag(ctx, {_js(predicate.of)}, {_js(predicate.tag)})"
+    if isinstance(predicate, VarIs):
+        return f"varIs(ctx, {_js(predicate.var)}, {_js(predicate.value)})"
+    if isinstance(predicate, Same):
+        return f"same(ctx, {_js(predicate.of[0])}, {_js(predicate.of[1])})"
+    if isinstance(predicate, Not):
+        return f"!{expression(predicate.arg)}"
+    joiner = " && " if isinstance(predicate, All) else " || "
+    assert isinstance(predicate, All | AnyOf)
+    return "(" + joiner.join(expression(a) for a in predicate.args) + ")"
+
+
+def _line(text: str) -> str:
+    """``text`` on one line, safe inside a ``//`` comment."""
+    return " ".join(text.split())
+
+
+def _tags(states: tuple[State, ...]) -> str:
+    rows = "".join(f"  {_js(s.name)}: {_js(sorted(s.tags))},\n" for s in states)
+    return "{\n" + rows + "}" if rows else "{}"
+
+
+def module(machine: CompiledMachine) -> str:
+    """The generated JavaScript guard module for ``machine`` (an ES module, no imports)."""
+    names = guard_names(machine.table)
+    predicates = "".join(
+        f"  // {_line(REGISTRY[n].rule)} ({_line(REGISTRY[n].source)})\n"
+        f"  {_js(n)}: (ctx) => {expression(REGISTRY[n].when)},\n"
+        for n in names
+    )
+    parent = machine.parent.states if machine.parent else ()
+    return _MODULE.format(
+        command=f"orderfsm export {machine.name} --format xstate",
+        tags=_tags(machine.states),
+        parent_tags=_tags(parent),
+        predicates="{\n" + predicates + "}" if predicates else "{}",
+    )
+
+
+_MODULE = """\
+// Generated by `{command}`; do not edit.
+// The guard predicates of the orderfsm machine, for the XState config beside this file.
+// A guard context is {{ status, target, parent, variables, history }}: status names
+// (or null when absent) and the order's variables.
+
+const TAGS = {tags};
+const PARENT_TAGS = {parent_tags};
+
+function hasTag(ctx, subject, tag) {{
+  const name = ctx[subject];
+  if (name == null) return false;
+  const tags = (subject === "parent" ? PARENT_TAGS : TAGS)[name];
+  return tags !== undefined && tags.includes(tag);
+}}
+
+function varIs(ctx, name, value) {{
+  return Object.hasOwn(ctx.variables, name) && ctx.variables[name] === value;
+}}
+
+function same(ctx, a, b) {{
+  return ctx[a] != null && ctx[b] != null && ctx[a] === ctx[b];
+}}
+
+export const predicates = {predicates};
+
+export function check(names, ctx) {{
+  return names.every((name) => predicates[name](ctx));
+}}
+
+export const guards = {{
+  orderfsm: ({{ context, event }}, params) =>
+    check(params.guards, {{
+      status: params.status,
+      target: params.target,
+      parent: event.parent ?? null,
+      variables: context.variables,
+      history: context.history,
+    }}),
+}};
+
+export function nextContext(context, params) {{
+  const history = Object.hasOwn(params, "remember") ? params.remember : context.history;
+  return {{ variables: {{ ...context.variables, ...params.set }}, history }};
+}}
+
+export function implementations(assign) {{
+  return {{
+    guards,
+    actions: {{
+      "orderfsm.step": assign(({{ context }}, params) => nextContext(context, params)),
+    }},
+  }};
+}}
+"""
