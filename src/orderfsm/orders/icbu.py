@@ -139,7 +139,7 @@ class IcbuOrder:
                 self._machine,
                 remembered=self._remembered,
                 force=force,
-                pay_step=self.pay_step,
+                variables=self._variables,
             )
             part = result.part("order")
             for step in part.steps:
@@ -147,9 +147,7 @@ class IcbuOrder:
                 self._variables = step.transition.apply(self._variables)
                 self._status = step.target
                 self._history.append(Change(None, step, via=part.via))
-            before = self._variables
-            self._variables = {**self._variables, **dict(result.variables)}
-            if result.changed or self._variables != before:
+            if result.changed:
                 self._version += 1
             result = replace(result, version=self._version)
         log_warnings(result)

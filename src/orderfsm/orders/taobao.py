@@ -43,8 +43,8 @@ class TaobaoOrder:
     ``NOT_APPLY_FOR_REFUND(0)``. Statuses accept the int code, enum name or raw string.
     Main-order events (``cancel``, ``ship``, ...) take no ``sub_order``; refund events
     (``apply_refund``, ``cancel_refund``, ...) require one. A sub-order also carries its
-    own order status (``subOrderStatus`` on the purchase page), ``ORDER_BULIDING(12)``
-    until given in ``sub_order_statuses`` or observed by :meth:`apply`.
+    own order status (``subOrderStatus`` on the purchase page), starting at the order's
+    status until given in ``sub_order_statuses`` or observed by :meth:`apply`.
     """
 
     def __init__(
@@ -61,7 +61,7 @@ class TaobaoOrder:
             sid: self._refund.initial if value is None else self._refund.status(value)
             for sid, value in id_items(sub_orders, "sub_orders")
         }
-        self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._main.initial)
+        self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
         for sid, value in (sub_order_statuses or {}).items():
             self._known(sid)
             self._sub_status[sid] = self._main.status(value)
@@ -143,7 +143,8 @@ class TaobaoOrder:
         """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
         for what the snapshot says: the :class:`~orderfsm.ingest.ApplyResult` tells.
 
-        Sub-orders the snapshot names that the order does not hold yet are added.
+        Sub-orders the snapshot names that the order does not hold yet are added (see
+        ``_commit``); a refused part changes nothing.
         ``force=True`` moves a part even where no path exists, recording the forced step.
         """
         with self._lock:
@@ -151,31 +152,50 @@ class TaobaoOrder:
                 self._status, dict(self._sub_status), dict(self._subs), self._observed_at
             )
             result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
-            self._commit(result)
-            result = replace(result, version=self._version, observed_at=self._observed_at)
+            changed = self._commit(result)
+            result = replace(
+                result, version=self._version, observed_at=self._observed_at, changed=changed
+            )
         log_warnings(result)
         return result
 
-    def _commit(self, result: ApplyResult) -> None:
-        """Record every step of ``result`` (caller holds the lock)."""
+    def _commit(self, result: ApplyResult) -> bool:
+        """Record every step of ``result`` and say whether anything changed (caller holds
+        the lock).
+
+        A sub-order the order does not hold yet is added (its order status starting at
+        the order's, its refund at the refund machine's initial status) only when one of
+        its parts was not refused; the clock (``observed_at``) moves only when some part
+        of the snapshot was not refused; anything that changes bumps the version once.
+        """
+        held_status = self._status
+        added = False
         for part in result.parts:
             sid = part.sub_order
             if sid is not None and sid not in self._subs:
+                if part.refused:
+                    continue
                 self._subs[sid] = self._refund.initial
-                self._sub_status[sid] = self._main.initial
+                self._sub_status[sid] = held_status
+                added = True
             for step in part.steps:
                 status_part = part.part == "sub_order_status"
                 self._history.append(Change(sid, step, status_part, part.via))
+            if not part.steps:
+                continue
             if part.part == "order":
                 self._status = part.after
             elif part.part == "sub_order_status":
                 self._sub_status[sid] = part.after
             else:
                 self._subs[sid] = part.after
-        if result.changed:
-            self._version += 1
-        if result.observed_at is not None:
-            self._observed_at = max(result.observed_at, self._observed_at or result.observed_at)
+        clock = self._observed_at
+        accepted = any(not p.refused for p in result.parts)
+        if accepted and result.observed_at is not None:
+            self._observed_at = max(result.observed_at, clock or result.observed_at)
+        changed = result.changed or added or self._observed_at != clock
+        self._version += changed
+        return changed
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
