@@ -1,4 +1,4 @@
-""""Comes before" on every shipped machine: progress that cycles cannot break (issue 9.1).
+""" "Comes before" on every shipped machine: progress that cycles cannot break (issue 9.1).
 
 The oracle here is built from the pure core alone (``machine.transition`` with the
 order's variables), independently of :mod:`orderfsm.model.progress`: a *position* is a
@@ -180,10 +180,13 @@ def test_in_a_history_state_the_order_stands_where_it_entered(name: str) -> None
                     if seen in reachable[held] and held not in reachable[seen]:
                         assert result.outcome == "advanced", (h, r, seen, result.note)
                         checked += 1
-                    elif held in reachable[seen] and seen not in reachable[held]:
-                        if not one_step_from_history(machine, h, r, seen):
-                            assert result.outcome == "stale", (h, r, seen, result.note)
-                            checked += 1
+                    elif (
+                        held in reachable[seen]
+                        and seen not in reachable[held]
+                        and not one_step_from_history(machine, h, r, seen)
+                    ):
+                        assert result.outcome == "stale", (h, r, seen, result.note)
+                        checked += 1
     assert checked
 
 
@@ -230,3 +233,27 @@ def test_an_icbu_balance_after_the_advance_is_progress_not_a_late_unpay() -> Non
     late = orderfsm.IcbuOrder(status="paid", pay_step="ADVANCE")
     assert late.apply(icbu_body("unpay", "ADVANCE")).outcome == "stale"
     assert late.version == 0
+
+
+def test_no_icbu_variable_changes_without_a_step_that_sets_it() -> None:
+    """Every held position x every observed status and pay_step (or none): the steps an
+    apply records pass their guards with the pay_step held at each step, and pay_step
+    changes only by an edge that sets it."""
+    machine = orderfsm.load("icbu_trade")
+    values = ("ADVANCE", "BALANCE", "FULL")
+    for status, held, seen in itertools.product(machine.states, values, machine.states):
+        if status.name in machine.history_states:
+            continue
+        for stated in (*values, None):
+            order = orderfsm.IcbuOrder(status=status, pay_step=held)
+            result = order.apply(icbu_body(str(seen.code), stated))
+            variables = {"pay_step": held}
+            for change in order.history:
+                step = change.step
+                if change.via != "forced":
+                    replayed = machine.transition(step.source, step.event, variables=variables)
+                    assert replayed.target == step.target
+                variables = step.transition.apply(variables)
+            assert order.pay_step == variables["pay_step"]
+            if stated is not None and result.outcome == "advanced":
+                assert order.pay_step == stated

@@ -317,7 +317,7 @@ def guarded_path(
     one would be worse than skipping it); one that does is taken only when no other exists.
     """
     for through_history in (False, True):
-        found = _search(machine, src, dst, said, remembered, through_history)
+        found = _search(machine, src, dst, said, remembered, through_history=through_history)
         if found is not None:
             return found
     return None
@@ -329,6 +329,7 @@ def _search(
     dst: State,
     said: Said,
     remembered: State | None,
+    *,
     through_history: bool,
 ) -> tuple[Transition, ...] | None:
     names = sorted(said.variables)
@@ -349,7 +350,11 @@ def _search(
             after = t.apply(variables)
             target = machine.table.state(t.dst or name)
             step = Step(machine.table.state(name), target, t.event, t.actor, t)
-            nxt = (target.name, tuple(after[n] for n in names), machine.remembered_after(step, memory))
+            nxt = (
+                target.name,
+                tuple(after[n] for n in names),
+                machine.remembered_after(step, memory),
+            )
             if nxt in came_from:
                 continue
             came_from[nxt] = (node, t)
@@ -453,10 +458,13 @@ def decide(
         return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
     path = guarded_path(machine, current, target, said, remembered)
     one_step = path is not None and len(path) == 1
-    if timing == "unknown" and not one_step:
-        if comes_before(machine, target, current, said, remembered):
-            note = f"{target} comes before {current} and no timestamp says otherwise"
-            return replace(result, outcome="stale", note=note, refused=True)
+    if (
+        timing == "unknown"
+        and not one_step
+        and comes_before(machine, target, current, said, remembered)
+    ):
+        note = f"{target} comes before {current} and no timestamp says otherwise"
+        return replace(result, outcome="stale", note=note, refused=True)
     if path is not None:
         via: Via = "reconstructed" if len(path) > 1 else "snapshot"
         steps = _steps(machine, path)

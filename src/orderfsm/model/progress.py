@@ -88,8 +88,7 @@ def progress(table: Table) -> Progress:
     entries = [
         n
         for n in nodes
-        if n in starts
-        or any(n in edges[m] and component[m] != component[n] for m in nodes)
+        if n in starts or any(n in edges[m] and component[m] != component[n] for m in nodes)
     ]
     depth = _depths(nodes, edges, component, entries)
     return Progress(names, reach, component, depth)
