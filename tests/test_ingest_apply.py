@@ -294,7 +294,8 @@ def test_unknown_refund_code_keeps_the_refund_and_warns() -> None:
 
 
 def test_sub_orders_without_an_id_are_reported_not_applied() -> None:
-    (snap,) = snapshots("000_customer_fields.json")
+    body = json.loads((PAYLOADS / "000_customer_fields.json").read_bytes()) | {"purchaseId": 7}
+    (snap,) = parse(body, "purchase_page")
     order = orderfsm.TaobaoOrder()
     result = order.apply(snap)
     assert order.sub_orders == {}

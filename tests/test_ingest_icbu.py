@@ -27,7 +27,7 @@ def observed(trade_status: str, **changes: object) -> IcbuSnapshot:
     fields: dict[str, object] = {"trade_status": trade_status, "status_action": None}
     fields.update(changes)
     return IcbuSnapshot(
-        trade_id="12345",
+        order_id="12345",
         trade_status=str(fields["trade_status"]),
         pay_step=fields.get("pay_step"),  # type: ignore[arg-type]
         status_action=fields["status_action"],  # type: ignore[arg-type]
