@@ -184,7 +184,7 @@ def shortest_path(
     if src == dst:
         return ()
     for through_history in (False, True):
-        found = _table_search(machine, src, dst, remembered, through_history)
+        found = _table_search(machine, src, dst, remembered, through_history=through_history)
         if found is not None:
             return found
     return None
@@ -195,6 +195,7 @@ def _table_search(
     src: State,
     dst: State,
     remembered: State | None,
+    *,
     through_history: bool,
 ) -> tuple[Transition, ...] | None:
     interrupts = machine.history_states
@@ -213,6 +214,13 @@ def _table_search(
                 return _unwind(came_from, dst.name)
             queue.append(t.dst)
     return None
+
+
+def table_path_avoiding_history(
+    machine: CompiledMachine, src: State, dst: State
+) -> tuple[Transition, ...] | None:
+    """The shortest table path that passes through no history state (guards aside)."""
+    return _table_search(machine, src, dst, None, through_history=False)
 
 
 def _may_return(edge: Transition, at_start: bool, remembered: State | None) -> bool:

@@ -17,14 +17,25 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Self
 
-from orderfsm.errors import PayloadError, RefundNotAllowed, UnknownEvent, UnknownSubOrder
+from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
 from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, hashable, id_items
-from orderfsm.orders.stored import Field, change_from, change_to_dict, header, plain_id
+from orderfsm.orders.stored import (
+    Field,
+    Link,
+    change_from,
+    change_to_dict,
+    changes_shown,
+    check_history,
+    check_version,
+    header,
+    plain_id,
+    unambiguous_ids,
+)
 
 FORMAT = "orderfsm.taobao_order/1"
 
@@ -308,24 +319,50 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
 
 
 def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
-    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`)."""
+    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`),
+    accepting only what the library could have produced (see :mod:`orderfsm.orders.stored`)."""
     root = Field(data, "$")
     version = header(root, FORMAT)
     main, refund = order.machine, order.refund_machine
+    entries = root.get("sub_orders").items()
+    ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
+    unambiguous_ids(ids, "sub-order")
     sub_statuses: dict[Hashable, State] = {}
     refunds: dict[Hashable, State] = {}
-    for entry in root.get("sub_orders").items():
-        sid = entry.get("id").sub_id()
-        if sid in refunds:
-            raise PayloadError(entry.get("id").path, f"duplicate sub-order id {sid!r}")
+    for (sid, _), entry in zip(ids, entries, strict=True):
         sub_statuses[sid] = entry.get("status").status(main)
         refunds[sid] = entry.get("refund_status").status(refund)
-    history = [change_from(c, main, refund, refunds.keys()) for c in root.get("history").items()]
+    status = root.get("status").status(main)
+    observed_at = root.get("observed_at").integer(nullable=True)
+    fields = root.get("history").items()
+    history = [change_from(c, main, refund, refunds.keys()) for c in fields]
+    held: dict[Hashable, State] = {None: status}
+    held.update({("status", sid): s for sid, s in sub_statuses.items()})
+    held.update({("refund", sid): s for sid, s in refunds.items()})
+    check_history(
+        [
+            Link(_part(c), c.step.source, c.step.target, c.via, f.path)
+            for c, f in zip(history, fields, strict=True)
+        ],
+        held,
+    )
+    check_version(
+        version,
+        least=changes_shown([c.via for c in history]),
+        most=None,
+        silent_changes=observed_at is not None or bool(refunds),
+    )
     order._restore(
-        status=root.get("status").status(main),
+        status=status,
         sub_statuses=sub_statuses,
         refunds=refunds,
         history=history,
         version=version,
-        observed_at=root.get("observed_at").integer(nullable=True),
+        observed_at=observed_at,
     )
+
+
+def _part(change: Change) -> Hashable:
+    if change.sub_order is None:
+        return None
+    return ("status" if change.sub_order_status else "refund", change.sub_order)
