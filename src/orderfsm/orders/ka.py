@@ -32,6 +32,7 @@ from orderfsm.orders.stored import (
     check_version,
     header,
     plain_id,
+    plain_ids,
     table_step,
     unambiguous_ids,
 )
@@ -316,6 +317,9 @@ def _to_dict(trade: KaTrade) -> dict[str, Any]:
     """A :class:`~orderfsm.KaTrade` as a plain dict: every sub-order's status (and the
     status it will return to from a refund), the history and the version."""
     remembered = trade.remembered
+    plain_ids(trade.orders, "order")
+    for view in trade.orders.values():
+        plain_ids(view.sub_orders, f"order {view.id!r}: sub-order")
     return {
         "format": FORMAT,
         "machine": trade.machine.name,

@@ -41,6 +41,20 @@ def plain_id(sid: Hashable) -> str | int:
     raise OrderFsmError(f"sub-order id {sid!r} is not a str or int: it cannot be serialised")
 
 
+def plain_ids(ids: Iterable[Hashable], what: str) -> list[str | int]:
+    """The ids as stored, refusing ids a stored dict could not tell apart (``7``, ``"7"``)."""
+    out: dict[str, str | int] = {}
+    for sid in ids:
+        plain = plain_id(sid)
+        if str(plain) in out:
+            raise OrderFsmError(
+                f"{what} ids {out[str(plain)]!r} and {plain!r} cannot be told apart in a "
+                "stored dict: use one type of id"
+            )
+        out[str(plain)] = plain
+    return list(out.values())
+
+
 def change_to_dict(change: Change) -> dict[str, Any]:
     step = change.step
     return {

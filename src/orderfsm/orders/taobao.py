@@ -33,7 +33,7 @@ from orderfsm.orders.stored import (
     check_history,
     check_version,
     header,
-    plain_id,
+    plain_ids,
     unambiguous_ids,
 )
 
@@ -308,11 +308,13 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
         "status": order.status.code,
         "sub_orders": [
             {
-                "id": plain_id(sid),
+                "id": plain,
                 "status": order.sub_order_status(sid).code,
                 "refund_status": refund.code,
             }
-            for sid, refund in order.sub_orders.items()
+            for plain, (sid, refund) in zip(
+                plain_ids(order.sub_orders, "sub-order"), order.sub_orders.items(), strict=True
+            )
         ],
         "history": [change_to_dict(c) for c in order.history],
     }
