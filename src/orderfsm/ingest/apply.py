@@ -9,20 +9,28 @@ mutates anything.
 Rules (documented in ``docs/webhooks.md``):
 
 - **stale**: the snapshot's ``modify_time`` is older than the newest one applied. Without
-  timestamps on both sides, a status the order has already passed (there is a path from
-  it to the held status) is stale too, unless it is a single documented step ahead.
-- **duplicate**: the observed status is the held one; nothing to do.
-- **advanced**: a path of table edges leads there. A snapshot that skipped steps is
-  filled in by the shortest path (breadth-first over the table's edges, guards aside:
-  the platform already did it) and flagged ``reconstructed``.
+  timestamps, a status that *comes before* the held one in the progress order of
+  :mod:`orderfsm.model.progress` is stale too, unless it is one step ahead (an order in
+  a history state stands where it entered it).
+- **duplicate**: the observed status (and the variables it states) is the one held.
+- **advanced**: a path of table edges leads there, every guard passing with what the
+  snapshot states (:class:`Said`: the variables, which only an edge's ``set`` changes;
+  the parent statuses a refund's steps may have happened under). A snapshot that
+  skipped steps is filled in by the shortest such path and flagged ``reconstructed``.
+- **inconsistent**: the status code and its description disagree (the numeric code wins,
+  see :data:`CODE_WINS`, and is applied); or the table has a path but no path passes the
+  guards with what the snapshot states (the note names the guard; nothing changes); or
+  a sub-order would move while its order's part is refused; or one snapshot names a
+  sub-order twice.
 - **illegal**: no path; nothing changes unless ``force=True``, which records one forced
   step (``via="forced"``).
-- **inconsistent**: the status code and its description disagree. The numeric code
-  wins (see :data:`CODE_WINS`); the order moves as the code says.
 - **unknown_status**: the machine does not know the value. The part moves into the
   machine's quarantine state (Taobao: ``OTHER_STATUS(9)``) when it has one, otherwise it
   stays where it is; either way with a warning and never an exception. A recognised
   status later releases it from quarantine in one step (``via="release"``).
+
+A refused part (``PartResult.refused``) records nothing; the order adds no sub-order
+for it and moves no clock.
 
 Parts are decided independently (one sub-order's illegal refund does not stop its
 siblings). Where several outcomes apply, ``ApplyResult.outcome`` is the most serious in
