@@ -114,8 +114,17 @@ HOSTILE: dict[str, tuple[bytes, bytes]] = {
 }
 
 
+# Wide rather than deep: linear to refuse, but their decoded data is itself larger than
+# the body (one Python object per entry), so they are left out of the memory bound.
+WIDE: dict[str, tuple[bytes, bytes]] = {
+    "numbers where orders belong": (b'{"code": 200, "data": {"data": [', b"1,"),
+    "empty objects where orders belong": (b'{"messageBody": [', b"{},"),
+    "one key many times": (b'{"data": {"data": [{', b'"k": 1,'),
+}
+
+
 def hostile(shape: str, repeat: int) -> bytes:
-    prefix, unit = HOSTILE[shape]
+    prefix, unit = {**HOSTILE, **WIDE}[shape]
     return prefix + unit * repeat
 
 
@@ -125,7 +134,7 @@ def two_mib(shape: str) -> bytes:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@given(shape=st.sampled_from(sorted(HOSTILE)), repeat=st.integers(0, 3000))
+@given(shape=st.sampled_from(sorted({**HOSTILE, **WIDE})), repeat=st.integers(0, 3000))
 def test_hostile_shapes_are_refused_at_any_size(kind: str, shape: str, repeat: int) -> None:
     body = hostile(shape, repeat)
     parse_or_payload_error(body, kind)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NoReturn, overload
 from xml.etree.ElementTree import Element, ParseError
@@ -135,18 +135,28 @@ def _decode(body: object, *, xml_allowed: bool) -> object:
 
 
 def _decode_json(text: str, path: str) -> object:
+    """Decode JSON text. Decoded text holds JSON types and string keys only, and its depth
+    was checked on the text, so the tree is walked (:func:`_check_tree`) only when an
+    object repeated a key, to name where."""
     _check_json_depth(text, path)
+    repeated = False
+
+    def pairs(items: list[tuple[str, object]]) -> _Object:
+        nonlocal repeated
+        obj = _object_pairs(items)
+        repeated = repeated or bool(obj.duplicates)
+        return obj
+
     try:
-        value: object = json.loads(
-            text, object_pairs_hook=_object_pairs, parse_constant=_reject_constant
-        )
+        value: object = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise PayloadError(
             path, f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
         ) from None
     except (ValueError, RecursionError) as e:
         raise PayloadError(path, f"malformed JSON: {e}") from None
-    _check_tree(value, path)
+    if repeated:
+        _check_tree(value, path)
     return value
 
 
@@ -195,37 +205,56 @@ def _trail_path(root: str, trail: _Trail) -> str:
     return path
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({_Object, dict, list})
+
+
 def _check_tree(root: object, path: str) -> None:
-    """Check decoded data: JSON types only, string keys, no duplicate keys, bounded depth."""
-    stack: list[tuple[object, _Trail, int]] = [(root, None, 0)]
-    while stack:
-        value, trail, depth = stack.pop()
-        if isinstance(value, Mapping):
+    """Check decoded data: JSON types only, string keys, no duplicate keys, bounded depth.
+
+    Only containers wait on the stack; a container whose entries are all plain scalars
+    is passed over at C speed (``set(map(type, ...))``), and a value's path is a linked
+    trail of keys turned into text only for an error.
+    """
+    stack: list[tuple[object, _Trail, int]] = []
+
+    def visit(value: object, trail: _Trail, depth: int) -> None:
+        kind = type(value)
+        if kind in _SCALARS:
+            return
+        if kind in _CONTAINERS or isinstance(value, Mapping | list | tuple):
             if depth >= MAX_DEPTH:
                 raise PayloadError(
                     _trail_path(path, trail), f"nesting deeper than {MAX_DEPTH} levels"
                 )
+            stack.append((value, trail, depth))
+        elif value is not None and not isinstance(value, str | int | float):
+            raise PayloadError(
+                _trail_path(path, trail), f"{type(value).__name__} is not a JSON value"
+            )
+
+    visit(root, None, 0)
+    while stack:
+        value, trail, depth = stack.pop()
+        if isinstance(value, list | tuple):
+            if set(map(type, value)) <= _SCALARS:
+                continue
+            for i, item in enumerate(value):
+                visit(item, (trail, i), depth + 1)
+        else:
+            assert isinstance(value, Mapping)
             if isinstance(value, _Object) and value.duplicates:
                 raise PayloadError(
                     _key_path(_trail_path(path, trail), value.duplicates[0]),
                     "the key appears more than once",
                 )
+            if set(map(type, value)) - {str}:
+                key = next(k for k in value if not isinstance(k, str))
+                raise PayloadError(_trail_path(path, trail), f"object key {key!r} is not a string")
+            if set(map(type, value.values())) <= _SCALARS:
+                continue
             for key, item in value.items():
-                if not isinstance(key, str):
-                    raise PayloadError(
-                        _trail_path(path, trail), f"object key {key!r} is not a string"
-                    )
-                stack.append((item, (trail, key), depth + 1))
-        elif isinstance(value, list | tuple):
-            if depth >= MAX_DEPTH:
-                raise PayloadError(
-                    _trail_path(path, trail), f"nesting deeper than {MAX_DEPTH} levels"
-                )
-            stack.extend((item, (trail, i), depth + 1) for i, item in enumerate(value))
-        elif value is not None and not isinstance(value, str | int | float):
-            raise PayloadError(
-                _trail_path(path, trail), f"{type(value).__name__} is not a JSON value"
-            )
+                visit(item, (trail, key), depth + 1)
 
 
 _XML_DECLARATION = re.compile(rb"\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*[\"']([^\"']{0,40})")
@@ -326,12 +355,13 @@ class _At:
         assert found is not None
         return found
 
-    def items(self, *, null_is_empty: bool = False) -> list[_At]:
+    def items(self, *, null_is_empty: bool = False) -> Iterator[_At]:
+        """The array's entries, one at a time (a refused entry stops the walk early)."""
         if self.value is None and null_is_empty:
-            return []
+            return iter(())
         if not isinstance(self.value, list | tuple):
             self.fail(f"expected an array, got {_type_name(self.value)}")
-        return [_At(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
+        return (_At(v, f"{self.path}[{i}]") for i, v in enumerate(self.value))
 
     def text(self, *, nullable: bool = False) -> str | None:
         if self.value is None and nullable:
@@ -636,7 +666,7 @@ def _action_names(status_action: _At) -> tuple[str, ...]:
         entries = actions.items()
     else:
         action = actions.need("action")
-        entries = action.items() if isinstance(action.value, list | tuple) else [action]
+        entries = action.items() if isinstance(action.value, list | tuple) else iter([action])
     return tuple(e.need("name").text() or "" for e in entries)
 
 
