@@ -33,7 +33,6 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from orderfsm.model.guards import REGISTRY, GuardContext
 from orderfsm.model.table import Table, Transition
@@ -67,9 +66,23 @@ class Progress:
         return self.depth[a] < self.depth[b]
 
 
-@lru_cache(maxsize=64)
+_CACHE: dict[int, tuple[Table, Progress]] = {}
+
+
 def progress(table: Table) -> Progress:
-    """The progress order of ``table`` (computed once per table)."""
+    """The progress order of ``table``, computed once per table object (looked up by
+    identity: hashing a whole table costs more than the lookup should)."""
+    cached = _CACHE.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    if len(_CACHE) >= 64:  # edited tables come and go; the shipped ones are recomputed cheaply
+        _CACHE.clear()
+    found = _compute(table)
+    _CACHE[id(table)] = (table, found)
+    return found
+
+
+def _compute(table: Table) -> Progress:
     names = tuple(v.name for v in table.variables)
     domains = [v.values for v in table.variables]
     combos = [tuple(c) for c in itertools.product(*domains)]
