@@ -73,8 +73,7 @@ def handle_callback(
     conn = connect(db)
     outcomes = []
     try:
-        for snap in parse(body, "status_callback"):
-            assert isinstance(snap, TaobaoSnapshot) and snap.order_id is not None
+        for snap in parse(body, "status_callback"):  # typed TaobaoSnapshot, order_id present
             attempts = 0
 
             def change(order: orderfsm.TaobaoOrder, snap: TaobaoSnapshot = snap) -> str:

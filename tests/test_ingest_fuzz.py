@@ -6,6 +6,7 @@ Budget: the hypothesis profile (``ci``: 150 derandomised examples per test).
 from __future__ import annotations
 
 import json
+import tracemalloc
 from importlib import resources
 from typing import Any
 
@@ -93,3 +94,83 @@ def test_xml_fixture_with_bytes_cut_or_inserted(data: Any) -> None:
         st.binary(max_size=20) | st.sampled_from([b"<", b">", b"&", b"<!DOCTYPE x>"])
     )
     parse_or_payload_error(XML_FIXTURE[:at] + insert + XML_FIXTURE[at + cut :], "icbu_order")
+
+
+# ----------------------------------------------------------------------------- hostile shapes
+# Bodies built to make a parser slow or greedy (issue 9.7): a prefix and a unit repeated.
+# The property is that each is refused with a PayloadError at any size up to the limit;
+# a 2 MiB instance of each is refused (a quadratic scan would not finish in the suite's
+# lifetime) within a bounded peak of memory, measured with tracemalloc (no timing).
+HOSTILE: dict[str, tuple[bytes, bytes]] = {
+    "escaped quotes in an open string": (b'{"messageBody": "', b'\\"'),
+    "escaped quotes after many brackets": (b"[" + b"[]," * 40 + b'"', b'\\"'),
+    "backslashes in an open string": (b'{"data": "', b"\\\\"),
+    "open arrays": (b"", b"["),
+    "open objects": (b"", b'{"a":'),
+    "strings inside open arrays": (b"", b'["\\"",'),
+    "quotes and brackets": (b'{"a": ', b'"[{",['),
+    "unclosed XML tags": (b"", b"<a>"),
+    "XML tags with attributes": (b"", b'<a b="&quot;">'),
+}
+
+
+# Wide rather than deep: linear to refuse, but their decoded data is itself larger than
+# the body (one Python object per entry), so they are left out of the memory bound.
+WIDE: dict[str, tuple[bytes, bytes]] = {
+    "numbers where orders belong": (b'{"code": 200, "data": {"data": [', b"1,"),
+    "empty objects where orders belong": (b'{"messageBody": [', b"{},"),
+    "one key many times": (b'{"data": {"data": [{', b'"k": 1,'),
+}
+
+
+def hostile(shape: str, repeat: int) -> bytes:
+    prefix, unit = {**HOSTILE, **WIDE}[shape]
+    return prefix + unit * repeat
+
+
+def two_mib(shape: str) -> bytes:
+    prefix, unit = HOSTILE[shape]
+    return hostile(shape, (orderfsm.ingest.MAX_BODY_BYTES - len(prefix)) // len(unit))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(shape=st.sampled_from(sorted({**HOSTILE, **WIDE})), repeat=st.integers(0, 3000))
+def test_hostile_shapes_are_refused_at_any_size(kind: str, shape: str, repeat: int) -> None:
+    body = hostile(shape, repeat)
+    parse_or_payload_error(body, kind)
+    parse_or_payload_error(body.decode(), kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("shape", sorted(HOSTILE))
+def test_a_2_mib_hostile_body_is_refused_in_bounded_memory(kind: str, shape: str) -> None:
+    body = two_mib(shape)
+    assert len(body) <= orderfsm.ingest.MAX_BODY_BYTES
+    tracemalloc.start()
+    try:
+        with pytest.raises(orderfsm.PayloadError):
+            parse(body, kind)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(body), f"{peak / 2**20:.1f} MiB for a {len(body)} byte body"
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        *("rot13", "base64", "hex", "zlib", "bz2", "uu", "quopri", "idna", "punycode"),
+        *("utf-7", "undefined", "bogus", "utf-32", "utf-16", "cp037", "mbcs"),
+    ],
+)
+def test_an_xml_encoding_python_would_decode_otherwise_is_a_payload_error(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + XML_FIXTURE
+    with pytest.raises(orderfsm.PayloadError) as e:
+        parse(body, "icbu_order")
+    assert e.value.path == "$"
+
+
+@given(encoding=st.text(st.characters(codec="ascii", exclude_characters="\"'<>"), max_size=12))
+def test_any_declared_xml_encoding_gives_records_or_a_payload_error(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + XML_FIXTURE
+    parse_or_payload_error(body, "icbu_order")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def observed(trade_status: str, **changes: object) -> IcbuSnapshot:
     fields: dict[str, object] = {"trade_status": trade_status, "status_action": None}
     fields.update(changes)
     return IcbuSnapshot(
-        trade_id="12345",
+        order_id="12345",
         trade_status=str(fields["trade_status"]),
         pay_step=fields.get("pay_step"),  # type: ignore[arg-type]
         status_action=fields["status_action"],  # type: ignore[arg-type]
@@ -37,17 +38,35 @@ def observed(trade_status: str, **changes: object) -> IcbuSnapshot:
 
 def test_the_002_example_advances_a_new_order_along_the_happy_path() -> None:
     order = orderfsm.IcbuOrder()
-    result = order.apply(documented())
+    result = order.apply(replace(documented(), pay_step=None))
     part = result.part("order")
     assert result.outcome == "advanced" and part.reconstructed
     assert order.status.name == "trade_success"
-    assert order.pay_step == "ADVANCE"
     passed = [s.name for s in part.passed_through]
     assert "frozen" not in passed and "charge_back" not in passed  # never invents a dispute
     assert passed[:3] == ["to_be_audited", "unpay", "paying"]
     assert [c.step.target for c in order.history][-1] == order.status
     assert all(c.step.transition in MACHINE.edges for c in order.history)
-    assert order.apply(documented()).outcome == "duplicate"
+    assert order.apply(replace(documented(), pay_step=None)).outcome == "duplicate"
+
+
+def test_the_002_example_with_pay_step_advance_is_inconsistent_naming_the_guard() -> None:
+    """trade_success with pay_step ADVANCE: no path reaches it with that pay_step."""
+    order = orderfsm.IcbuOrder(status="unpay", pay_step="ADVANCE")
+    result = order.apply(documented())
+    assert result.outcome == "inconsistent"
+    assert "nothing_left_to_pay" in result.part("order").note
+    assert (order.status.name, order.pay_step, order.version, order.history) == (
+        "unpay",
+        "ADVANCE",
+        0,
+        (),
+    )
+    fresh = orderfsm.IcbuOrder(status="undeliver", pay_step="FULL")
+    result = fresh.apply(documented())
+    assert result.outcome == "inconsistent"
+    assert "no step on the way sets it to 'ADVANCE'" in result.part("order").note
+    assert (fresh.status.name, fresh.pay_step, fresh.version) == ("undeliver", "FULL", 0)
 
 
 def test_the_derived_json_applies_like_the_xml() -> None:

@@ -95,9 +95,15 @@ def test_purchase_page_000_api_response_example() -> None:
     ]
 
 
-def test_purchase_page_000_customer_fields_is_one_bare_order() -> None:
-    (order,) = taobao(payload("000_customer_fields.json"))
-    assert (order.order_id, order.status_code, order.path) == (None, 10, "$")
+def test_purchase_page_000_customer_fields_is_one_bare_order_without_an_identity() -> None:
+    """The "Fields Visible to Customers" example names no purchaseId: it cannot be
+    applied to any order, so it is refused naming the field."""
+    with pytest.raises(orderfsm.PayloadError) as e:
+        parse(payload("000_customer_fields.json"), "purchase_page")
+    assert (e.value.path, e.value.problem) == ("$.purchaseId", "required field is missing")
+    body = json.loads(payload("000_customer_fields.json")) | {"purchaseId": 7}
+    (order,) = taobao(json.dumps(body))
+    assert (order.order_id, order.status_code, order.path) == ("7", 10, "$")
     (sub,) = order.sub_orders
     assert (sub.sub_order_id, sub.status, sub.refund_status) == (None, "WAIT_SELLER_SEND_GOODS", 0)
 
@@ -121,7 +127,7 @@ def test_status_callback_003() -> None:
 def test_icbu_xml_002() -> None:
     (order,) = parse(payload("002_order_get_response.xml"), "icbu_order")
     assert order == IcbuSnapshot(
-        trade_id="12345",
+        order_id="12345",
         trade_status="trade_success",
         pay_step="ADVANCE",
         status_action="trade_success",
@@ -253,13 +259,52 @@ def test_wrong_types_name_the_field(edit: tuple[list[Any], Any], path: str) -> N
     ("kind", "body", "path"),
     [
         ("purchase_page", {"data": {"total": 1}}, "$.data.data"),
-        ("purchase_page", {"data": {"data": [{"subOrderVOS": []}]}}, "$.data.data[0].status"),
+        (
+            "purchase_page",
+            {"data": {"data": [{"purchaseId": 1, "subOrderVOS": []}]}},
+            "$.data.data[0].status",
+        ),
         ("status_callback", {"messageType": "x"}, "$.messageBody"),
-        ("status_callback", {"messageBody": [{"modify_time": 1}]}, "$.messageBody[0].status"),
         (
             "status_callback",
-            {"messageBody": [{"status": "WAIT_BUYER_P", "sub_purchase_orders": [{}]}]},
+            {"messageBody": [{"purchase_id": 1, "modify_time": 1}]},
+            "$.messageBody[0].status",
+        ),
+        (
+            "status_callback",
+            {
+                "messageBody": [
+                    {"purchase_id": 1, "status": "WAIT_BUYER_P", "sub_purchase_orders": [{}]}
+                ]
+            },
             "$.messageBody[0].sub_purchase_orders[0].sub_purchase_order_id",
+        ),
+        # every kind: a body without its order's identity (issue 9.5)
+        (
+            "purchase_page",
+            {"data": {"data": [{"id": "12345", "status": 10, "subOrderVOS": []}]}},
+            "$.data.data[0].purchaseId",
+        ),
+        ("purchase_page", {"status": 10, "subOrderVOS": []}, "$.purchaseId"),
+        (
+            "purchase_page",
+            {"data": {"data": [{"purchaseId": None, "status": 10, "subOrderVOS": []}]}},
+            "$.data.data[0].purchaseId",
+        ),
+        (
+            "status_callback",
+            {"messageBody": [{"outer_purchase_id": "mine", "status": "WAIT_BUYER_P"}]},
+            "$.messageBody[0].purchase_id",
+        ),
+        (
+            "status_callback",
+            {"messageBody": [{"purchase_id": None, "status": "WAIT_BUYER_P"}]},
+            "$.messageBody[0].purchase_id",
+        ),
+        (
+            "icbu_order",
+            {"alibaba_seller_order_get_response": {"value": {"trade_status": "paid"}}},
+            "$.alibaba_seller_order_get_response.value.trade_id",
         ),
         (
             "icbu_order",

@@ -43,6 +43,7 @@ def run_all(threads: list[threading.Thread]) -> None:
 
 def explained(order: orderfsm.TaobaoOrder) -> bool:
     main: State = MAIN.initial
+    passed = {main}  # a sub-order's own status starts at a status its order held
     parts: dict[tuple[Hashable, bool], State] = {}
     for change in order.history:
         step = change.step
@@ -50,8 +51,8 @@ def explained(order: orderfsm.TaobaoOrder) -> bool:
             held, machine = main, MAIN
         else:
             key = (change.sub_order, change.sub_order_status)
-            initial = MAIN.initial if change.sub_order_status else REFUND.initial
-            held = parts.get(key, initial)
+            initial = step.source if step.source in passed else None
+            held = parts.get(key, initial if change.sub_order_status else REFUND.initial)
             machine = MAIN if change.sub_order_status else REFUND
         if step.source != held:
             return False
@@ -61,6 +62,7 @@ def explained(order: orderfsm.TaobaoOrder) -> bool:
             return False
         if change.sub_order is None:
             main = step.target
+            passed.add(main)
         else:
             parts[(change.sub_order, change.sub_order_status)] = step.target
     return main == order.status and all(

@@ -9,20 +9,28 @@ mutates anything.
 Rules (documented in ``docs/webhooks.md``):
 
 - **stale**: the snapshot's ``modify_time`` is older than the newest one applied. Without
-  timestamps on both sides, a status the order has already passed (there is a path from
-  it to the held status) is stale too, unless it is a single documented step ahead.
-- **duplicate**: the observed status is the held one; nothing to do.
-- **advanced**: a path of table edges leads there. A snapshot that skipped steps is
-  filled in by the shortest path (breadth-first over the table's edges, guards aside:
-  the platform already did it) and flagged ``reconstructed``.
+  timestamps, a status that *comes before* the held one in the progress order of
+  :mod:`orderfsm.model.progress` is stale too, unless it is one step ahead (an order in
+  a history state stands where it entered it).
+- **duplicate**: the observed status (and the variables it states) is the one held.
+- **advanced**: a path of table edges leads there, every guard passing with what the
+  snapshot states (:class:`Said`: the variables, which only an edge's ``set`` changes;
+  the parent statuses a refund's steps may have happened under). A snapshot that
+  skipped steps is filled in by the shortest such path and flagged ``reconstructed``.
+- **inconsistent**: the status code and its description disagree (the numeric code wins,
+  see :data:`CODE_WINS`, and is applied); or the table has a path but no path passes the
+  guards with what the snapshot states (the note names the guard; nothing changes); or
+  a sub-order would move while its order's part is refused; or one snapshot names a
+  sub-order twice.
 - **illegal**: no path; nothing changes unless ``force=True``, which records one forced
   step (``via="forced"``).
-- **inconsistent**: the status code and its description disagree. The numeric code
-  wins (see :data:`CODE_WINS`); the order moves as the code says.
 - **unknown_status**: the machine does not know the value. The part moves into the
   machine's quarantine state (Taobao: ``OTHER_STATUS(9)``) when it has one, otherwise it
   stays where it is; either way with a warning and never an exception. A recognised
   status later releases it from quarantine in one step (``via="release"``).
+
+A refused part (``PartResult.refused``) records nothing; the order adds no sub-order
+for it and moves no clock.
 
 Parts are decided independently (one sub-order's illegal refund does not stop its
 siblings). Where several outcomes apply, ``ApplyResult.outcome`` is the most serious in
@@ -32,7 +40,7 @@ the order :data:`SEVERITY` and the others are listed in ``also``.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -40,7 +48,8 @@ from typing import Literal
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
 from orderfsm.ingest.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, Step
-from orderfsm.model.guards import HISTORY_GUARD
+from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
+from orderfsm.model.progress import progress
 from orderfsm.model.table import Provenance, State, Transition
 
 _log = logging.getLogger("orderfsm.ingest")
@@ -100,6 +109,9 @@ class PartResult:
     via: Via = "snapshot"
     also: tuple[Outcome, ...] = ()
     note: str = ""
+    refused: bool = False
+    """Whether the part was refused (stale, illegal unforced, or inconsistent with the
+    order or its own guards): a refused part changes nothing."""
 
     @property
     def reconstructed(self) -> bool:
@@ -141,11 +153,10 @@ class ApplyResult:
     version: int = 0
     observed_at: int | None = None
     variables: tuple[tuple[str, str], ...] = ()
-    """Extended state the snapshot sets (ICBU ``pay_step``), validated against the table."""
-
-    @property
-    def changed(self) -> bool:
-        return any(p.steps for p in self.parts)
+    """Extended state the steps changed (ICBU ``pay_step``), as it is afterwards."""
+    changed: bool = False
+    """Whether the order changed (a step, an added sub-order, the clock): its version
+    went up by one exactly then."""
 
     def part(self, part: Part, sub_order: Hashable | None = None) -> PartResult:
         """The result for one part (``KeyError`` if the snapshot did not mention it)."""
@@ -171,25 +182,40 @@ class HeldTaobao:
 def shortest_path(
     machine: CompiledMachine, src: State, dst: State, remembered: State | None = None
 ) -> tuple[Transition, ...] | None:
-    """The fewest table edges from ``src`` to ``dst`` (ties: table order), or ``None``.
+    """The fewest table edges from ``src`` to ``dst`` (ties: table order), guards aside,
+    or ``None``.
 
-    A reconstructed path never passes *through* a history state (ICBU ``frozen``): a
-    later snapshot cannot tell that a dispute came and went, and inventing one would be
-    worse than skipping it. Leaving a history state it starts in, it only returns to the
+    Like :func:`guarded_path`, it prefers a path that does not pass *through* a history
+    state (ICBU ``frozen``). Leaving a history state it starts in, it only returns to the
     ``remembered`` status (any, when that is unknown).
     """
     if src == dst:
         return ()
+    for through_history in (False, True):
+        found = _table_search(machine, src, dst, remembered, through_history=through_history)
+        if found is not None:
+            return found
+    return None
+
+
+def _table_search(
+    machine: CompiledMachine,
+    src: State,
+    dst: State,
+    remembered: State | None,
+    *,
+    through_history: bool,
+) -> tuple[Transition, ...] | None:
     interrupts = machine.history_states
     came_from: dict[str, tuple[str, Transition] | None] = {src.name: None}
     queue = deque([src.name])
     while queue:
         name = queue.popleft()
-        if name in interrupts and name != src.name:
+        if name in interrupts and name != src.name and not through_history:
             continue
         for t in machine.transitions_from(name):
             assert t.dst is not None
-            if t.dst in came_from or (name in interrupts and not _may_return(t, remembered)):
+            if t.dst in came_from or not _may_return(t, name == src.name, remembered):
                 continue
             came_from[t.dst] = (name, t)
             if t.dst == dst.name:
@@ -198,11 +224,20 @@ def shortest_path(
     return None
 
 
-def _may_return(edge: Transition, remembered: State | None) -> bool:
-    """Whether an edge leaving a history state fits what the order remembers."""
-    if HISTORY_GUARD not in edge.guards or remembered is None:
+def table_path_avoiding_history(
+    machine: CompiledMachine, src: State, dst: State
+) -> tuple[Transition, ...] | None:
+    """The shortest table path that passes through no history state (guards aside)."""
+    return _table_search(machine, src, dst, None, through_history=False)
+
+
+def _may_return(edge: Transition, at_start: bool, remembered: State | None) -> bool:
+    """Whether a path may take ``edge``: a return from a history state only where the path
+    starts (a history state passed through remembers where the path entered it, so going
+    back is no progress) and only to what the order remembers (any, when unknown)."""
+    if HISTORY_GUARD not in edge.guards:
         return True
-    return edge.dst == remembered.name
+    return at_start and (remembered is None or edge.dst == remembered.name)
 
 
 def _unwind(
@@ -237,6 +272,173 @@ def quarantine_state(machine: CompiledMachine) -> State | None:
     return next((s for s in machine.states if s.quarantine), None)
 
 
+# ----------------------------------------------------------------------------- guarded paths
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """What a snapshot states about the context of one part's steps.
+
+    ``variables`` are the order's extended state before the snapshot (ICBU ``pay_step``),
+    ``wanted`` the values the snapshot states for them (``None``: it states none), and
+    ``parents`` the enclosing order's statuses the steps may have happened under (for a
+    Taobao refund: the main order's statuses from held to observed). A reconstructed path
+    must pass every guard in this context: a parent guard passes if it passes for one of
+    ``parents``.
+    """
+
+    variables: Mapping[str, str]
+    wanted: Mapping[str, str] | None = None
+    parents: tuple[State, ...] = ()
+
+    def reached(self, variables: Mapping[str, str]) -> bool:
+        return self.wanted is None or all(variables.get(k) == v for k, v in self.wanted.items())
+
+
+_NOTHING_SAID = Said({})
+
+
+def _failing_guard(
+    machine: CompiledMachine,
+    edge: Transition,
+    variables: Mapping[str, str],
+    said: Said,
+    remembered: State | None,
+) -> str | None:
+    """The first guard (event-level first) that refuses ``edge`` in this context, if any."""
+    src = machine.table.state(edge.src)
+    dst = machine.table.state(edge.dst or edge.src)
+    for name in (*machine.event(edge.event).guards, *edge.guards):
+        g = REGISTRY[name]
+        parents: tuple[State | None, ...] = said.parents if "parent" in g.reads else (None,)
+        ctx = GuardContext(machine.name, edge.event, src, dst, None, variables, remembered)
+        if not any(g.check(replace(ctx, parent=p)) for p in parents or (None,)):
+            return name
+    return None
+
+
+def guarded_path(
+    machine: CompiledMachine,
+    src: State,
+    dst: State,
+    said: Said,
+    remembered: State | None = None,
+) -> tuple[Transition, ...] | None:
+    """The fewest table edges from ``src`` (with ``said.variables``) to ``dst`` (with the
+    variables ``said.wanted`` states), every guard passing along the way, or ``None``.
+
+    Variables change only where an edge sets them; leaving a history state follows the
+    status it remembers. A path that does not pass *through* a history state is
+    preferred (a later snapshot cannot show that a dispute came and went, and inventing
+    one would be worse than skipping it); one that does is taken only when no other exists.
+    """
+    for through_history in (False, True):
+        found = _search(machine, src, dst, said, remembered, through_history=through_history)
+        if found is not None:
+            return found
+    return None
+
+
+def _search(
+    machine: CompiledMachine,
+    src: State,
+    dst: State,
+    said: Said,
+    remembered: State | None,
+    *,
+    through_history: bool,
+) -> tuple[Transition, ...] | None:
+    names = sorted(said.variables)
+    start = (src.name, tuple(said.variables[n] for n in names), remembered)
+    came_from: dict[tuple[str, tuple[str, ...], State | None], tuple[object, Transition] | None]
+    came_from = {start: None}
+    queue = deque([start])
+    interrupts = machine.history_states
+    while queue:
+        node = queue.popleft()
+        name, values, memory = node
+        if name in interrupts and name != src.name and not through_history:
+            continue
+        variables = dict(zip(names, values, strict=True))
+        for t in machine.transitions_from(name):
+            if _failing_guard(machine, t, variables, said, memory) is not None:
+                continue
+            after = t.apply(variables)
+            target = machine.table.state(t.dst or name)
+            step = Step(machine.table.state(name), target, t.event, t.actor, t)
+            nxt = (
+                target.name,
+                tuple(after[n] for n in names),
+                machine.remembered_after(step, memory),
+            )
+            if nxt in came_from:
+                continue
+            came_from[nxt] = (node, t)
+            if target == dst and said.reached(after):
+                edges: list[Transition] = []
+                link = came_from[nxt]
+                while link is not None:
+                    edges.append(link[1])
+                    link = came_from[link[0]]  # type: ignore[index]
+                return tuple(reversed(edges))
+            queue.append(nxt)
+    return None
+
+
+def why_refused(
+    machine: CompiledMachine,
+    path: tuple[Transition, ...],
+    said: Said,
+    remembered: State | None,
+) -> str:
+    """Why a table path is not a path in this context: the guard that refuses a step,
+    naming its rule, or the variable no step on the way sets to what the snapshot says."""
+    variables = dict(said.variables)
+    memory = remembered
+    for t in path:
+        failing = _failing_guard(machine, t, variables, said, memory)
+        if failing is not None:
+            g = REGISTRY[failing]
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(variables.items()))
+            where = f" with {shown}" if shown else ""
+            parents = ", ".join(str(p) for p in said.parents)
+            seen = f" (main order: {parents})" if "parent" in g.reads and parents else ""
+            return (
+                f"{machine.name}: the step {t.src} -> {t.dst} ({t.event}) is refused{where}"
+                f"{seen} by guard {failing!r}: {g.rule} [{g.source}]"
+            )
+        src, dst = machine.table.state(t.src), machine.table.state(t.dst or t.src)
+        memory = machine.remembered_after(Step(src, dst, t.event, t.actor, t), memory)
+        variables = t.apply(variables)
+    wanted = dict(said.wanted or {})
+    wrong = sorted(k for k, v in wanted.items() if variables.get(k) != v)
+    return "; ".join(
+        f"{machine.name}: {k} would be {variables.get(k)!r}: no step on the way sets it to "
+        f"{wanted[k]!r}"
+        for k in wrong
+    )
+
+
+def comes_before(
+    machine: CompiledMachine,
+    target: State,
+    current: State,
+    said: Said,
+    remembered: State | None = None,
+) -> bool:
+    """Whether ``target`` (with the variables the snapshot states, or any values when it
+    states none) comes before where the order is, in the progress order of
+    :mod:`orderfsm.model.progress`. An order in a history state stands where it entered it."""
+    order = progress(machine.table)
+    here = remembered if current.name in machine.history_states and remembered else current
+    held = order.position(here.name, machine.variables(said.variables))
+    pinned = tuple((said.wanted or {}).items())
+    candidates = {tuple(sorted(v.items())) for _, v in machine.contexts(fixed=pinned)}
+    return any(
+        order.before(order.position(target.name, dict(values)), held) for values in candidates
+    )
+
+
 # ----------------------------------------------------------------------------- one part
 
 
@@ -250,37 +452,46 @@ def decide(
     timing: Timing = "unknown",
     force: bool = False,
     remembered: State | None = None,
+    said: Said = _NOTHING_SAID,
 ) -> PartResult:
     """Decide one part: ``current`` is held, ``observed`` is what the snapshot says;
-    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from."""
+    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from, and
+    ``said`` the context the snapshot states (variables, parent statuses)."""
+    said = replace(said, variables=machine.variables(said.variables))
     result = PartResult(part, sub_order, "duplicate", current, current, observed)
     if timing == "older":
-        return replace(result, outcome="stale", note="older modify_time than already applied")
+        note = "older modify_time than already applied"
+        return replace(result, outcome="stale", note=note, refused=True)
     target = _resolve(machine, observed)
     if target is None:
         return _unknown(machine, result)
-    if target == current:
+    if target == current and said.reached(said.variables):
         return result
     if target.quarantine:  # the platform itself says the status is unenumerated
         return _unknown(machine, result)
     if current.quarantine:
         step = synthetic_step(current, target, "release", "a recognised status left quarantine")
         return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
-    path = shortest_path(machine, current, target, remembered)
-    if timing == "unknown" and (path is None or len(path) > 1):
-        # In a history state, "already passed" is judged from where the order entered it.
-        entered_from = remembered if current.name in machine.history_states else None
-        behind = shortest_path(machine, target, entered_from or current)
-        if behind is not None:
-            note = f"{target} comes before {current} and no timestamp says otherwise"
-            return replace(result, outcome="stale", note=note)
+    path = guarded_path(machine, current, target, said, remembered)
+    one_step = path is not None and len(path) == 1
+    if (
+        timing == "unknown"
+        and not one_step
+        and comes_before(machine, target, current, said, remembered)
+    ):
+        note = f"{target} comes before {current} and no timestamp says otherwise"
+        return replace(result, outcome="stale", note=note, refused=True)
     if path is not None:
         via: Via = "reconstructed" if len(path) > 1 else "snapshot"
         steps = _steps(machine, path)
         return replace(result, outcome="advanced", after=target, steps=steps, via=via)
+    table_path = shortest_path(machine, current, target, remembered)
+    if table_path is not None:
+        note = why_refused(machine, table_path, said, remembered)
+        return replace(result, outcome="inconsistent", note=note, refused=True)
     note = f"{machine.name}: no path from {current} to {target}"
     if not force:
-        return replace(result, outcome="illegal", note=note)
+        return replace(result, outcome="illegal", note=note, refused=True)
     step = synthetic_step(current, target, "forced", f"forced by the caller: {note}")
     return replace(result, outcome="illegal", after=target, steps=(step,), via="forced", note=note)
 
@@ -334,14 +545,23 @@ def plan_taobao(
         inconsistencies.append(clash)
         order_part = _mark_inconsistent(order_part)
     parts.append(order_part)
+    # A refund's guards read the main order: its steps happened under one of the statuses
+    # the main order passes through in this snapshot.
+    parents = (order_part.before, *(step.target for step in order_part.steps))
 
+    ids = Counter(s.sub_order_id for s in snapshot.sub_orders if s.sub_order_id is not None)
     unmatched = [s.path for s in snapshot.sub_orders if s.sub_order_id is None]
+    reported: set[str] = set()
     for sub in snapshot.sub_orders:
         sid = sub.sub_order_id
-        if sid is None:
+        if sid is None or sid in reported:
+            continue
+        if ids[sid] > 1:
+            reported.add(sid)
+            parts.append(_repeated(sid, held.sub_statuses.get(sid, held.status), ids[sid]))
             continue
         if sub.status is not None:
-            current = held.sub_statuses.get(sid, main.initial)
+            current = held.sub_statuses.get(sid, held.status)
             part = decide(
                 main,
                 current,
@@ -355,7 +575,7 @@ def plan_taobao(
             if clash is not None:
                 inconsistencies.append(clash)
                 part = _mark_inconsistent(part)
-            parts.append(part)
+            parts.append(_against_order(part, order_part))
         if sub.refund_status is not None:
             current = held.refunds.get(sid, refund.initial)
             parts.append(
@@ -367,11 +587,43 @@ def plan_taobao(
                     sub_order=sid,
                     timing=timing,
                     force=force,
+                    said=Said({}, parents=parents),
                 )
             )
     result = _combine(parts, inconsistencies, snapshot.modify_time)
     skipped = tuple(f"{path}: sub-order without an id: not applied" for path in unmatched)
     return replace(result, warnings=result.warnings + skipped)
+
+
+def _repeated(sid: str, held: State, times: int) -> PartResult:
+    """The part for a sub-order a snapshot names more than once: which one to believe is
+    unknowable, so none is applied."""
+    note = f"sub-order {sid!r} appears {times} times in one snapshot: not applied"
+    return PartResult(
+        "sub_order_status", sid, "inconsistent", held, held, None, note=note, refused=True
+    )
+
+
+def _against_order(part: PartResult, order: PartResult) -> PartResult:
+    """Refuse a sub-order's status move when the snapshot's own order status was refused
+    (stale, illegal or inconsistent): the sub-order would run against its order."""
+    if not part.steps or not order.refused:
+        return part
+    note = (
+        f"sub-order {part.sub_order!r} would move {part.before} -> {part.after} while the "
+        f"snapshot's order status {order.observed!r} is {order.outcome} for the order in "
+        f"{order.before}: not applied"
+    )
+    return replace(
+        part,
+        outcome="inconsistent",
+        also=(part.outcome, *part.also),
+        after=part.before,
+        steps=(),
+        via="snapshot",
+        note=note,
+        refused=True,
+    )
 
 
 def _main_status(
@@ -438,7 +690,11 @@ def _combine(
     decided = next(o for o in SEVERITY if any(p.outcome == o for p in parts))
     present = {p.outcome for p in parts} | {o for p in parts for o in p.also}
     ranked = [decided, *(o for o in SEVERITY if o in present and o != decided)]
-    warnings = [p.note for p in parts if p.outcome in ("unknown_status", "illegal")]
+    warnings = [
+        p.note
+        for p in parts
+        if p.outcome in ("unknown_status", "illegal") or (p.outcome == "inconsistent" and p.note)
+    ]
     warnings += [
         f"{i.code_field}={i.code!r} disagrees with {i.text_field}={i.text!r}"
         + (f" (sub-order {i.sub_order!r})" if i.sub_order is not None else "")
@@ -446,6 +702,7 @@ def _combine(
         for i in inconsistencies
     ]
     return ApplyResult(
+        changed=any(p.steps for p in parts),
         outcome=ranked[0],
         also=tuple(ranked[1:]),
         parts=tuple(parts),
@@ -471,21 +728,32 @@ def plan_icbu(
     *,
     remembered: State | None = None,
     force: bool = False,
-    pay_step: str | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> ApplyResult:
-    """Decide an ICBU snapshot against the held ``status`` (and held ``pay_step``).
+    """Decide an ICBU snapshot against the held ``status`` and ``variables`` (``pay_step``).
 
     ``alibaba.seller.order.get`` carries no modification time, so staleness is judged by
-    the machine alone. The ``icbu_trade`` table has no quarantine status, so an unknown
-    ``trade_status`` leaves the order where it is (outcome ``unknown_status``). The
-    snapshot's ``pay_step`` is taken only with a status the order advanced to (or whose
-    code/description clash was resolved); a stale, duplicate, illegal or unknown snapshot
-    cannot rewrite it, and a different ``pay_step`` there is reported as ignored. A
-    ``pay_step`` the table does not list is ignored with a warning.
+    the progress order alone. The ``icbu_trade`` table has no quarantine status, so an
+    unknown ``trade_status`` leaves the order where it is (outcome ``unknown_status``).
+    The snapshot's ``pay_step`` is part of what it observes: a path is taken only if its
+    guards pass with the ``pay_step`` held and it ends with the ``pay_step`` the snapshot
+    states, which only an edge that sets it (``request_balance``) can change; otherwise
+    the outcome is ``inconsistent``, naming the guard. ``ApplyResult.variables`` is the
+    extended state after the steps, when they changed it. A ``pay_step`` the table does
+    not list is ignored with a warning.
     """
     _expect(snapshot, IcbuSnapshot, "icbu_order")
+    held = machine.variables(variables)
+    wanted, warnings = _stated_variables(machine, snapshot)
+    said = Said(held, wanted)
     part = decide(
-        machine, status, snapshot.trade_status, part="order", force=force, remembered=remembered
+        machine,
+        status,
+        snapshot.trade_status,
+        part="order",
+        force=force,
+        remembered=remembered,
+        said=said,
     )
     clashes: list[Inconsistency] = []
     action = snapshot.status_action
@@ -503,15 +771,25 @@ def plan_icbu(
         )
         part = _mark_inconsistent(part)
     result = _combine([part], clashes, None)
+    after = dict(held)
+    for step in part.steps:
+        after = step.transition.apply(after)
+    if wanted is not None and not said.reached(after) and part.outcome != "inconsistent":
+        shown = ", ".join(f"{k} {v!r}" for k, v in sorted(wanted.items()))
+        warnings.append(f"{shown} ignored: the snapshot is {part.outcome}")
+    changed = tuple((k, v) for k, v in sorted(after.items()) if held.get(k) != v)
+    return replace(result, warnings=(*result.warnings, *warnings), variables=changed)
+
+
+def _stated_variables(
+    machine: CompiledMachine, snapshot: IcbuSnapshot
+) -> tuple[dict[str, str] | None, list[str]]:
+    """The variables the snapshot states (``pay_step``), and a warning for a value the
+    table does not list (that value is then treated as not stated)."""
     if snapshot.pay_step is None:
-        return result
-    if part.outcome not in ("advanced", "inconsistent"):
-        if snapshot.pay_step == pay_step:
-            return result
-        note = f"pay_step {snapshot.pay_step!r} ignored: the snapshot is {part.outcome}"
-        return replace(result, warnings=(*result.warnings, note))
+        return None, []
     try:
         machine.variables({"pay_step": snapshot.pay_step})
     except InvalidOrderState as e:
-        return replace(result, warnings=(*result.warnings, f"pay_step ignored: {e}"))
-    return replace(result, variables=(("pay_step", snapshot.pay_step),))
+        return None, [f"pay_step ignored: {e}"]
+    return {"pay_step": snapshot.pay_step}, []

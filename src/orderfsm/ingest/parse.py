@@ -21,15 +21,16 @@ unknowable.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Literal, NoReturn, overload
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as xml_fromstring
+from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from orderfsm.errors import PayloadError
 from orderfsm.ingest.records import (
@@ -52,12 +53,25 @@ _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _SUCCESS_CODES = ("200", "0")
 
 
+@overload
+def parse(
+    body: Body, kind: Literal["purchase_page", "status_callback"], *, strict: bool = False
+) -> tuple[TaobaoSnapshot, ...]: ...
+@overload
+def parse(
+    body: Body, kind: Literal["icbu_order"], *, strict: bool = False
+) -> tuple[IcbuSnapshot, ...]: ...
+@overload
+def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...]: ...
 def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...]:
     """Return one snapshot record per order in ``body``, in body order.
 
     ``body`` is the raw text, the raw bytes, or an already-decoded mapping; ``kind`` is
-    ``"purchase_page"``, ``"status_callback"`` or ``"icbu_order"``. Raises
-    :class:`PayloadError` (with ``.path``) for anything it cannot read.
+    ``"purchase_page"``, ``"status_callback"`` (both give :class:`TaobaoSnapshot`) or
+    ``"icbu_order"`` (:class:`IcbuSnapshot`): a literal kind types the result without
+    narrowing. Every record carries its order's identity in ``order_id``; a body without
+    it is refused. Raises :class:`PayloadError` (with ``.path``) for anything it cannot
+    read, and nothing else.
     """
     if kind not in KINDS:
         raise PayloadError("$", f"unknown payload kind {kind!r}; kinds are: {', '.join(KINDS)}")
@@ -121,79 +135,160 @@ def _decode(body: object, *, xml_allowed: bool) -> object:
 
 
 def _decode_json(text: str, path: str) -> object:
+    """Decode JSON text. Decoded text holds JSON types and string keys only, and its depth
+    was checked on the text, so the tree is walked (:func:`_check_tree`) only when an
+    object repeated a key, to name where."""
     _check_json_depth(text, path)
+    repeated = False
+
+    def pairs(items: list[tuple[str, object]]) -> _Object:
+        nonlocal repeated
+        obj = _object_pairs(items)
+        repeated = repeated or bool(obj.duplicates)
+        return obj
+
     try:
-        value: object = json.loads(
-            text, object_pairs_hook=_object_pairs, parse_constant=_reject_constant
-        )
+        value: object = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise PayloadError(
             path, f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
         ) from None
     except (ValueError, RecursionError) as e:
         raise PayloadError(path, f"malformed JSON: {e}") from None
-    _check_tree(value, path)
+    if repeated:
+        _check_tree(value, path)
     return value
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_JSON_TOKENS = re.compile(
+    r'(?P<string>"(?:[^"\\]++|\\.)*+")|(?P<open>[\[{])|(?P<close>[\]}])|(?P<unterminated>")',
+    re.DOTALL,
+)
 
 
 def _check_json_depth(text: str, path: str) -> None:
-    """Refuse nesting beyond :data:`MAX_DEPTH` before the decoder can recurse into it."""
+    """Refuse nesting beyond :data:`MAX_DEPTH` before the decoder can recurse into it.
+
+    One left-to-right pass over the tokens that matter: a whole string (skipped by a
+    possessive pattern that never backtracks), a bracket, or the quote of a string that
+    never ends (the scan stops there; the decoder then reports the malformed text). So
+    the cost is linear in the text, and nothing is scanned when there are too few
+    brackets to nest that deep.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
     depth = 0
-    for m in _BRACKET.finditer(_JSON_STRING.sub('""', text)):
-        depth += 1 if m.group() in "[{" else -1
-        if depth > MAX_DEPTH:
-            raise PayloadError(path, f"nesting deeper than {MAX_DEPTH} levels")
+    for token in _JSON_TOKENS.finditer(text):
+        kind = token.lastgroup
+        if kind == "open":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise PayloadError(path, f"nesting deeper than {MAX_DEPTH} levels")
+        elif kind == "close":
+            depth -= 1
+        elif kind == "unterminated":
+            return
+
+
+_Trail = tuple["_Trail", str | int] | None
+"""Where a value sits, as a linked list of keys: the text path is built only for an error."""
+
+
+def _trail_path(root: str, trail: _Trail) -> str:
+    keys: list[str | int] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = root
+    for key in reversed(keys):
+        path = f"{path}[{key}]" if isinstance(key, int) else _key_path(path, key)
+    return path
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({_Object, dict, list})
 
 
 def _check_tree(root: object, path: str) -> None:
-    """Check decoded data: JSON types only, string keys, no duplicate keys, bounded depth."""
-    stack: list[tuple[object, str, int]] = [(root, path, 0)]
-    while stack:
-        value, where, depth = stack.pop()
-        if isinstance(value, Mapping):
+    """Check decoded data: JSON types only, string keys, no duplicate keys, bounded depth.
+
+    Only containers wait on the stack; a container whose entries are all plain scalars
+    is passed over at C speed (``set(map(type, ...))``), and a value's path is a linked
+    trail of keys turned into text only for an error.
+    """
+    stack: list[tuple[object, _Trail, int]] = []
+
+    def visit(value: object, trail: _Trail, depth: int) -> None:
+        kind = type(value)
+        if kind in _SCALARS:
+            return
+        if kind in _CONTAINERS or isinstance(value, Mapping | list | tuple):
             if depth >= MAX_DEPTH:
-                raise PayloadError(where, f"nesting deeper than {MAX_DEPTH} levels")
+                raise PayloadError(
+                    _trail_path(path, trail), f"nesting deeper than {MAX_DEPTH} levels"
+                )
+            stack.append((value, trail, depth))
+        elif value is not None and not isinstance(value, str | int | float):
+            raise PayloadError(
+                _trail_path(path, trail), f"{type(value).__name__} is not a JSON value"
+            )
+
+    visit(root, None, 0)
+    while stack:
+        value, trail, depth = stack.pop()
+        if isinstance(value, list | tuple):
+            if set(map(type, value)) <= _SCALARS:
+                continue
+            for i, item in enumerate(value):
+                visit(item, (trail, i), depth + 1)
+        else:
+            assert isinstance(value, Mapping)
             if isinstance(value, _Object) and value.duplicates:
                 raise PayloadError(
-                    _key_path(where, value.duplicates[0]), "the key appears more than once"
+                    _key_path(_trail_path(path, trail), value.duplicates[0]),
+                    "the key appears more than once",
                 )
+            if set(map(type, value)) - {str}:
+                key = next(k for k in value if not isinstance(k, str))
+                raise PayloadError(_trail_path(path, trail), f"object key {key!r} is not a string")
+            if set(map(type, value.values())) <= _SCALARS:
+                continue
             for key, item in value.items():
-                if not isinstance(key, str):
-                    raise PayloadError(where, f"object key {key!r} is not a string")
-                stack.append((item, _key_path(where, key), depth + 1))
-        elif isinstance(value, list | tuple):
-            if depth >= MAX_DEPTH:
-                raise PayloadError(where, f"nesting deeper than {MAX_DEPTH} levels")
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif value is not None and not isinstance(value, str | int | float):
-            raise PayloadError(where, f"{type(value).__name__} is not a JSON value")
+                visit(item, (trail, key), depth + 1)
+
+
+_XML_DECLARATION = re.compile(rb"\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*[\"']([^\"']{0,40})")
+_XML_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1"})
 
 
 def _decode_xml(raw: bytes) -> object:
+    """Parse XML with the hardened parser, refusing depth beyond :data:`MAX_DEPTH` while
+    parsing (the tree is built a chunk at a time, so a deep body is refused before it is
+    built) and any declared encoding but UTF-8, ASCII and Latin-1 (Python's codec
+    machinery would otherwise accept ``rot13``, ``base64`` ...)."""
+    declared = _XML_DECLARATION.match(raw)
+    if declared is not None:
+        encoding = declared.group(1).decode("ascii", "replace").lower()
+        if encoding not in _XML_ENCODINGS:
+            raise PayloadError("$", f"XML encoding {encoding!r} is not accepted; send UTF-8")
+    root: Element | None = None
+    depth = 0
     try:
-        root = xml_fromstring(raw, forbid_dtd=True)
+        events = xml_iterparse(io.BytesIO(raw), events=("start", "end"), forbid_dtd=True)
+        for event, elem in events:
+            depth += 1 if event == "start" else -1
+            if depth > MAX_DEPTH:
+                break
+            root = elem if root is None else root
     except DefusedXmlException as e:
         raise PayloadError("$", f"XML refused by the hardened parser: {e!r}") from None
-    except (ParseError, ValueError) as e:
+    except (ParseError, ValueError, LookupError) as e:  # UnicodeError is a ValueError
         raise PayloadError("$", f"malformed XML: {e}") from None
-    if _too_deep(root):
+    if depth > MAX_DEPTH:
         raise PayloadError("$", f"XML nesting deeper than {MAX_DEPTH} levels")
+    if root is None:
+        raise PayloadError("$", "malformed XML: no element found")
     return {root.tag: _element_value(root)}
-
-
-def _too_deep(root: Element) -> bool:
-    """Whether elements nest deeper than :data:`MAX_DEPTH` (checked without recursion)."""
-    stack = [(root, 1)]
-    while stack:
-        elem, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        stack.extend((child, depth + 1) for child in elem)
-    return False
 
 
 def _element_value(elem: Element) -> object:
@@ -260,12 +355,13 @@ class _At:
         assert found is not None
         return found
 
-    def items(self, *, null_is_empty: bool = False) -> list[_At]:
+    def items(self, *, null_is_empty: bool = False) -> Iterator[_At]:
+        """The array's entries, one at a time (a refused entry stops the walk early)."""
         if self.value is None and null_is_empty:
-            return []
+            return iter(())
         if not isinstance(self.value, list | tuple):
             self.fail(f"expected an array, got {_type_name(self.value)}")
-        return [_At(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
+        return (_At(v, f"{self.path}[{i}]") for i, v in enumerate(self.value))
 
     def text(self, *, nullable: bool = False) -> str | None:
         if self.value is None and nullable:
@@ -295,6 +391,12 @@ class _At:
         if isinstance(value, str) and value:
             return value
         self.fail(f"expected an id (non-empty string or integer), got {_describe(value)}")
+
+    def order_id(self, key: str) -> str:
+        """The order's identity under ``key``: required, a non-empty string or an integer."""
+        found = self.need(key).identifier()
+        assert found is not None
+        return found
 
     def json_string(self) -> _At | None:
         """Decode a field that carries JSON inside a string (``subOrderResult``)."""
@@ -424,6 +526,8 @@ class _Reader:
 
     # -------------------------------------------------------------- purchase page
     def purchase_page(self, root: _At) -> tuple[Snapshot, ...]:
+        # The order's identity is ``purchaseId`` (``id`` is the page's own record id,
+        # "12345" beside purchaseId 67890 in 000's API Response Example).
         """The response envelope (``code``/``data.data[]``), or one bare order object."""
         envelope = root.obj()
         if "data" not in envelope and "status" in envelope:
@@ -439,10 +543,7 @@ class _Reader:
 
     def _page_order(self, at: _At) -> TaobaoSnapshot:
         at.obj(self._known(_PAGE_ORDER))
-        order_id = next(
-            (f.identifier() for k in ("purchaseId", "id") if (f := at.get(k, required=False))),
-            None,
-        )
+        order_id = at.order_id("purchaseId")
         desc = at.get("orderStatusDesc", required=False)
         subs = at.need("subOrderVOS").items(null_is_empty=True)
         return TaobaoSnapshot(
@@ -478,6 +579,8 @@ class _Reader:
 
     # -------------------------------------------------------------- callback
     def status_callback(self, root: _At) -> tuple[Snapshot, ...]:
+        # The order's identity is ``purchase_id``; ``outer_purchase_id`` is the caller's
+        # own reference, another identity, so it never stands in for it.
         root.obj(self._known(_CALLBACK_ENVELOPE))
         message_type = root.get("messageType", required=False)
         kind = None if message_type is None else message_type.text(nullable=True)
@@ -488,14 +591,7 @@ class _Reader:
         status = at.need("status")
         code, text = _code_or_text(status)
         modified = at.get("modify_time", required=False)
-        order_id = next(
-            (
-                f.identifier()
-                for k in ("purchase_id", "outer_purchase_id")
-                if (f := at.get(k, required=False)) and f.value is not None
-            ),
-            None,
-        )
+        order_id = at.order_id("purchase_id")
         subs = at.get("sub_purchase_orders", required=False)
         return TaobaoSnapshot(
             kind="status_callback",
@@ -551,7 +647,7 @@ class _Reader:
         pay_step = value.get("pay_step", required=False)
         return (
             IcbuSnapshot(
-                trade_id=value.need("trade_id").identifier() or "",
+                order_id=value.order_id("trade_id"),
                 trade_status=value.need("trade_status").text() or "",
                 pay_step=None if pay_step is None else pay_step.text(nullable=True) or None,
                 status_action=action_status,
@@ -570,7 +666,7 @@ def _action_names(status_action: _At) -> tuple[str, ...]:
         entries = actions.items()
     else:
         action = actions.need("action")
-        entries = action.items() if isinstance(action.value, list | tuple) else [action]
+        entries = action.items() if isinstance(action.value, list | tuple) else iter([action])
     return tuple(e.need("name").text() or "" for e in entries)
 
 

@@ -42,11 +42,13 @@ class TaobaoSnapshot:
     ``status_code`` is the numeric ``status`` (TaoBaoOrderStatusEnum code, purchase page);
     ``status_text`` the status string (``orderStatusDesc`` on the purchase page, ``status``
     in the callback). ``modify_time`` is the callback's ``modify_time`` (``None`` when the
-    payload has none: the purchase page carries no modification time).
+    payload has none: the purchase page carries no modification time). ``order_id`` is the
+    order's identity (``purchaseId`` on the purchase page, ``purchase_id`` in the
+    callback), always present: a body without it is refused by ``parse``.
     """
 
     kind: Literal["purchase_page", "status_callback"]
-    order_id: str | None
+    order_id: str
     status_code: int | None
     status_text: str | None
     modify_time: int | None
@@ -62,10 +64,11 @@ class IcbuSnapshot:
     ``trade_status`` is the ``trade_status`` string, ``pay_step`` the ``pay_step`` value
     (``ADVANCE``/``BALANCE``/``FULL`` in the document; ``None`` when absent),
     ``status_action`` the ``status_action.status`` string and ``actions`` the names of its
-    ``status_action.actions`` entries.
+    ``status_action.actions`` entries. ``order_id`` is the ``trade_id``: every snapshot
+    type names its order's identity ``order_id`` (``trade_id`` remains as a read-only alias).
     """
 
-    trade_id: str
+    order_id: str
     trade_status: str
     pay_step: str | None
     status_action: str | None
@@ -73,6 +76,11 @@ class IcbuSnapshot:
     path: str
     kind: Literal["icbu_order"] = "icbu_order"
     modify_time: int | None = None
+
+    @property
+    def trade_id(self) -> str:
+        """The platform's name for :attr:`order_id` (``trade_id`` in the response)."""
+        return self.order_id
 
 
 Snapshot = TaobaoSnapshot | IcbuSnapshot

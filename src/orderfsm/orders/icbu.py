@@ -21,7 +21,16 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.machines import require
-from orderfsm.orders.stored import Field, change_from, change_to_dict, header
+from orderfsm.orders.stored import (
+    Field,
+    Link,
+    change_from,
+    change_to_dict,
+    changes_shown,
+    check_history,
+    check_version,
+    header,
+)
 
 FORMAT = "orderfsm.icbu_trade/1"
 
@@ -151,7 +160,7 @@ class IcbuOrder(LockedOrder):
                 self._machine,
                 remembered=self._remembered,
                 force=force,
-                pay_step=self.pay_step,
+                variables=self._variables,
             )
             part = result.part("order")
             for step in part.steps:
@@ -159,9 +168,7 @@ class IcbuOrder(LockedOrder):
                 self._variables = step.transition.apply(self._variables)
                 self._status = step.target
                 self._history.append(Change(None, step, via=part.via))
-            before = self._variables
-            self._variables = {**self._variables, **dict(result.variables)}
-            if result.changed or self._variables != before:
+            if result.changed:
                 self._version += 1
             result = replace(result, version=self._version)
         log_warnings(result)
@@ -248,14 +255,43 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
         variables = machine.variables(raw_vars.value)
     except OrderFsmError as e:
         raise PayloadError(raw_vars.path, str(e)) from None
-    frozen = root.get("frozen_from")
-    remembered = None
-    if frozen.value is not None:
-        try:
-            remembered = machine.check_remembered(status, frozen.status(machine))
-        except InvalidOrderState as e:
-            raise PayloadError(frozen.path, str(e)) from None
-    history = [change_from(c, machine, machine, ()) for c in root.get("history").items()]
+    fields = root.get("history").items()
+    history = [change_from(c, machine, machine, ()) for c in fields]
+    check_history(
+        [
+            Link(None, c.step.source, c.step.target, c.via, f.path)
+            for c, f in zip(history, fields, strict=True)
+        ],
+        {None: status},
+    )
+    vias = [c.via for c in history]
+    check_version(version, least=changes_shown(vias), most=len(history), silent_changes=False)
+    remembered = _remembered(machine, status, root.get("frozen_from"), history)
     order._restore(
         status=status, variables=variables, remembered=remembered, history=history, version=version
     )
+
+
+def _remembered(
+    machine: CompiledMachine, status: State, stored: Field, history: list[Change]
+) -> State | None:
+    """The stored ``frozen_from``, checked against the history: where the history shows
+    the order entering its history state, it must remember that step's source (even a
+    forced one); otherwise it must be a status the history state can be entered from."""
+    entered: tuple[State | None] | None = None  # None: the history does not say
+    for change in history:
+        before = entered[0] if entered is not None else None
+        entered = (machine.remembered_after(change.step, before),)
+    if stored.value is None:
+        if entered is not None and entered[0] is not None:
+            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
+        return None
+    value = stored.status(machine)
+    if entered is not None and entered[0] is not None:
+        if value != entered[0]:
+            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
+        return value
+    try:
+        return machine.check_remembered(status, value)
+    except InvalidOrderState as e:
+        raise PayloadError(stored.path, str(e)) from None

@@ -11,7 +11,7 @@ raises before anything is assigned, so nothing changes at any level.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -28,7 +28,15 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
 from orderfsm.orders.machines import require
-from orderfsm.orders.stored import Field, header, table_step
+from orderfsm.orders.stored import (
+    Field,
+    Link,
+    check_history,
+    check_version,
+    header,
+    table_step,
+    unambiguous_ids,
+)
 
 FORMAT = "orderfsm.ka_trade/1"
 _K = TypeVar("_K", bound="KaTrade")
@@ -354,29 +362,37 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
         raise PayloadError("$.machine", f"expected {machine.name!r}")
     orders: dict[OrderId, dict[SubOrderId, State]] = {}
     remembered: dict[Leaf, State] = {}
-    for entry in root.get("orders").items():
-        oid = entry.get("id").sub_id()
-        if oid in orders:
-            raise PayloadError(entry.get("id").path, f"duplicate order id {oid!r}")
+    entries = root.get("orders").items()
+    order_ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
+    unambiguous_ids(order_ids, "order")
+    for (oid, _), entry in zip(order_ids, entries, strict=True):
         subs: dict[SubOrderId, State] = {}
-        for sub in entry.get("sub_orders").items():
-            sid = sub.get("id").sub_id()
-            if sid in subs:
-                raise PayloadError(sub.get("id").path, f"duplicate sub-order id {sid!r}")
+        sub_entries = entry.get("sub_orders").items()
+        sub_ids = [(sub.get("id").sub_id(), sub.get("id")) for sub in sub_entries]
+        unambiguous_ids(sub_ids, "sub-order")
+        for (sid, _), sub in zip(sub_ids, sub_entries, strict=True):
             subs[sid] = sub.get("status").status(machine)
             if sub.get("remembered").value is not None:
                 remembered[(oid, sid)] = sub.get("remembered").status(machine)
         orders[oid] = subs
     history = []
+    links = []
     for entry in root.get("history").items():
         leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
         if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
             raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
         src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
         history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
+        links.append(Link(leaf, src, dst, "trigger", entry.path))
+    held: dict[Hashable, State] = {
+        (oid, sid): s for oid, subs in orders.items() for sid, s in subs.items()
+    }
     try:
         trade = cls(orders, machine=machine, remembered=remembered)
     except OrderFsmError as e:
         raise PayloadError("$.orders", str(e)) from None
+    check_history(links, held)
+    # One event moves every sub-order it addresses: one change, one or more entries.
+    check_version(version, least=min(len(history), 1), most=len(history), silent_changes=False)
     trade._restore(history=history, version=version)
     return trade

@@ -12,11 +12,11 @@ lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter liv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Self
 
-from orderfsm.errors import PayloadError, RefundNotAllowed, UnknownEvent, UnknownSubOrder
+from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
 from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
@@ -25,7 +25,17 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.stored import Field, change_from, change_to_dict, header
+from orderfsm.orders.stored import (
+    Field,
+    Link,
+    change_from,
+    change_to_dict,
+    changes_shown,
+    check_history,
+    check_version,
+    header,
+    unambiguous_ids,
+)
 
 FORMAT = "orderfsm.taobao_order/1"
 
@@ -44,8 +54,8 @@ class TaobaoOrder(LockedOrder):
     ``NOT_APPLY_FOR_REFUND(0)``. Statuses accept the int code, enum name or raw string.
     Main-order events (``cancel``, ``ship``, ...) take no ``sub_order``; refund events
     (``apply_refund``, ``cancel_refund``, ...) require one. A sub-order also carries its
-    own order status (``subOrderStatus`` on the purchase page), ``ORDER_BULIDING(12)``
-    until given in ``sub_order_statuses`` or observed by :meth:`apply`. Sub-order ids
+    own order status (``subOrderStatus`` on the purchase page), starting at the
+    order's status until given in ``sub_order_statuses`` or observed by :meth:`apply`. Sub-order ids
     are ``str`` or ``int`` (:data:`~orderfsm.orders.ids.SubOrderId`).
 
     ``machine`` defaults to the shipped ``taobao_order``; pass ``orderfsm.load(path)`` to
@@ -73,7 +83,7 @@ class TaobaoOrder(LockedOrder):
             sid: self._refund.initial if value is None else self._refund.status(value)
             for sid, value in id_items(sub_orders, "sub_orders")
         }
-        self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._main.initial)
+        self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
         for sid, value in (sub_order_statuses or {}).items():
             self._known(sid)
             self._sub_status[sid] = self._main.status(value)
@@ -155,7 +165,8 @@ class TaobaoOrder(LockedOrder):
         """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
         for what the snapshot says: the :class:`~orderfsm.ingest.ApplyResult` tells.
 
-        Sub-orders the snapshot names that the order does not hold yet are added.
+        Sub-orders the snapshot names that the order does not hold yet are added (see
+        ``_commit``); a refused part changes nothing.
         ``force=True`` moves a part even where no path exists, recording the forced step.
         """
         with self._lock:
@@ -166,32 +177,51 @@ class TaobaoOrder(LockedOrder):
                 self._observed_at,
             )
             result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
-            self._commit(result)
-            result = replace(result, version=self._version, observed_at=self._observed_at)
+            changed = self._commit(result)
+            result = replace(
+                result, version=self._version, observed_at=self._observed_at, changed=changed
+            )
         log_warnings(result)
         return result
 
-    def _commit(self, result: ApplyResult) -> None:
-        """Record every step of ``result`` (caller holds the lock)."""
+    def _commit(self, result: ApplyResult) -> bool:
+        """Record every step of ``result`` and say whether anything changed (caller holds
+        the lock).
+
+        A sub-order the order does not hold yet is added (its order status starting at
+        the order's, its refund at the refund machine's initial status) only when one of
+        its parts was not refused; the clock (``observed_at``) moves only when some part
+        of the snapshot was not refused; anything that changes bumps the version once.
+        """
+        held_status = self._status
+        added = False
         for part in result.parts:
             sid = part.sub_order
             assert sid is None or is_id(sid), sid  # parts name the ids snapshots carry
             if sid is not None and sid not in self._subs:
+                if part.refused:
+                    continue
                 self._subs[sid] = self._refund.initial
-                self._sub_status[sid] = self._main.initial
+                self._sub_status[sid] = held_status
+                added = True
             for step in part.steps:
                 status_part = part.part == "sub_order_status"
                 self._history.append(Change(sid, step, status_part, part.via))
+            if not part.steps:
+                continue
             if sid is None:  # the order part
                 self._status = part.after
             elif part.part == "sub_order_status":
                 self._sub_status[sid] = part.after
             else:
                 self._subs[sid] = part.after
-        if result.changed:
-            self._version += 1
-        if result.observed_at is not None:
-            self._observed_at = max(result.observed_at, self._observed_at or result.observed_at)
+        clock = self._observed_at
+        accepted = any(not p.refused for p in result.parts)
+        if accepted and result.observed_at is not None:
+            self._observed_at = max(result.observed_at, clock or result.observed_at)
+        changed = result.changed or added or self._observed_at != clock
+        self._version += changed
+        return changed
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
@@ -310,24 +340,50 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
 
 
 def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
-    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`)."""
+    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`),
+    accepting only what the library could have produced (see :mod:`orderfsm.orders.stored`)."""
     root = Field(data, "$")
     version = header(root, FORMAT)
     main, refund = order.machine, order.refund_machine
+    entries = root.get("sub_orders").items()
+    ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
+    unambiguous_ids(ids, "sub-order")
     sub_statuses: dict[SubOrderId, State] = {}
     refunds: dict[SubOrderId, State] = {}
-    for entry in root.get("sub_orders").items():
-        sid = entry.get("id").sub_id()
-        if sid in refunds:
-            raise PayloadError(entry.get("id").path, f"duplicate sub-order id {sid!r}")
+    for (sid, _), entry in zip(ids, entries, strict=True):
         sub_statuses[sid] = entry.get("status").status(main)
         refunds[sid] = entry.get("refund_status").status(refund)
-    history = [change_from(c, main, refund, refunds.keys()) for c in root.get("history").items()]
+    status = root.get("status").status(main)
+    observed_at = root.get("observed_at").integer(nullable=True)
+    fields = root.get("history").items()
+    history = [change_from(c, main, refund, refunds.keys()) for c in fields]
+    held: dict[Hashable, State] = {None: status}
+    held.update({("status", sid): s for sid, s in sub_statuses.items()})
+    held.update({("refund", sid): s for sid, s in refunds.items()})
+    check_history(
+        [
+            Link(_part(c), c.step.source, c.step.target, c.via, f.path)
+            for c, f in zip(history, fields, strict=True)
+        ],
+        held,
+    )
+    check_version(
+        version,
+        least=changes_shown([c.via for c in history]),
+        most=None,
+        silent_changes=observed_at is not None or bool(refunds),
+    )
     order._restore(
-        status=root.get("status").status(main),
+        status=status,
         sub_statuses=sub_statuses,
         refunds=refunds,
         history=history,
         version=version,
-        observed_at=root.get("observed_at").integer(nullable=True),
+        observed_at=observed_at,
     )
+
+
+def _part(change: Change) -> Hashable:
+    if change.sub_order is None:
+        return None
+    return ("status" if change.sub_order_status else "refund", change.sub_order)

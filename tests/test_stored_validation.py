@@ -1,0 +1,231 @@
+"""from_dict accepts a stored dict exactly when the library could have produced it (9.8).
+
+Every ``to_dict`` output round-trips (random walks with ``force`` over every order type);
+dicts the library could not have written are refused naming the field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm.ingest import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
+
+MAIN = orderfsm.load("taobao_order")
+REFUND = orderfsm.load("taobao_refund")
+ICBU = orderfsm.load("icbu_trade")
+KA = orderfsm.load("ka_pool_order")
+SUB_IDS = ("s1", "s2", 7)
+
+
+def round_trips(order: Any) -> None:
+    data = order.to_dict()
+    again = type(order).from_dict(json.loads(json.dumps(data)))
+    assert again.to_dict() == data
+
+
+# ----------------------------------------------------------------------------- random walks
+
+main_values = st.sampled_from([*(s.code for s in MAIN.states), "NOPE"])
+sub_snapshots = st.builds(
+    SubOrderSnapshot,
+    sub_order_id=st.sampled_from(["s1", "s2", "s3"]),
+    status=st.none() | st.sampled_from([*(str(s.raw) for s in MAIN.states), "NOPE"]),
+    refund_status=st.none() | st.sampled_from([*(int(s.code) for s in REFUND.states), 55]),
+    refund_id=st.none(),
+    detail_status=st.none(),
+    path=st.just("$"),
+)
+taobao_snapshots = st.builds(
+    TaobaoSnapshot,
+    kind=st.just("status_callback"),
+    order_id=st.just("1"),
+    status_code=st.none() | st.sampled_from([int(s.code) for s in MAIN.states]),
+    status_text=st.none() | st.sampled_from([str(s.raw) for s in MAIN.states]),
+    modify_time=st.none() | st.integers(0, 20),
+    sub_orders=st.lists(sub_snapshots, max_size=3).map(tuple),
+    path=st.just("$"),
+)
+taobao_steps = st.one_of(
+    st.tuples(st.just("main"), st.sampled_from(MAIN.event_names)),
+    st.tuples(st.just("refund"), st.sampled_from(REFUND.event_names), st.sampled_from(SUB_IDS)),
+    st.tuples(st.just("apply"), taobao_snapshots, st.booleans()),
+)
+
+
+@given(start=main_values, steps=st.lists(taobao_steps, max_size=15))
+def test_every_taobao_walk_round_trips(start: Any, steps: list[tuple[Any, ...]]) -> None:
+    status = None if start == "NOPE" else start
+    order = orderfsm.TaobaoOrder(status, sub_orders={"s1": None, 7: 10})
+    for step in steps:
+        if step[0] == "apply":
+            order.apply(step[1], force=step[2])
+            continue
+        with contextlib.suppress(orderfsm.TransitionRejected, orderfsm.UnknownSubOrder):
+            order.trigger(step[1], sub_order=step[2] if step[0] == "refund" else None)
+    round_trips(order)
+
+
+icbu_snapshots = st.builds(
+    IcbuSnapshot,
+    order_id=st.just("1"),
+    trade_status=st.sampled_from([*(str(s.code) for s in ICBU.states), "nope"]),
+    pay_step=st.none() | st.sampled_from(["ADVANCE", "BALANCE", "FULL", "LATER"]),
+    status_action=st.none(),
+    actions=st.just(()),
+    path=st.just("$"),
+)
+icbu_steps = st.one_of(
+    st.tuples(st.just("trigger"), st.sampled_from(ICBU.event_names)),
+    st.tuples(st.just("apply"), icbu_snapshots, st.booleans()),
+)
+
+
+@given(
+    start=st.sampled_from([s.code for s in ICBU.states if s.name not in ICBU.history_states]),
+    pay_step=st.sampled_from(["ADVANCE", "BALANCE", "FULL"]),
+    steps=st.lists(icbu_steps, max_size=15),
+)
+def test_every_icbu_walk_round_trips(start: Any, pay_step: str, steps: list[Any]) -> None:
+    order = orderfsm.IcbuOrder(start, pay_step=pay_step)
+    for step in steps:
+        if step[0] == "apply":
+            order.apply(step[1], force=step[2])
+            continue
+        with contextlib.suppress(orderfsm.TransitionRejected):
+            order.trigger(step[1])
+    round_trips(order)
+
+
+ka_steps = st.tuples(
+    st.sampled_from(KA.event_names),
+    st.sampled_from([None, ("o1", None), ("o1", "a"), ("o2", "c"), (9, 9)]),
+)
+
+
+@given(steps=st.lists(ka_steps, max_size=15))
+def test_every_ka_walk_round_trips(steps: list[Any]) -> None:
+    trade = orderfsm.KaTrade({"o1": ["a", "b"], "o2": ["c"], 9: [9]})
+    for event, address in steps:
+        order, sub = address or (None, None)
+        with contextlib.suppress(orderfsm.TransitionRejected):
+            trade.trigger(event, order=order, sub_order=sub)
+    round_trips(trade)
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+def busy_taobao() -> orderfsm.TaobaoOrder:
+    order = orderfsm.TaobaoOrder(sub_orders=["s1"])
+    for event in ("creation_complete", "upload_payment_proof", "finance_approve"):
+        order.trigger(event)
+    order.trigger("payment_complete")
+    order.trigger("apply_refund", sub_order="s1")
+    return order
+
+
+def refused(order_type: Any, data: dict[str, Any], path: str, words: str) -> None:
+    with pytest.raises(orderfsm.PayloadError) as e:
+        order_type.from_dict(data)
+    assert e.value.path == path
+    assert words in e.value.problem
+
+
+def test_version_0_with_history_is_refused() -> None:
+    data = busy_taobao().to_dict() | {"version": 0}
+    refused(orderfsm.TaobaoOrder, data, "$.version", "at least 5 changes")
+
+
+def test_a_status_the_history_does_not_lead_to_is_refused() -> None:
+    data = busy_taobao().to_dict() | {"status": 11}
+    refused(orderfsm.TaobaoOrder, data, "$.history", "stored status is WAIT_BUYER_CONFIRM")
+
+
+def test_reversed_duplicated_or_cut_history_is_refused() -> None:
+    data = busy_taobao().to_dict()
+    reversed_ = data | {"history": data["history"][::-1]}
+    refused(orderfsm.TaobaoOrder, reversed_, "$.history[2].src", "does not continue")
+    doubled = data | {"history": [data["history"][0], *data["history"]]}
+    refused(orderfsm.TaobaoOrder, doubled, "$.history[1].src", "does not continue")
+    cut = data | {"history": data["history"][:1] + data["history"][2:]}
+    refused(orderfsm.TaobaoOrder, cut, "$.history[1].src", "does not continue")
+
+
+def test_emptied_history_is_refused_where_every_change_leaves_a_step() -> None:
+    order = orderfsm.IcbuOrder()
+    order.trigger("draft_order")
+    refused(orderfsm.IcbuOrder, order.to_dict() | {"history": []}, "$.version", "at most 0")
+    trade = orderfsm.KaTrade({"o": ["a"]})
+    trade.trigger("auto_deduct")
+    refused(orderfsm.KaTrade, trade.to_dict() | {"history": []}, "$.version", "at most 0")
+
+
+def test_ids_7_and_the_string_7_side_by_side_are_refused() -> None:
+    data = orderfsm.TaobaoOrder(sub_orders=["7"]).to_dict()
+    data["sub_orders"].append(dict(data["sub_orders"][0], id=7))
+    refused(orderfsm.TaobaoOrder, data, "$.sub_orders[1].id", "ambiguous beside '7'")
+    trade = orderfsm.KaTrade({"o": ["7"]}).to_dict()
+    trade["orders"][0]["sub_orders"].append(dict(trade["orders"][0]["sub_orders"][0], id=7))
+    refused(orderfsm.KaTrade, trade, "$.orders[0].sub_orders[1].id", "ambiguous")
+    with pytest.raises(orderfsm.OrderFsmError, match="cannot be told apart"):
+        orderfsm.TaobaoOrder(sub_orders=[7, "7"]).to_dict()
+
+
+def test_forced_steps_must_be_jumps_the_library_forces() -> None:
+    order = orderfsm.TaobaoOrder(status="CANCEL")
+    snapshot = TaobaoSnapshot("status_callback", "1", 10, None, None, (), "$")
+    assert order.apply(snapshot, force=True).part("order").forced  # 4 -> 10: no path
+    data = order.to_dict()
+    assert data["history"][0]["via"] == "forced"
+    round_trips(order)
+    jump = copy.deepcopy(data)
+    jump["history"][0].update(src=12)  # 12 -> 10 has a table path: never forced
+    refused(orderfsm.TaobaoOrder, jump, "$.history[0]", "where the table has a path")
+    jail = copy.deepcopy(data)
+    jail["history"][0].update(via="quarantine")
+    refused(orderfsm.TaobaoOrder, jail, "$.history[0]", "must enter OTHER_STATUS")
+
+
+def test_an_icbu_order_forced_into_frozen_restores_from_its_own_dict() -> None:
+    order = orderfsm.IcbuOrder("trade_success")
+    result = order.apply(IcbuSnapshot("1", "frozen", None, None, (), "$"), force=True)
+    assert result.part("order").forced and order.status.name == "frozen"
+    round_trips(order)
+    data = order.to_dict()
+    assert data["frozen_from"] == "trade_success"
+    refused(
+        orderfsm.IcbuOrder,
+        data | {"frozen_from": "paid"},
+        "$.frozen_from",
+        "froze from trade_success",
+    )
+
+
+def test_stored_dicts_of_format_1_written_before_still_read() -> None:
+    """A dict as the previous release wrote it (format /1, sub-order starting at 12)."""
+    data = {
+        "format": "orderfsm.taobao_order/1",
+        "version": 2,
+        "observed_at": 2000,
+        "status": 10,
+        "sub_orders": [{"id": "s1", "status": 10, "refund_status": 0}],
+        "history": [
+            {"sub_order": None, "part": "order", "src": 12, "dst": 0, "event": "creation_complete", "via": "trigger"},
+            {"sub_order": None, "part": "order", "src": 0, "dst": 1, "event": "upload_payment_proof", "via": "reconstructed"},
+            {"sub_order": None, "part": "order", "src": 1, "dst": 5, "event": "finance_approve_and_pay", "via": "reconstructed"},
+            {"sub_order": None, "part": "order", "src": 5, "dst": 10, "event": "payment_complete", "via": "reconstructed"},
+            {"sub_order": "s1", "part": "sub_order_status", "src": 12, "dst": 0, "event": "creation_complete", "via": "reconstructed"},
+            {"sub_order": "s1", "part": "sub_order_status", "src": 0, "dst": 1, "event": "upload_payment_proof", "via": "reconstructed"},
+            {"sub_order": "s1", "part": "sub_order_status", "src": 1, "dst": 5, "event": "finance_approve_and_pay", "via": "reconstructed"},
+            {"sub_order": "s1", "part": "sub_order_status", "src": 5, "dst": 10, "event": "payment_complete", "via": "reconstructed"},
+        ],
+    }  # fmt: skip
+    assert orderfsm.TaobaoOrder.from_dict(data).to_dict() == data
