@@ -207,3 +207,18 @@ def test_variable_in_claims_parse_and_validate() -> None:
     }
     with pytest.raises(orderfsm.TableError, match="values"):
         parse_claims(text, "x.toml")
+
+
+# ------------------------------------------------------------------ decisions quote every opposing source
+
+
+def test_a_decision_must_quote_every_source_it_goes_against() -> None:
+    data = table_data("taobao_order")
+    for d in data["decisions"]:
+        if d["id"] == "cancel-while-building":
+            d["sides"] = [s for s in d["sides"] if s["section"] != "Main Order Flow"]
+    report = check(taobao_order=data)
+    d = found(report, "taobao_order", "transition 12 -> 4")
+    assert d is not None and not d.resolved
+    assert d.broken_decision is not None
+    assert "does not quote" in d.broken_decision and "Main Order Flow" in d.broken_decision

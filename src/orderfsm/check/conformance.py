@@ -57,7 +57,9 @@ class Discrepancy:
 
         A decision's ``follows`` lists the claims the table sides with; it resolves a
         discrepancy only while every one of them present here agrees with the table, so
-        editing the table against its own decision is caught. Where every source that
+        editing the table against its own decision is caught; and it must quote (in
+        ``sides``, by document and section) every source here the table goes against.
+        Where every source that
         speaks here is against the table (a description that says 11 awaits a
         confirmation, while other statements make 11 final), the followed claims speak
         elsewhere, and then the table must agree with each of them in full. A decision
@@ -76,6 +78,13 @@ class Discrepancy:
             return f"none of the claims it follows ({', '.join(self.decision.follows)}) exists"
         if against:
             return f"it follows {', '.join(against)}, which the table no longer agrees with"
+        quoted = {(c.doc, c.section) for c in self.decision.sides}
+        unquoted = sorted(
+            {f"{c.source} \u00a7 {c.section}" for c in self.claims if not c.table_agrees}
+            - {f"{doc} \u00a7 {section}" for doc, section in quoted}
+        )
+        if unquoted:
+            return f"it does not quote the source it goes against: {'; '.join(unquoted)}"
         return None
 
     @property
