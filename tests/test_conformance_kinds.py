@@ -153,7 +153,7 @@ def test_claiming_a_text_waits_for_a_refused_event_is_reported(data: st.DataObje
 
 
 def test_a_decision_can_follow_a_claim_that_speaks_elsewhere() -> None:
-    d = found(BASELINE, "taobao_order", "enabled confirm_receipt 11 ()")
+    d = found(BASELINE, "taobao_order", "enabled confirm_receipt 11")
     assert d is not None and d.resolved
     assert all(not c.table_agrees for c in d.claims)
     assert d.followed_elsewhere == (("taobao.flow1.ends", True),)

@@ -236,4 +236,4 @@ def _sources_disagree(key: Subject, facts: Sequence[Fact]) -> bool:
 def _subject_text(key: Subject) -> str:
     if key[0] == "transition":
         return f"transition {key[1]} -> {key[2]}"
-    return " ".join(str(k) for k in key if k is not None)
+    return " ".join(str(k) for k in key if k is not None and k != ())

@@ -95,6 +95,10 @@ class _Facts:
         pinned = self.fixed()
         return f" (with {', '.join(f'{k}={v}' for k, v in pinned)})" if pinned else ""
 
+    def edge(self, a: Code, b: Code, exists: bool, statement: str, parent: Any = None) -> None:
+        """A fact that the transition ``a -> b`` exists (or, with ``exists`` False, does not)."""
+        self.add(("edge", a, b, parent), exists, statement, transition=(a, b), polarity=exists)
+
     def enabled(self, event: str, code: Any, ok: bool, statement: str) -> None:
         self.add(
             ("enabled", event, code, None, self.fixed()),
@@ -114,18 +118,12 @@ def _matrix(f: _Facts, c: Claim) -> None:
                 f"{c.file}: {c.id}: row {row['from']} has {len(marks)} marks for {len(columns)} columns"
             )
         for col, mark in zip(columns, marks, strict=True):
-            f.add(
-                ("edge", row["from"], col, None),
-                mark == CHECK,
-                f"cell {row['from']} -> {col}: {mark}",
-                transition=(row["from"], col),
-                polarity=mark == CHECK,
-            )
+            f.edge(row["from"], col, mark == CHECK, f"cell {row['from']} -> {col}: {mark}")
 
 
 def _edges(f: _Facts, c: Claim) -> None:
     for a, b in c["edges"]:
-        f.add(("edge", a, b, None), True, f"{a} -> {b} drawn", transition=(a, b), polarity=True)
+        f.edge(a, b, True, f"{a} -> {b} drawn")
 
 
 def _drawing(f: _Facts, c: Claim) -> None:
@@ -140,7 +138,7 @@ def _drawing(f: _Facts, c: Claim) -> None:
     for a, b in c["edges"]:
         if a not in drawn or b not in drawn:
             raise OrderFsmError(f"{c.file}: {c.id}: edge {a} -> {b} joins a status not drawn")
-        f.add(("edge", a, b, None), True, f"{a} -> {b} drawn", transition=(a, b), polarity=True)
+        f.edge(a, b, True, f"{a} -> {b} drawn")
     default = [s.code for s in f.m.states if not s.quarantine] if f.m else drawn
     scope = list(c.get("scope", default))
     for code in scope:
@@ -148,13 +146,7 @@ def _drawing(f: _Facts, c: Claim) -> None:
             f.add(("exists", code), False, f"{code} is not drawn at all")
     for a, b in itertools.permutations(scope, 2):
         if (a, b) not in drawn_edges:
-            f.add(
-                ("edge", a, b, None),
-                False,
-                f"no arrow {a} -> {b}",
-                transition=(a, b),
-                polarity=False,
-            )
+            f.edge(a, b, False, f"no arrow {a} -> {b}")
 
 
 def _path(f: _Facts, c: Claim) -> None:
@@ -162,13 +154,7 @@ def _path(f: _Facts, c: Claim) -> None:
     where = f" (main order {parent})" if parent is not None else ""
     statuses = list(c["statuses"])
     for a, b in itertools.pairwise(statuses):
-        f.add(
-            ("edge", a, b, parent),
-            True,
-            f"step {a} -> {b}{where}",
-            transition=(a, b),
-            polarity=True,
-        )
+        f.edge(a, b, True, f"step {a} -> {b}{where}", parent)
     if c.get("starts", False):
         f.add(("initial", statuses[0]), True, f"the path starts the lifecycle at {statuses[0]}")
     if c.get("ends", False):
