@@ -22,9 +22,10 @@ EVENTS = MACHINE.event_names
 PAY_STEPS = ("ADVANCE", "BALANCE", "FULL")
 PRE_PAYMENT = ("intention_processing", "to_be_audited", "wait_confirm_modify", "unpay")
 # Captures a path needs before it may reach undeliver, by the pay_step it starts with
-# in a pre-payment status: an advance and a balance, or one full payment; BALANCE means
-# the advance is already paid (pay_step: "预付款ADVANCE, 尾款BALANCE, FULL 全款").
-CAPTURES_NEEDED = {"ADVANCE": 2, "BALANCE": 1, "FULL": 1}
+# in a pre-payment status: one captured payment (the advance, the balance or the full
+# amount). An ADVANCE order may ship on its advance alone (decision balance-before-shipment:
+# shipment_date type relative; the XML example completes with pay_step ADVANCE).
+CAPTURES_NEEDED = {"ADVANCE": 1, "BALANCE": 1, "FULL": 1}
 
 
 def walk(data: st.DataObject, order: IcbuOrder, max_steps: int = 40) -> Iterator[orderfsm.Step]:
@@ -67,9 +68,9 @@ def test_shippable_only_in_undeliver_and_only_after_payment(
 ) -> None:
     """FAQ 1: "取 undeliver ,此状态下订单肯定是已经支付成功了的".
 
-    Starting anywhere before undeliver, every path that reaches it has completed every
-    payment still due: an advance and a balance for ADVANCE, one payment otherwise,
-    less the one already captured when it starts in ``captured``.
+    Starting anywhere before undeliver, every path that reaches it has captured a
+    payment (for an ADVANCE order at least its advance), less the one already captured
+    when it starts in ``captured``.
     """
     order = IcbuOrder(status=status, pay_step=pay_step)
     needed = CAPTURES_NEEDED[pay_step] - (status == "captured")
@@ -97,6 +98,18 @@ def test_ship_is_accepted_in_undeliver_only(
     remembered = history if status == "frozen" else None
     accepted = MACHINE.allows(status, "ship", variables=variables, history=remembered)
     assert accepted == (status == "undeliver")
+
+
+def test_advance_order_can_ship_on_its_advance_or_pay_its_balance_first() -> None:
+    """Decision balance-before-shipment: both routes after a captured advance exist."""
+    shipped = IcbuOrder(status="captured", pay_step="ADVANCE")
+    for event in ("release_for_shipment", "ship", "complete_shipment", "confirm_receipt"):
+        shipped.trigger(event)
+    # the XML example: <trade_status>trade_success</trade_status> ... <pay_step>ADVANCE</pay_step>
+    assert (shipped.status.name, shipped.pay_step) == ("trade_success", "ADVANCE")
+    balance_first = IcbuOrder(status="captured", pay_step="ADVANCE")
+    balance_first.trigger("request_balance")
+    assert (balance_first.status.name, balance_first.pay_step) == ("unpay", "BALANCE")
 
 
 # ------------------------------------------------------------------ FAQ 3: interception
@@ -231,12 +244,10 @@ def test_unpay_text_names_the_payment_due(pay_step: str, word: str) -> None:
     assert not any(other in order.customer_text.lower() for other in others)
 
 
-def test_advance_order_must_pay_twice_before_it_can_ship() -> None:
+def test_advance_order_paying_its_balance_first_pays_twice_before_it_ships() -> None:
     order = IcbuOrder(status="unpay", pay_step="ADVANCE")
     for event in ("pay", "payment_verified", "capture"):
         order.trigger(event)
-    with pytest.raises(TransitionRejected, match="no balance is outstanding"):
-        order.trigger("release_for_shipment")
     assert (order.status.name, order.pay_step) == ("captured", "ADVANCE")
     order.trigger("request_balance")
     assert (order.status.name, order.pay_step) == ("unpay", "BALANCE")

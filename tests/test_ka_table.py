@@ -37,13 +37,17 @@ LIFECYCLE_1688 = {
 }
 
 
-def reachable_without(event: str) -> set[str]:
-    """Statuses reachable from the initial status without ever firing ``event``."""
+# The seller's two ways of shipping (decision ka-shipping-routes).
+SHIPPING = ("ship", "ship_for_pickup")
+
+
+def reachable_without(events: tuple[str, ...]) -> set[str]:
+    """Statuses reachable from the initial status without ever firing one of ``events``."""
     seen = {MACHINE.initial.name}
     queue = deque(seen)
     while queue:
         for t in MACHINE.transitions_from(queue.popleft()):
-            if t.event != event and t.dst not in seen:
+            if t.event not in events and t.dst not in seen:
                 seen.add(str(t.dst))
                 queue.append(str(t.dst))
     return seen
@@ -99,12 +103,15 @@ def test_payment_is_a_system_deduction() -> None:
 
 @pytest.mark.parametrize("state", MACHINE.states, ids=str)
 def test_cancel_allowed_exactly_before_shipment(state: orderfsm.State) -> None:
-    """'Can cancel before shipment': before = reachable without the ship event."""
-    before_shipment = reachable_without("ship")
+    """'Can cancel before shipment': before = reachable without shipping. An unpaid order
+    ends in CANCEL, a paid one in TERMINATED (decision ka-paid-cancel-terminates)."""
+    before_shipment = reachable_without(SHIPPING)
     if state.final:
         assert not MACHINE.allows(state, "cancel")
     elif state.name in before_shipment:
-        assert MACHINE.transition(state, "cancel").target.name == "CANCEL"
+        paid = state.phase != "payment"
+        expected = "TERMINATED" if paid else "CANCEL"
+        assert MACHINE.transition(state, "cancel").target.name == expected
     else:
         with pytest.raises(TransitionRejected) as caught:
             MACHINE.transition(state, "cancel")
@@ -113,7 +120,7 @@ def test_cancel_allowed_exactly_before_shipment(state: orderfsm.State) -> None:
 
 
 def test_every_shipped_status_is_tagged_and_no_other() -> None:
-    before = reachable_without("ship")
+    before = reachable_without(SHIPPING)
     for s in MACHINE.states:
         assert ("shipped" in s.tags) == (s.name not in before), s
 
@@ -129,6 +136,19 @@ def copied(tmp_path_factory: pytest.TempPathFactory) -> orderfsm.CompiledMachine
     ) as src:
         shutil.copy(src, target)
     return orderfsm.load(target)
+
+
+def test_shipping_has_a_direct_and_a_pickup_route() -> None:
+    """Decision ka-shipping-routes: waitlogisticstakein, waitbuyersign and signinsuccess are
+    statuses some orders pass through, not steps every order takes."""
+    assert MACHINE.transition("waitsellersend", "ship").target.code == "waitbuyerreceive"
+    assert MACHINE.transition("waitsellersend", "ship_for_pickup").target.code == (
+        "waitlogisticstakein"
+    )
+    assert MACHINE.transition("waitbuyerreceive", "confirm_receipt").target.code == (
+        "confirm_goods"
+    )
+    assert MACHINE.transition("waitbuyerreceive", "deliver").target.code == "waitbuyersign"
 
 
 def test_copy_loads_through_the_same_validation(

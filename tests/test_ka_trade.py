@@ -101,7 +101,7 @@ def test_cancel_before_shipment_and_rejected_after() -> None:
     trade = KaTrade({"o1": ["a", "b"], "o2": ["c"]})
     trade.trigger("auto_deduct")
     assert trade.status.name == "WAIT_SELLER_SEND"
-    trade.trigger("ship", order="o1")
+    trade.trigger("ship_for_pickup", order="o1")
     with pytest.raises(TransitionRejected) as caught:
         trade.trigger("cancel", order="o1")
     assert caught.value.rule == "KA: an order can be cancelled until it ships, not after"
@@ -109,9 +109,20 @@ def test_cancel_before_shipment_and_rejected_after() -> None:
     with pytest.raises(TransitionRejected):  # all or nothing: o1 is shipped
         trade.trigger("cancel")
     assert trade.order_status("o2").name == "WAIT_SELLER_SEND"
+    # paid, so the cancellation ends it in TERMINATED (decision ka-paid-cancel-terminates)
     trade.trigger("cancel", order="o2")
-    assert trade.order_status("o2").name == "CANCEL"
+    assert trade.order_status("o2").name == "TERMINATED"
     assert trade.status.name == "WAIT_LOGISTICS_TAKE_IN"
+
+
+def test_unpaid_cancel_ends_in_cancel_and_direct_shipping_skips_the_pickup() -> None:
+    unpaid = KaTrade({"o1": ["a"]})
+    unpaid.trigger("cancel")
+    assert unpaid.status.name == "CANCEL"
+    trade = KaTrade({"o1": ["a"]})
+    for event in ("auto_deduct", "ship", "confirm_receipt", "complete"):
+        trade.trigger(event)
+    assert trade.status.name == "SUCCESS"
 
 
 def test_refund_is_a_sub_order_status_that_returns_where_it_was() -> None:

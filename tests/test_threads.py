@@ -138,7 +138,7 @@ def test_icbu_and_ka_orders_under_threads_stay_explained_and_whole() -> None:
     def ka_writer() -> None:
         start.wait()
         try:
-            for event in ("auto_deduct", "ship", "logistics_take_in", "deliver", "sign"):
+            for event in ("auto_deduct", "ship_for_pickup", "logistics_take_in", "deliver", "sign"):
                 trade.trigger(event)  # the whole trade: every sub-order, all or nothing
         except BaseException as exc:
             failures.append(exc)

@@ -26,7 +26,8 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
     {
         "matrix": (frozenset({"columns", "rows"}), frozenset()),
         "edges": (frozenset({"edges"}), frozenset()),
-        "path": (frozenset({"statuses"}), frozenset({"parent"})),
+        "drawing": (frozenset({"statuses", "edges"}), frozenset({"scope"})),
+        "path": (frozenset({"statuses"}), frozenset({"parent", "starts", "ends"})),
         "final": (frozenset({"statuses"}), frozenset()),
         "event_enabled": (frozenset({"event", "statuses"}), frozenset({"exact", "variables"})),
         "event_refused": (frozenset({"event", "statuses"}), frozenset({"error", "variables"})),
@@ -41,6 +42,8 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "variable_text": (frozenset({"status", "variable", "values"}), frozenset()),
         "enum": (frozenset({"members"}), frozenset({"complete"})),
         "mapping": (frozenset({"entries"}), frozenset()),
+        "text_invites": (frozenset({"entries"}), frozenset()),
+        "variable_in": (frozenset({"status", "variable", "values"}), frozenset({"exact"})),
         "size": (frozenset({"size"}), frozenset()),
         "sub_machine": (frozenset({"parent"}), frozenset()),
         "actor_present": (frozenset({"actor", "present"}), frozenset()),

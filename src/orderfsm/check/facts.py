@@ -95,6 +95,10 @@ class _Facts:
         pinned = self.fixed()
         return f" (with {', '.join(f'{k}={v}' for k, v in pinned)})" if pinned else ""
 
+    def edge(self, a: Code, b: Code, exists: bool, statement: str, parent: Any = None) -> None:
+        """A fact that the transition ``a -> b`` exists (or, with ``exists`` False, does not)."""
+        self.add(("edge", a, b, parent), exists, statement, transition=(a, b), polarity=exists)
+
     def enabled(self, event: str, code: Any, ok: bool, statement: str) -> None:
         self.add(
             ("enabled", event, code, None, self.fixed()),
@@ -114,31 +118,47 @@ def _matrix(f: _Facts, c: Claim) -> None:
                 f"{c.file}: {c.id}: row {row['from']} has {len(marks)} marks for {len(columns)} columns"
             )
         for col, mark in zip(columns, marks, strict=True):
-            f.add(
-                ("edge", row["from"], col, None),
-                mark == CHECK,
-                f"cell {row['from']} -> {col}: {mark}",
-                transition=(row["from"], col),
-                polarity=mark == CHECK,
-            )
+            f.edge(row["from"], col, mark == CHECK, f"cell {row['from']} -> {col}: {mark}")
 
 
 def _edges(f: _Facts, c: Claim) -> None:
     for a, b in c["edges"]:
-        f.add(("edge", a, b, None), True, f"{a} -> {b} drawn", transition=(a, b), polarity=True)
+        f.edge(a, b, True, f"{a} -> {b} drawn")
+
+
+def _drawing(f: _Facts, c: Claim) -> None:
+    """A drawing says what it draws and, by leaving it out, what it does not.
+
+    Within ``scope`` (default: every status of the machine that is not quarantine) an
+    arrow not drawn is a fact that the transition does not exist, and a status not drawn
+    is a fact that the status does not exist; the checker sets both against the table and
+    against every other source."""
+    drawn_edges = {(a, b) for a, b in c["edges"]}
+    drawn = list(c["statuses"])
+    for a, b in c["edges"]:
+        if a not in drawn or b not in drawn:
+            raise OrderFsmError(f"{c.file}: {c.id}: edge {a} -> {b} joins a status not drawn")
+        f.edge(a, b, True, f"{a} -> {b} drawn")
+    default = [s.code for s in f.m.states if not s.quarantine] if f.m else drawn
+    scope = list(c.get("scope", default))
+    for code in scope:
+        if code not in drawn:
+            f.add(("exists", code), False, f"{code} is not drawn at all")
+    for a, b in itertools.permutations(scope, 2):
+        if (a, b) not in drawn_edges:
+            f.edge(a, b, False, f"no arrow {a} -> {b}")
 
 
 def _path(f: _Facts, c: Claim) -> None:
     parent = c.get("parent")
     where = f" (main order {parent})" if parent is not None else ""
-    for a, b in itertools.pairwise(c["statuses"]):
-        f.add(
-            ("edge", a, b, parent),
-            True,
-            f"step {a} -> {b}{where}",
-            transition=(a, b),
-            polarity=True,
-        )
+    statuses = list(c["statuses"])
+    for a, b in itertools.pairwise(statuses):
+        f.edge(a, b, True, f"step {a} -> {b}{where}", parent)
+    if c.get("starts", False):
+        f.add(("initial", statuses[0]), True, f"the path starts the lifecycle at {statuses[0]}")
+    if c.get("ends", False):
+        f.add(("final", statuses[-1]), True, f"the path ends the lifecycle at {statuses[-1]}")
 
 
 def _final(f: _Facts, c: Claim) -> None:
@@ -274,6 +294,10 @@ def _enum(f: _Facts, c: Claim) -> None:
         for key in ("name", "raw", "description", "description_zh"):
             if key in member:
                 f.add(("field", code, key), member[key], f"{code} has {key} {member[key]!r}")
+        if "phase" in member:
+            # Phase labels are compared case-insensitively: the table writes them in lower case.
+            phase = str(member["phase"]).lower()
+            f.add(("field", code, "phase"), phase, f"{code} is in the phase {member['phase']!r}")
     if c.get("complete", False) and f.m is not None:
         listed = {member["code"] for member in members}
         for s in f.m.states:
@@ -295,6 +319,40 @@ def _mapping(f: _Facts, c: Claim) -> None:
                 e["code"],
                 f"orderStatusDesc {e['desc']!r} means {e['code']}",
             )
+
+
+def _text_invites(f: _Facts, c: Claim) -> None:
+    """A text that asks someone to act, or says the order waits for an action, claims that
+    the action is possible in that status."""
+    # No polarity: the fact is about one event, and another event refused on the same
+    # edge (request_balance in to_be_audited) does not contradict it.
+    for e in c["entries"]:
+        f.add(
+            ("enabled", e["event"], e["code"], None, ()),
+            True,
+            f"{e['code']}'s text {e['text']!r} waits for {e['event']}: accepted there",
+            transition=f.event_pair(e["event"], e["code"]),
+        )
+
+
+def _variable_in(f: _Facts, c: Claim) -> None:
+    """What a status means for a variable: the values it can hold there (exactly, or at least)."""
+    listed = [str(v) for v in c["values"]]
+    declared = [str(v) for v in _declared(f, c["variable"])]
+    exact = c.get("exact", True)
+    for value in sorted(set(listed) | (set(declared) if exact else set())):
+        ok = value in listed
+        f.add(
+            ("variable_in", c["status"], c["variable"], value),
+            ok,
+            f"in {c['status']}, {c['variable']} {'can' if ok else 'cannot'} be {value}",
+            polarity=ok,
+        )
+
+
+def _declared(f: _Facts, name: str) -> tuple[str, ...]:
+    found = [v.values for v in f.m.table.variables if v.name == name] if f.m else []
+    return tuple(found[0]) if found else ()
 
 
 def _size(f: _Facts, c: Claim) -> None:
@@ -368,6 +426,7 @@ def _informative(f: _Facts, c: Claim) -> None:
 _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "matrix": _matrix,
     "edges": _edges,
+    "drawing": _drawing,
     "path": _path,
     "final": _final,
     "event_enabled": _event_enabled,
@@ -383,6 +442,8 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "variable_text": _variable_text,
     "enum": _enum,
     "mapping": _mapping,
+    "text_invites": _text_invites,
+    "variable_in": _variable_in,
     "size": _size,
     "sub_machine": _sub_machine,
     "actor_present": _present,

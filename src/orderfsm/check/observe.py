@@ -217,6 +217,30 @@ def _obs_dominated(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     return True
 
 
+def _obs_initial(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    s = o.state(m, args[0])
+    return s is not None and s == m.initial
+
+
+def _obs_variable_in(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    """Whether some run from the initial status reaches the status with the variable at the value."""
+    target = o.state(m, args[0])
+    if target is None:
+        return "no such status"
+    start = initial_configs(m)
+    seen = {c.key() for c in start}
+    frontier = list(start)
+    while frontier:
+        config = frontier.pop()
+        if config.status == target and config.variables.get(str(args[1])) == args[2]:
+            return True
+        for _, nxt in moves(m, config):
+            if nxt.key() not in seen:
+                seen.add(nxt.key())
+                frontier.append(nxt)
+    return False
+
+
 def _obs_tag(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     s = o.state(m, args[1])
     return s is not None and args[0] in s.tags
@@ -255,6 +279,8 @@ _OBSERVERS: Mapping[str, Callable[[Observer, CompiledMachine, list[Any]], object
     "exits_to": _obs_exits_to,
     "dominated": _obs_dominated,
     "tag": _obs_tag,
+    "initial": _obs_initial,
+    "variable_in": _obs_variable_in,
     "variable": _obs_variable,
     "variable_text": _obs_variable_text,
 }

@@ -94,6 +94,12 @@ def conformance_markdown(report: Report) -> str:
                     "",
                     f"*Reasoning:* {d.decision.reasoning}",
                 ]
+                if d.followed_elsewhere:
+                    held = ", ".join(
+                        f"`{cid}` ({'holds' if ok else '**no longer holds**'})"
+                        for cid, ok in d.followed_elsewhere
+                    )
+                    out += ["", f"Every source here is against the table; it follows {held}."]
                 if d.broken_decision:
                     out += [
                         "",

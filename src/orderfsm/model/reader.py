@@ -17,6 +17,7 @@ from orderfsm.errors import TableError
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import (
     ACTORS,
+    TEXT_ORIGINS,
     Citation,
     Code,
     Decision,
@@ -58,6 +59,8 @@ _STATE_KEYS = {
     "notes",
     "customer_text_by",
     "customer_text_zh_by",
+    "customer_text_origin",
+    "customer_text_by_origin",
 }
 _EVENT_KEYS = {"description", "guards"}
 _TRANSITION_KEYS = {
@@ -359,9 +362,21 @@ def _parse_states(
                 customer_text_variable=text_variable,
                 customer_texts=texts,
                 customer_texts_zh=texts_zh,
+                customer_text_origin=_origin(
+                    r, "customer_text_origin", "documented" if prov.documented else "inferred"
+                ),
+                customer_texts_origin=_origin(r, "customer_text_by_origin", "documented"),
             )
         )
     return tuple(states)
+
+
+def _origin(r: FieldReader, key: str, default: str) -> str:
+    """Where a customer text comes from; without the key, from the state's provenance."""
+    origin = r.text(key, default)
+    if origin not in TEXT_ORIGINS:
+        r.fail(f"{origin!r} is not a text origin; origins: {', '.join(TEXT_ORIGINS)}", key)
+    return origin
 
 
 def _state_lookup(file: str, states: Sequence[State]) -> dict[Code, str]:

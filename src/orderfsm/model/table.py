@@ -43,6 +43,9 @@ class Provenance:
         return self.kind == "documented"
 
 
+TEXT_ORIGINS = ("documented", "translated", "composed", "inferred")
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """One status as the platform sends it, with its documented texts.
@@ -74,6 +77,18 @@ class State:
     customer_text_variable: str | None = None
     customer_texts: tuple[tuple[str, str], ...] = ()
     customer_texts_zh: tuple[tuple[str, str], ...] = ()
+    # Where the English customer texts come from (see TEXT_ORIGINS): ``customer_text``'s,
+    # and that of the texts chosen by ``customer_text_variable``.
+    customer_text_origin: str = "documented"
+    customer_texts_origin: str = "documented"
+
+    def text_origin_for(self, variables: Mapping[str, str]) -> str:
+        """Where the text :meth:`text_for` returns comes from: ``documented`` (quoted from a
+        source), ``translated`` (a source's words in English), ``composed`` (the library
+        joined documented words into a text no source gives) or ``inferred`` (invented)."""
+        if self._chosen(self.customer_texts, variables) is not None:
+            return self.customer_texts_origin
+        return self.customer_text_origin
 
     def text_for(self, variables: Mapping[str, str]) -> str:
         """The customer-facing text, chosen by the order's variables where the table says so.

@@ -55,10 +55,12 @@ def _statuses(machine: CompiledMachine) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s in machine.states:
-        text = s.customer_text
+        text = _marked(s.customer_text, s.customer_text_origin)
         if s.customer_text_variable:
-            variants = "; ".join(f"{v}: {t}" for v, t in s.customer_texts)
-            text = f"by {s.customer_text_variable}: {variants}"
+            variants = "; ".join(
+                f"{v}: {_marked(t, s.customer_texts_origin)}" for v, t in s.customer_texts
+            )
+            text = f"by {s.customer_text_variable}: {variants}; without it: {text}"
         final = "yes" if s.final else ("quarantine" if s.quarantine else "")
         lines.append(
             f"| `{s.code}` | `{s.name}` | {_cell(s.raw or '')} | {s.phase} | {_cell(s.description)} "
@@ -66,6 +68,12 @@ def _statuses(machine: CompiledMachine) -> list[str]:
             f"| {', '.join(sorted(s.tags))} | {_provenance(s.provenance)} |"
         )
     return lines
+
+
+def _marked(text: str, origin: str) -> str:
+    """A customer text exactly as ``State.text_for`` returns it, quoted, with its origin
+    when no source gives it in these words."""
+    return f'"{text}"' if origin == "documented" else f'"{text}" *({origin})*'
 
 
 def _transition_row(machine: CompiledMachine, t: Transition) -> str:
@@ -109,6 +117,11 @@ def reference(machine: CompiledMachine) -> str:
         *_guards(machine),
         "",
         "## Statuses",
+        "",
+        "Customer texts are quoted exactly as `State.text_for` (and `order.customer_text`)",
+        "returns them. A text no source gives in these words is marked: *(translated)* (a",
+        "source's words in English), *(composed)* (joined by the library from documented",
+        "words), *(inferred)* (invented; `State.customer_text_origin` says the same).",
         "",
         *_statuses(machine),
         "",

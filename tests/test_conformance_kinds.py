@@ -1,0 +1,224 @@
+"""The claim kinds that state an omission, a complete run, what a text waits for, and what a
+status means for a variable: each one can fail. Editing the claim or the table changes
+the report; the shipped tables pass only through the decisions that name them."""
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm.check.claims import Claim, parse_claims
+from orderfsm.check.conformance import Discrepancy
+from orderfsm.errors import OrderFsmError
+from test_conformance import BASELINE, CLAIMS, check, table_data, with_fields
+
+BY_ID = {c.id: c for c in CLAIMS}
+
+
+def replaced(cid: str, **fields: object) -> list[Claim]:
+    return [with_fields(c, **fields) if c.id == cid else c for c in CLAIMS]
+
+
+def found(report: Any, machine: str, subject: str) -> Discrepancy | None:
+    return next(
+        (d for d in report.discrepancies if d.machine == machine and d.subject == subject), None
+    )
+
+
+def without_decision(name: str, decision: str) -> dict[str, Any]:
+    data = table_data(name)
+    data["decisions"] = [d for d in data["decisions"] if d["id"] != decision]
+    return data
+
+
+# ------------------------------------------------------------------ drawing
+
+
+def test_an_arrow_a_drawing_leaves_out_is_a_disagreement() -> None:
+    d = found(BASELINE, "taobao_order", "transition 3 -> 0")
+    assert d is not None and d.resolved
+    sides = {c.claim: c.table_agrees for c in d.claims}
+    assert sides["taobao.diagram.main"] is False and sides["taobao.matrix.main"] is True
+    # draw the arrow, and the disagreement is gone
+    edges = [*BY_ID["taobao.diagram.main"]["edges"], [3, 0]]
+    assert found(check(claims=replaced("taobao.diagram.main", edges=edges)), *d_key(d)) is None
+
+
+def d_key(d: Discrepancy) -> tuple[str, str]:
+    return d.machine, d.subject
+
+
+def test_a_status_a_drawing_leaves_out_is_a_disagreement() -> None:
+    d = found(BASELINE, "taobao_refund", "exists -10")
+    assert d is not None and d.resolved
+    assert {c.claim for c in d.claims} == {"taobao.enum.refund", "taobao.diagram.refund"}
+    statuses = [*BY_ID["taobao.diagram.refund"]["statuses"], -10]
+    assert (
+        found(check(claims=replaced("taobao.diagram.refund", statuses=statuses)), *d_key(d)) is None
+    )
+    # without the decision that sides with the enum, the omission fails the check
+    report = check(taobao_refund=without_decision("taobao_refund", "refund-drawing-omits-refusal"))
+    assert not report.ok
+    assert any(x.subject == "exists -10" and not x.resolved for x in report.discrepancies)
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_drawing_an_arrow_the_table_lacks_is_reported(data: st.DataObject) -> None:
+    machine = orderfsm.load("taobao_order")
+    drawn = BY_ID["taobao.diagram.main"]
+    codes = list(drawn["statuses"])
+    missing = [
+        (a, b)
+        for a in codes
+        for b in codes
+        if a != b and not machine.can(a, b) and [a, b] not in drawn["edges"]
+    ]
+    extra = data.draw(st.sampled_from(missing))
+    report = check(claims=replaced(drawn.id, edges=[*drawn["edges"], list(extra)]))
+    assert not report.ok, f"a drawn arrow {extra} the table lacks went unnoticed"
+
+
+def test_a_drawn_arrow_must_join_drawn_statuses() -> None:
+    claim = BY_ID["taobao.diagram.refund"]
+    bad = with_fields(claim, edges=[*claim["edges"], [10, -10]])
+    with pytest.raises(OrderFsmError, match="not drawn"):
+        check(claims=[bad])
+
+
+# ------------------------------------------------------------------ complete paths
+
+
+def test_a_complete_path_must_start_and_end_the_lifecycle() -> None:
+    # Scenario 4 ends the refund at -20; claim it ends at -10 (not final) instead
+    ends_early = replaced("taobao.scenario4", statuses=[10, -10])
+    assert not check(claims=ends_early).ok
+    # Flow 1 starts at 12; a complete run cannot start at 0
+    late_start = replaced("taobao.flow1.direct", statuses=[0, 1, 2, 10, 11])
+    assert not check(claims=late_start).ok
+    # the same paths without the completeness flags are fine
+    assert check(
+        claims=replaced("taobao.flow1.direct", statuses=[0, 1, 2, 10, 11], starts=False)
+    ).ok
+
+
+def test_making_a_final_status_live_breaks_the_complete_flow() -> None:
+    data = table_data("taobao_refund")
+    data["events"]["mutant"] = {"description": "a mutation"}
+    data["transitions"].append(
+        {
+            "src": 100,
+            "dst": 10,
+            "event": "mutant",
+            "actor": "platform",
+            "provenance": {"kind": "inferred", "basis": "mutation test"},
+        }
+    )
+    data["states"] = [{**s, "final": False} if s["code"] == 100 else s for s in data["states"]]
+    report = check(taobao_refund=data)
+    assert not report.ok
+    assert any(d.subject == "final 100" for d in report.unresolved)
+
+
+# ------------------------------------------------------------------ texts that wait for an action
+
+
+def test_a_text_asking_for_an_action_the_table_refuses_is_a_disagreement() -> None:
+    d = found(BASELINE, "taobao_order", "transition 3 -> 1")
+    assert d is not None and d.resolved and d.decision is not None
+    assert d.decision.id == "reupload-after-return"
+    report = check(taobao_order=without_decision("taobao_order", "reupload-after-return"))
+    assert any(x.subject == "transition 3 -> 1" and not x.resolved for x in report.discrepancies)
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_claiming_a_text_waits_for_a_refused_event_is_reported(data: st.DataObject) -> None:
+    machine = orderfsm.load("icbu_trade")
+    pairs = [
+        (s.code, e)
+        for s in machine.states
+        for e in machine.event_names
+        if not any(
+            machine.allows(s, e, variables={"pay_step": p}) for p in ("ADVANCE", "BALANCE", "FULL")
+        )
+        and not s.final
+    ]
+    code, event = data.draw(st.sampled_from(pairs))
+    claim = BY_ID["icbu.enum.waits"]
+    entries = [*claim["entries"], {"code": code, "text": "mutant", "event": event}]
+    assert not check(claims=replaced(claim.id, entries=entries)).ok
+
+
+def test_a_decision_can_follow_a_claim_that_speaks_elsewhere() -> None:
+    d = found(BASELINE, "taobao_order", "enabled confirm_receipt 11")
+    assert d is not None and d.resolved
+    assert all(not c.table_agrees for c in d.claims)
+    assert d.followed_elsewhere == (("taobao.flow1.ends", True),)
+    # make 11 not final: the claim the decision follows no longer holds, so it resolves nothing
+    data = table_data("taobao_order")
+    data["states"] = [{**s, "final": False} if s["code"] == 11 else s for s in data["states"]]
+    after = found(check(taobao_order=data), *d_key(d))
+    assert after is not None and not after.resolved
+    assert after.broken_decision is not None and "taobao.flow1.ends" in after.broken_decision
+
+
+# ------------------------------------------------------------------ what a status means for a variable
+
+
+def test_descriptions_of_unpay_disagree_about_pay_step() -> None:
+    balance = found(BASELINE, "icbu_trade", "variable_in unpay pay_step BALANCE")
+    full = found(BASELINE, "icbu_trade", "variable_in unpay pay_step FULL")
+    assert balance is not None and full is not None
+    assert {c.claim: c.table_agrees for c in balance.claims} == {
+        "icbu.enum.unpay_zh": False,
+        "icbu.faq2.unpay_advance_or_balance": True,
+    }
+    assert balance.resolved and full.resolved
+
+
+def test_the_xml_example_holds_the_table_to_shipping_on_the_advance() -> None:
+    data = table_data("icbu_trade")
+    for t in data["transitions"]:
+        if (t["src"], t.get("dst")) == ("captured", "undeliver"):
+            t["guards"] = ["nothing_left_to_pay"]
+    report = check(icbu_trade=data)
+    d = found(report, "icbu_trade", "variable_in trade_success pay_step ADVANCE")
+    assert d is not None and not d.resolved
+
+
+def test_variable_in_claims_parse_and_validate() -> None:
+    text = {
+        "doc": "x.txt",
+        "claims": [
+            {
+                "id": "x.v",
+                "kind": "variable_in",
+                "machine": "icbu_trade",
+                "section": "s",
+                "says": "s",
+                "meaning": "m",
+                "status": "unpay",
+                "variable": "pay_step",
+            }
+        ],
+    }
+    with pytest.raises(orderfsm.TableError, match="values"):
+        parse_claims(text, "x.toml")
+
+
+# ------------------------------------------------------------------ decisions quote every opposing source
+
+
+def test_a_decision_must_quote_every_source_it_goes_against() -> None:
+    data = table_data("taobao_order")
+    for d in data["decisions"]:
+        if d["id"] == "cancel-while-building":
+            d["sides"] = [s for s in d["sides"] if s["section"] != "Main Order Flow"]
+    report = check(taobao_order=data)
+    d = found(report, "taobao_order", "transition 12 -> 4")
+    assert d is not None and not d.resolved
+    assert d.broken_decision is not None
+    assert "does not quote" in d.broken_decision and "Main Order Flow" in d.broken_decision
