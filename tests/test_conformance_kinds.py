@@ -74,7 +74,7 @@ def test_drawing_an_arrow_the_table_lacks_is_reported(data: st.DataObject) -> No
         (a, b)
         for a in codes
         for b in codes
-        if a != b and not machine.can(a, b) and [a, b] not in drawn["edges"]
+        if a != b and not machine.has_edge(a, b) and [a, b] not in drawn["edges"]
     ]
     extra = data.draw(st.sampled_from(missing))
     report = check(claims=replaced(drawn.id, edges=[*drawn["edges"], list(extra)]))

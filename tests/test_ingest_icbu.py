@@ -50,18 +50,29 @@ def test_the_002_example_advances_a_new_order_along_the_happy_path() -> None:
     assert order.apply(replace(documented(), pay_step=None)).outcome == "duplicate"
 
 
-def test_the_002_example_with_pay_step_advance_is_inconsistent_naming_the_guard() -> None:
-    """trade_success with pay_step ADVANCE: no path reaches it with that pay_step."""
-    order = orderfsm.IcbuOrder(status="unpay", pay_step="ADVANCE")
-    result = order.apply(documented())
+def test_a_reconstruction_no_guard_lets_through_is_inconsistent_naming_the_guard() -> None:
+    """A chargeback with pay_step ADVANCE for an order still being audited: every path to
+    charge_back leaves unpay by a step whose guard wants the advance paid (BALANCE)."""
+    order = orderfsm.IcbuOrder(status="to_be_audited", pay_step="FULL")
+    result = order.apply(replace(documented(), trade_status="charge_back", pay_step="ADVANCE"))
     assert result.outcome == "inconsistent"
-    assert "nothing_left_to_pay" in result.part("order").note
+    assert "advance_paid" in result.part("order").note
     assert (order.status.name, order.pay_step, order.version, order.history) == (
-        "unpay",
-        "ADVANCE",
+        "to_be_audited",
+        "FULL",
         0,
         (),
     )
+
+
+def test_the_002_example_with_pay_step_advance_ships_on_the_advance() -> None:
+    """trade_success with pay_step ADVANCE (the document's own XML example) is reachable
+    from unpay/ADVANCE by shipping on the advance (decision balance-before-shipment), and
+    from undeliver/FULL no step sets pay_step back to ADVANCE."""
+    order = orderfsm.IcbuOrder(status="unpay", pay_step="ADVANCE")
+    result = order.apply(documented())
+    assert result.outcome == "advanced"
+    assert (order.status.name, order.pay_step) == ("trade_success", "ADVANCE")
     fresh = orderfsm.IcbuOrder(status="undeliver", pay_step="FULL")
     result = fresh.apply(documented())
     assert result.outcome == "inconsistent"

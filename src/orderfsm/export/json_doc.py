@@ -95,9 +95,11 @@ def _state(s: State) -> dict[str, Any]:
     if s.description_zh is not None:
         out["description_zh"] = s.description_zh
     out["customer_text"] = s.customer_text
+    out["customer_text_origin"] = s.customer_text_origin
     if s.customer_text_variable is not None:
         var = s.customer_text_variable
         out["customer_text_by"] = {var: dict(s.customer_texts)}
+        out["customer_text_by_origin"] = s.customer_texts_origin
         if s.customer_texts_zh:
             out["customer_text_zh_by"] = {var: dict(s.customer_texts_zh)}
     out |= {
