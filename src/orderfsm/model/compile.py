@@ -1,27 +1,27 @@
-"""Compile a validated table into an immutable machine: a ``transitions`` engine plus an index.
+"""Compile a validated table into an immutable machine: a compiled index plus its reference.
 
 The compiled machine is built once per table and shared by every order that uses it.
 Its pure core is :meth:`CompiledMachine.transition` (``status, event -> Step``, or a
 typed rejection); the stateful orders in :mod:`orderfsm.orders.taobao` are a convenience on
-top of it. Successful steps are executed by the ``transitions`` engine on a throwaway
-cursor, with every guard handed to it as a callable (never as a string, which
-``transitions`` would resolve by importing a dotted path). The index answers the
-stateless queries and explains rejections.
+top of it. Every query and every step runs on the index (dicts from status and event to
+candidate edges, resolved once at compile time). The ``transitions`` engine built from
+the same edges is the reference semantics: what it accepts is what the library accepts.
+The differential test drives both on every shipped machine; ``load(..., verify=True)``
+runs every step through both and raises on a disagreement, for a user's own checks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-from transitions import EventData, Machine
+from typing import TYPE_CHECKING, Any, Literal
 
 from orderfsm.errors import (
     IllegalTransition,
@@ -34,8 +34,11 @@ from orderfsm.errors import (
     UnknownStatus,
 )
 from orderfsm.model.guards import REGISTRY, GuardContext
-from orderfsm.model.reader import parse_table, read_table
+from orderfsm.model.reader import parse_table, parse_toml, read_bytes, read_table
 from orderfsm.model.table import Code, Event, State, Table, Transition
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 StatusLike = int | str | State
 
@@ -54,34 +57,25 @@ class Step:
     transition: Transition
 
 
-@dataclass(slots=True)
-class _Cursor:
-    """The engine's model: just a state name, so one engine serves every order."""
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    """One candidate edge of the index: the table edge, its target resolved, its guards."""
 
-    state: str
+    transition: Transition
+    target: State
+    guards: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class _Probe:
-    """The context of one attempt, handed to engine conditions through event kwargs."""
+class _Refusal:
+    """Why the index refused an event, kept cheap: the exception is built only if raised."""
 
-    machine: str
-    event: str
-    status: State
-    parent: State | None
-    variables: Mapping[str, str]
-    history: State | None
+    kind: Literal["guard", "final", "no_edge"]
+    guard: str = ""
+    edge: str = ""
 
-    def context(self, target: State | None) -> GuardContext:
-        return GuardContext(
-            machine=self.machine,
-            event=self.event,
-            status=self.status,
-            target=target,
-            parent=self.parent,
-            variables=self.variables,
-            history=self.history,
-        )
+
+_PLAIN: frozenset[type] = frozenset({int, str})
 
 
 def _expand(table: Table) -> tuple[Transition, ...]:
@@ -90,31 +84,45 @@ def _expand(table: Table) -> tuple[Transition, ...]:
     Each expanded edge carries the ``returns_to_history`` guard, so only the edge back to
     the remembered status can pass.
     """
+    order = {s.name: i for i, s in enumerate(table.states)}
+    entering: dict[str, set[str]] = {}
+    for e in table.transitions:
+        if e.dst is not None and e.dst != e.src:
+            entering.setdefault(e.dst, set()).add(e.src)
     out: list[Transition] = []
     for t in table.transitions:
         if not t.history:
             out.append(t)
             continue
-        entries = sorted(
-            {e.src for e in table.transitions if e.dst == t.src and e.src != t.src},
-            key=[s.name for s in table.states].index,
-        )
+        entries = sorted(entering.get(t.src, ()), key=order.__getitem__)
         out.extend(replace(t, dst=src, guards=(*t.guards, HISTORY_GUARD)) for src in entries)
     return tuple(out)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledMachine:
-    """An immutable compiled table. Build with :func:`load`; share freely between threads."""
+    """An immutable compiled table. Build with :func:`load`; share freely between threads.
+
+    Every query and :meth:`transition` run on a compiled index. The ``transitions`` engine
+    built from the same edges is the reference semantics: :meth:`engine_transition` runs
+    one event through it, and a machine loaded with ``load(..., verify=True)`` runs every
+    :meth:`transition` and :meth:`allows` through both and raises :class:`OrderFsmError`
+    if they disagree.
+    """
 
     table: Table
     parent: CompiledMachine | None
     edges: tuple[Transition, ...]
     _lookup: Mapping[Code, State] = field(repr=False)
     _by_source: Mapping[str, tuple[Transition, ...]] = field(repr=False)
-    _by_source_event: Mapping[tuple[str, str], tuple[Transition, ...]] = field(repr=False)
+    _by_source_event: Mapping[tuple[str, str], tuple[_Edge, ...]] = field(repr=False)
     _events: Mapping[str, Event] = field(repr=False)
-    _engine: Machine = field(repr=False)
+    _reference: _Reference = field(repr=False)
+    _defaults: Mapping[str, str] = field(repr=False)
+    _pairs: frozenset[tuple[Code, Code]] = field(repr=False)
+    _successors: Mapping[str, tuple[State, ...]] = field(repr=False)
+    _events_from: Mapping[str, tuple[str, ...]] = field(repr=False)
+    verify: bool = False
 
     # ------------------------------------------------------------------ queries
     @property
@@ -147,7 +155,9 @@ class CompiledMachine:
         """Resolve an int code, enum name, alias or raw platform string to its status."""
         if isinstance(value, State):
             value = value.name
-        if not isinstance(value, bool) and isinstance(value, int | str):
+        if value.__class__ in _PLAIN or (
+            not isinstance(value, bool) and isinstance(value, int | str)
+        ):
             found = self._lookup.get(value)
             if found is not None:
                 return found
@@ -161,18 +171,20 @@ class CompiledMachine:
 
     def can(self, src: StatusLike, dst: StatusLike) -> bool:
         """Whether any transition of the table goes from ``src`` to ``dst`` (guards aside)."""
-        target = self.status(dst).name
-        return any(t.dst == target for t in self._by_source[self.status(src).name])
+        # The pair set holds every edge by codes and by names; an exact int or str pair
+        # found there needs no resolving. Anything else (aliases, raw strings, State,
+        # bools that would hash like 0 and 1) is resolved first.
+        if src.__class__ in _PLAIN and dst.__class__ in _PLAIN and (src, dst) in self._pairs:
+            return True
+        return (self.status(src).name, self.status(dst).name) in self._pairs
 
     def successors(self, src: StatusLike) -> tuple[State, ...]:
         """The statuses one transition away from ``src``, in table order, guards aside."""
-        dsts = {t.dst for t in self._by_source[self.status(src).name]}
-        return tuple(s for s in self.states if s.name in dsts)
+        return self._successors[self.status(src).name]
 
     def events(self, src: StatusLike) -> tuple[str, ...]:
         """The events that have a transition leaving ``src``, in table order, guards aside."""
-        names = {t.event for t in self._by_source[self.status(src).name]}
-        return tuple(e for e in self._events if e in names)
+        return self._events_from[self.status(src).name]
 
     @property
     def parent_statuses(self) -> tuple[State | None, ...]:
@@ -206,12 +218,12 @@ class CompiledMachine:
     @property
     def history_states(self) -> frozenset[str]:
         """Names of the history states: sources of a ``history = true`` transition."""
-        return frozenset(t.src for t in self.table.transitions if t.history)
+        return self._reference.history_states
 
     def history_sources(self, state: StatusLike) -> tuple[State, ...]:
         """The statuses a history state can be entered from (what it may remember)."""
         name = self.status(state).name
-        return tuple(s for s in self.states if any(t.dst == name for t in self._by_source[s.name]))
+        return tuple(s for s in self.states if self.can(s.name, name))
 
     def check_remembered(self, status: StatusLike, remembered: StatusLike) -> State:
         """Validate what an order in ``status`` remembers, and return it as a status.
@@ -293,14 +305,11 @@ class CompiledMachine:
         """
         probe = self._probe(status, event, parent, variables, history)
         chosen = self._choose(probe)
-        cursor = _Cursor(probe.status.name)
-        fired = self._engine.events[event].trigger(cursor, probe=probe)
-        if not fired or cursor.state != chosen.dst:
-            raise OrderFsmError(
-                f"{self.name}: internal error: engine went {probe.status.name} -> {cursor.state} "
-                f"on {event!r}, the index expected {chosen.dst}"
-            )
-        return Step(probe.status, self.table.state(cursor.state), event, chosen.actor, chosen)
+        if self.verify:
+            self._reference.confirm(self, probe, chosen)
+        if isinstance(chosen, _Refusal):
+            raise self._reject(probe, chosen)
+        return Step(probe.status, chosen.target, event, chosen.transition.actor, chosen.transition)
 
     def allows(
         self,
@@ -313,11 +322,10 @@ class CompiledMachine:
     ) -> bool:
         """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
         probe = self._probe(status, event, parent, variables, history)
-        try:
-            self._choose(probe)
-        except TransitionRejected:
-            return False
-        return True
+        chosen = self._choose(probe)
+        if self.verify:
+            self._reference.confirm(self, probe, chosen)
+        return not isinstance(chosen, _Refusal)
 
     def enabled(
         self,
@@ -328,11 +336,39 @@ class CompiledMachine:
         history: StatusLike | None = None,
     ) -> tuple[str, ...]:
         """The events that would be accepted in ``status`` with this context, guards included."""
+        names = self.events(status)
+        if not names:
+            return ()
+        probe = self._probe(status, names[0], parent, variables, history)
         return tuple(
             e
-            for e in self.events(status)
-            if self.allows(status, e, parent=parent, variables=variables, history=history)
+            for e in names
+            if not isinstance(
+                self._choose(probe if e == probe.event else _retry(probe, e)), _Refusal
+            )
         )
+
+    def engine_transition(
+        self,
+        status: StatusLike,
+        event: str,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+    ) -> Step:
+        """:meth:`transition` computed by the reference ``transitions`` engine instead.
+
+        Slow (the engine is built on first use and fires with its callbacks and logging);
+        for checks, not for the hot path. Same arguments, results and exceptions as
+        :meth:`transition` whenever the index and the engine agree, which
+        ``load(..., verify=True)`` asserts on every call.
+        """
+        probe = self._probe(status, event, parent, variables, history)
+        chosen = self._reference.run(self, probe)
+        if isinstance(chosen, _Refusal):
+            raise self._reject(probe, chosen)
+        return Step(probe.status, chosen.target, event, chosen.transition.actor, chosen.transition)
 
     def _probe(
         self,
@@ -341,7 +377,8 @@ class CompiledMachine:
         parent: StatusLike | None,
         variables: Mapping[str, str] | None,
         history: StatusLike | None,
-    ) -> _Probe:
+    ) -> GuardContext:
+        """Resolve the arguments once into the context every guard of this attempt reads."""
         state = self.status(status)
         self.event(event)
         parent_state = None
@@ -349,22 +386,61 @@ class CompiledMachine:
             if self.parent is None:
                 raise UnknownStatus(self.name, parent, ["(this machine has no parent order)"])
             parent_state = self.parent.status(parent)
-        return _Probe(
+        return GuardContext(
             machine=self.name,
             event=event,
             status=state,
+            target=None,
             parent=parent_state,
-            variables=MappingProxyType(self.variables(variables)),
+            variables=(
+                self._defaults if variables is None else MappingProxyType(self.variables(variables))
+            ),
             history=None if history is None else self.status(history),
         )
 
-    def _reject(
-        self, probe: _Probe, kind: type[TransitionRejected], message: str, rule: str, source: str
-    ) -> TransitionRejected:
+    def _choose(self, probe: GuardContext) -> _Edge | _Refusal:
+        """The edge the index takes for ``probe``, or why it refuses: event-level guards
+        first, then the final status, then the first edge whose guards all pass."""
+        for name in self._events[probe.event].guards:
+            if not REGISTRY[name].check(probe):
+                return _Refusal("guard", name)
+        if probe.status.final:
+            return _Refusal("final")
+        candidates = self._by_source_event.get((probe.status.name, probe.event), ())
+        if not candidates:
+            return _Refusal("no_edge")
+        first_failure: _Refusal | None = None
+        for c in candidates:
+            if not c.guards:
+                return c
+            ctx = _aimed(probe, c.target)
+            failed = next((g for g in c.guards if not REGISTRY[g].check(ctx)), None)
+            if failed is None:
+                return c
+            if first_failure is None:
+                edge = f"{c.transition.src} -> {c.transition.dst}" if len(candidates) == 1 else ""
+                first_failure = _Refusal("guard", failed, edge)
+        assert first_failure is not None
+        return first_failure
+
+    def _reject(self, probe: GuardContext, refusal: _Refusal) -> TransitionRejected:
+        """The exception for ``refusal``, naming the rule and the events allowed instead."""
+        kind: type[TransitionRejected]
+        if refusal.kind == "guard":
+            g = REGISTRY[refusal.guard]
+            edge = f" (edge {refusal.edge})" if refusal.edge else ""
+            kind, message, rule, source = g.error, f"{g.rule}{edge}", g.rule, g.source
+        elif refusal.kind == "final":
+            kind, message = TransitionRejected, "a final status accepts no event"
+            rule, source = "final statuses accept nothing", _cite(probe.status)
+        else:
+            kind = IllegalTransition
+            message = f"no transition leaves {probe.status.name} on {probe.event!r}"
+            rule, source = "the transition table", self.table.source or self.table.file
         allowed = [
             e
             for e in self.events(probe.status)
-            if e != probe.event and self._passing(replace(probe, event=e)) is not None
+            if e != probe.event and not isinstance(self._choose(_retry(probe, e)), _Refusal)
         ]
         where = f"{probe.status}" + (f" (main order: {probe.parent})" if probe.parent else "")
         return kind(
@@ -375,55 +451,18 @@ class CompiledMachine:
             allowed=allowed,
         )
 
-    def _passing(self, probe: _Probe) -> Transition | None:
-        """The first edge for ``probe`` whose guards (event-level first) all pass, if any."""
-        for g in self._events[probe.event].guards:
-            if not REGISTRY[g].check(probe.context(None)):
-                return None
-        for t in self._by_source_event.get((probe.status.name, probe.event), ()):
-            target = self.table.state(t.dst) if t.dst else None
-            if all(REGISTRY[g].check(probe.context(target)) for g in t.guards):
-                return t
-        return None
-
-    def _choose(self, probe: _Probe) -> Transition:
-        for name in self._events[probe.event].guards:
-            g = REGISTRY[name]
-            if not g.check(probe.context(None)):
-                raise self._reject(probe, g.error, g.rule, g.rule, g.source)
-        if probe.status.final:
-            raise self._reject(
-                probe,
-                TransitionRejected,
-                "a final status accepts no event",
-                "final statuses accept nothing",
-                _cite(probe.status),
-            )
-        candidates = self._by_source_event.get((probe.status.name, probe.event), ())
-        if not candidates:
-            raise self._reject(
-                probe,
-                IllegalTransition,
-                f"no transition leaves {probe.status.name} on {probe.event!r}",
-                "the transition table",
-                self.table.source or self.table.file,
-            )
-        first_failure: tuple[str, str] | None = None
-        for t in candidates:
-            target = self.table.state(t.dst) if t.dst else None
-            failed = next(
-                (g for g in t.guards if not REGISTRY[g].check(probe.context(target))), None
-            )
-            if failed is None:
-                return t
-            first_failure = first_failure or (failed, f"{t.src} -> {t.dst}")
-        assert first_failure is not None
-        g = REGISTRY[first_failure[0]]
-        return_to = f" (edge {first_failure[1]})" if len(candidates) == 1 else ""
-        raise self._reject(probe, g.error, f"{g.rule}{return_to}", g.rule, g.source)
-
     def __repr__(self) -> str:
         return f"<CompiledMachine {self.name}: {len(self.states)} states, {len(self.edges)} edges>"
+
+
+def _aimed(probe: GuardContext, target: State | None) -> GuardContext:
+    """``probe`` with the target of the edge being tried."""
+    return replace(probe, target=target)
+
+
+def _retry(probe: GuardContext, event: str) -> GuardContext:
+    """``probe`` for another event of the same status and context."""
+    return replace(probe, event=event)
 
 
 def _cite(state: State) -> str:
@@ -431,47 +470,171 @@ def _cite(state: State) -> str:
     return str(sources[0]) if sources else f"inferred: {state.provenance.basis}"
 
 
-def _condition(guard_name: str, target: State | None) -> Any:
-    check = REGISTRY[guard_name].check
+@dataclass(slots=True)
+class _Cursor:
+    """The engine's model: just a state name, so one engine serves every order."""
 
-    def condition(event_data: EventData) -> bool:
-        probe: _Probe = event_data.kwargs["probe"]
-        return check(probe.context(target))
+    state: str
+
+
+class _Reference:
+    """The reference semantics: the ``transitions`` engine for a machine's edges, built on
+    first use (the hot path never needs it) and then shared.
+
+    Every guard is handed to the engine as a callable (never as a string, which
+    ``transitions`` would resolve by importing a dotted path); event-level guards are
+    prepended to the conditions of each of the event's edges, and to one never-taken
+    internal edge from every status the event has no edge from, so the engine checks them
+    in every status as the table format says. Conditions note the first guard that failed
+    and the edge taken, so a refusal can be classified the way the index classifies it.
+    """
+
+    def __init__(self, table: Table, edges: tuple[Transition, ...]) -> None:
+        self.history_states = frozenset(t.src for t in table.transitions if t.history)
+        self._table = table
+        self._edges = edges
+        self._engine: Machine | None = None
+        self._lock = threading.Lock()
+
+    def engine(self) -> Machine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine
+
+    def _build(self) -> Machine:
+        from transitions import Machine  # noqa: PLC0415 - only the reference needs the engine
+
+        table = self._table
+        engine = Machine(
+            model=None,
+            states=[s.name for s in table.states],
+            initial=table.initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+            name=table.name,
+        )
+        events = {e.name: e for e in table.events}
+        for i, t in enumerate(self._edges):
+            assert t.dst is not None
+            target = table.state(t.dst)
+            conditions = [_condition(g, target) for g in (*events[t.event].guards, *t.guards)]
+            engine.add_transition(t.event, t.src, t.dst, conditions=[*conditions, _took(i)])
+        for e in table.events:
+            if e.guards:
+                leaving = {t.src for t in self._edges if t.event == e.name}
+                others: list[Any] = [s.name for s in table.states if s.name not in leaving]
+                if others:
+                    guards = [_condition(g, None) for g in e.guards]
+                    engine.add_transition(e.name, others, None, conditions=[*guards, _never])
+        return engine
+
+    def run(self, machine: CompiledMachine, probe: GuardContext) -> _Edge | _Refusal:
+        """Fire ``probe`` through the engine and read back the edge taken or the refusal."""
+        from transitions import MachineError  # noqa: PLC0415
+
+        cursor = _Cursor(probe.status.name)
+        trace: list[tuple[str, object]] = []
+        try:
+            fired = self.engine().events[probe.event].trigger(cursor, probe=probe, trace=trace)
+        except MachineError:
+            fired = False
+        taken = [i for kind, i in trace if kind == "took"]
+        if fired:
+            assert len(taken) == 1 and isinstance(taken[0], int)
+            t = self._edges[taken[0]]
+            if cursor.state != t.dst:
+                raise OrderFsmError(f"{machine.name}: engine took {t} but is in {cursor.state}")
+            return _Edge(t, self._table.state(cursor.state), t.guards)
+        failed = next((str(g) for kind, g in trace if kind == "failed"), None)
+        if failed is None:
+            return _Refusal("final" if probe.status.final else "no_edge")
+        candidates = machine.transitions_from(probe.status)
+        same = [t for t in candidates if t.event == probe.event]
+        edge = f"{same[0].src} -> {same[0].dst}" if len(same) == 1 else ""
+        event_level = failed in machine.event(probe.event).guards
+        return _Refusal("guard", failed, "" if event_level else edge)
+
+    def confirm(
+        self, machine: CompiledMachine, probe: GuardContext, chosen: _Edge | _Refusal
+    ) -> None:
+        """Raise :class:`OrderFsmError` unless the engine decides ``probe`` as ``chosen``."""
+        reference = self.run(machine, probe)
+        agree = (
+            isinstance(reference, _Edge)
+            and isinstance(chosen, _Edge)
+            and reference.transition == chosen.transition
+            and reference.target == chosen.target
+        ) or reference == chosen
+        if not agree:
+            where = f"{probe.status} on {probe.event!r}"
+            context = f"parent={probe.parent}, variables={dict(probe.variables)}, "
+            raise OrderFsmError(
+                f"{machine.name}: the compiled index and the transitions engine disagree in "
+                f"{where} ({context}history={probe.history}): index {_said(chosen)}, "
+                f"engine {_said(reference)}"
+            )
+
+
+def _said(outcome: _Edge | _Refusal) -> str:
+    if isinstance(outcome, _Edge):
+        return f"goes to {outcome.target.name}"
+    return f"refuses ({outcome.kind}{' ' + outcome.guard if outcome.guard else ''})"
+
+
+def _condition(guard_name: str, target: State | None) -> Callable[[Any], bool]:
+    def condition(event_data: Any) -> bool:
+        probe: GuardContext = event_data.kwargs["probe"]
+        passed = REGISTRY[guard_name].check(_aimed(probe, target))
+        if not passed:
+            event_data.kwargs["trace"].append(("failed", guard_name))
+        return passed
 
     condition.__name__ = f"guard_{guard_name}"
     return condition
 
 
-def compile_table(table: Table, parent: CompiledMachine | None = None) -> CompiledMachine:
-    """Build the engine and index for a validated table (see :func:`load`)."""
+def _took(index: int) -> Callable[[Any], bool]:
+    def took(event_data: Any) -> bool:
+        event_data.kwargs["trace"].append(("took", index))
+        return True
+
+    return took
+
+
+def _never(event_data: Any) -> bool:
+    """The condition of the internal edges that only carry event-level guards."""
+    return False
+
+
+def compile_table(
+    table: Table, parent: CompiledMachine | None = None, *, verify: bool = False
+) -> CompiledMachine:
+    """Build the index (and, lazily, the reference engine) for a validated table."""
     edges = _expand(table)
     lookup: dict[Code, State] = {}
     for s in table.states:
         for key in (s.code, s.name, *s.aliases, *([s.raw] if s.raw else [])):
             lookup[key] = s
     by_source: dict[str, list[Transition]] = {s.name: [] for s in table.states}
-    by_source_event: dict[tuple[str, str], list[Transition]] = {}
-    for t in edges:
-        by_source[t.src].append(t)
-        by_source_event.setdefault((t.src, t.event), []).append(t)
-    events = {e.name: e for e in table.events}
-
-    engine = Machine(
-        model=None,
-        states=[s.name for s in table.states],
-        initial=table.initial,
-        auto_transitions=False,
-        send_event=True,
-        ignore_invalid_triggers=False,
-        name=table.name,
-    )
+    by_source_event: dict[tuple[str, str], list[_Edge]] = {}
+    pairs: set[tuple[Code, Code]] = set()
     for t in edges:
         assert t.dst is not None
         target = table.state(t.dst)
-        guards = (*events[t.event].guards, *t.guards)
-        engine.add_transition(
-            t.event, t.src, t.dst, conditions=[_condition(g, target) for g in guards]
-        )
+        by_source[t.src].append(t)
+        by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards))
+        pairs.add((t.src, t.dst))
+        pairs.add((table.state(t.src).code, target.code))
+    events = {e.name: e for e in table.events}
+    successors: dict[str, tuple[State, ...]] = {}
+    events_from: dict[str, tuple[str, ...]] = {}
+    for s in table.states:
+        dsts = {t.dst for t in by_source[s.name]}
+        successors[s.name] = tuple(x for x in table.states if x.name in dsts)
+        names = {t.event for t in by_source[s.name]}
+        events_from[s.name] = tuple(e for e in events if e in names)
     return CompiledMachine(
         table=table,
         parent=parent,
@@ -480,14 +643,22 @@ def compile_table(table: Table, parent: CompiledMachine | None = None) -> Compil
         _by_source=MappingProxyType({k: tuple(v) for k, v in by_source.items()}),
         _by_source_event=MappingProxyType({k: tuple(v) for k, v in by_source_event.items()}),
         _events=MappingProxyType(events),
-        _engine=engine,
+        _reference=_Reference(table, edges),
+        _defaults=MappingProxyType({v.name: v.default for v in table.variables}),
+        _pairs=frozenset(pairs),
+        _successors=MappingProxyType(successors),
+        _events_from=MappingProxyType(events_from),
+        verify=verify,
     )
 
 
 # ---------------------------------------------------------------------- loading
 
-_cache: dict[str, CompiledMachine] = {}
+_cache: dict[tuple[str, bool], CompiledMachine] = {}
+_file_cache: dict[tuple[str, bool], tuple[bytes, CompiledMachine]] = {}
 _cache_lock = threading.RLock()
+FILE_CACHE_SIZE = 64
+"""How many table files (by resolved path) :func:`load` keeps compiled."""
 
 
 def shipped_table(name: str) -> Table:
@@ -502,45 +673,71 @@ def shipped_table(name: str) -> Table:
     return replace(table, file=f"orderfsm/data/tables/{name}.toml")
 
 
-def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
+def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> CompiledMachine:
     """Return the compiled machine for a shipped name, a table file path, or a decoded mapping.
 
-    Shipped machines are compiled once per process and shared. A path or mapping goes
-    through exactly the same validation; its ``machine.parent`` (if any) must name a
-    shipped machine.
+    Shipped machines are compiled once per process and shared. A table file is compiled
+    once per resolved path and content: loading it again returns the same machine until
+    the file changes. A path or mapping goes through exactly the same validation; its
+    ``machine.parent`` (if any) must name a shipped machine. Whatever ``source`` holds,
+    only :class:`TableError` (a bad table or file) or another :class:`OrderFsmError`
+    (an unknown machine name) leaves this function.
+
+    ``verify=True`` returns a machine that also runs every :meth:`~CompiledMachine.transition`
+    and :meth:`~CompiledMachine.allows` through the reference ``transitions`` engine and
+    raises :class:`OrderFsmError` where the two disagree: many times slower, for a
+    user's own checks of a table, never for the hot path.
     """
     if isinstance(source, Mapping):
-        return _compile_with_parent(parse_table(source))
+        return _compile_with_parent(parse_table(source), verify)
     if not isinstance(source, str | os.PathLike) or source == "":
         raise UnknownMachine(
             f"expected a machine name ({', '.join(SHIPPED_TABLES)}), a table file path or a "
             f"decoded table mapping, got {source!r}"
         )
     if isinstance(source, str) and source in SHIPPED_TABLES:
-        cached = _cache.get(source)  # the lock is only needed to compile, once
+        key = (source, verify)
+        cached = _cache.get(key)  # the lock is only needed to compile, once
         if cached is not None:
             return cached
         with _cache_lock:
-            cached = _cache.get(source)
+            cached = _cache.get(key)
             if cached is None:
-                cached = _cache[source] = _compile_with_parent(shipped_table(source))
+                cached = _cache[key] = _compile_with_parent(shipped_table(source), verify)
             return cached
-    path = Path(source)
-    if isinstance(source, str) and not path.suffix and not path.exists():
+    try:
+        path = Path(source)
+        missing = isinstance(source, str) and not path.suffix and not path.exists()
+        resolved = str(path.resolve())
+    except (OSError, TypeError, ValueError) as exc:  # a NUL byte, a bytes path, a loop...
+        raise TableError(str(source), "<file>", f"not a usable file path: {exc}") from None
+    if missing:
         raise UnknownMachine(
             f"no shipped machine named {source!r} and no such file; shipped machines are: "
             f"{', '.join(SHIPPED_TABLES)}"
         )
-    return _compile_with_parent(read_table(path))
+    content = read_bytes(path)
+    digest = hashlib.sha256(content).digest()
+    key = (resolved, verify)
+    hit = _file_cache.get(key)
+    if hit is not None and hit[0] == digest:
+        return hit[1]
+    machine = _compile_with_parent(parse_toml(content, str(path)), verify)
+    with _cache_lock:
+        _file_cache.pop(key, None)
+        while len(_file_cache) >= FILE_CACHE_SIZE:
+            del _file_cache[next(iter(_file_cache))]  # the oldest
+        _file_cache[key] = (digest, machine)
+    return machine
 
 
-def _compile_with_parent(table: Table) -> CompiledMachine:
+def _compile_with_parent(table: Table, verify: bool) -> CompiledMachine:
     if not table.parent:
-        return compile_table(table)
+        return compile_table(table, verify=verify)
     if table.parent not in SHIPPED_TABLES:
         raise TableError(
             table.file,
             "machine.parent",
             f"{table.parent!r} is not a shipped machine; one of {', '.join(SHIPPED_TABLES)}",
         )
-    return compile_table(table, load(table.parent))
+    return compile_table(table, load(table.parent, verify=verify), verify=verify)

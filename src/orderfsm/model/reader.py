@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from orderfsm.errors import TableError
 from orderfsm.model.guards import REGISTRY
@@ -190,6 +190,9 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     key, a wrong type, a duplicate code or name, a reference to an undeclared state or
     event, an unknown guard, or an unknown actor.
     """
+    if not isinstance(data, Mapping):
+        raise TableError(file, "<top>", f"expected a table (mapping), got {type(data).__name__}")
+    _check_shape(data, file)
     top = FieldReader(file, "<top>", data, _TOP_KEYS)
     m = FieldReader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
     name = _identifier(m, "name")
@@ -488,17 +491,58 @@ def _parse_decisions(
     return tuple(out)
 
 
-def read_table(path: str | Path) -> Table:
-    """Read and validate a TOML table file; errors name the file."""
-    p = Path(path)
+MAX_NESTING = 32
+"""How deep a table's arrays and tables may nest (a real table needs 5 levels)."""
+
+
+def _check_shape(data: Mapping[Any, object], file: str) -> None:
+    """Reject what no table holds before reading it: a key that is not a string, or
+    nesting deeper than :data:`MAX_NESTING` (walked without recursion, so any depth is
+    reported, not crashed on)."""
+    stack: list[tuple[object, str, int]] = [(data, "<top>", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise TableError(file, where, f"nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise TableError(
+                        file, where, f"key {key!r} is a {type(key).__name__}, not a string"
+                    )
+                stack.append((item, key if where == "<top>" else f"{where}.{key}", depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a table file; :class:`TableError` naming the file if it cannot be read."""
     try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise TableError(str(p), "<file>", f"cannot read: {exc.strerror or exc}") from None
+        return path.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise TableError(str(path), "<file>", f"cannot read: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def parse_toml(content: bytes, file: str) -> Table:
+    """Decode and validate a TOML table file's bytes; errors name ``file``."""
+    try:
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise TableError(str(p), "<file>", f"not UTF-8 text: {exc.reason}") from None
+        raise TableError(file, "<file>", f"not UTF-8 text: {exc.reason}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TableError(str(p), "<file>", f"not valid TOML: {exc}") from None
-    return parse_table(data, str(p))
+        raise TableError(file, "<file>", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise TableError(file, "<file>", "not a table: values nested too deep") from None
+    return parse_table(data, file)
+
+
+def read_table(path: str | Path) -> Table:
+    """Read and validate a TOML table file; errors name the file."""
+    p = Path(path)
+    return parse_toml(read_bytes(p), str(p))
