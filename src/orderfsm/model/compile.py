@@ -12,13 +12,11 @@ runs every step through both and raises on a disagreement, for a user's own chec
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -667,6 +665,8 @@ def shipped_table(name: str) -> Table:
         raise UnknownMachine(
             f"no shipped machine named {name!r}; shipped machines are: {', '.join(SHIPPED_TABLES)}"
         )
+    from importlib import resources  # noqa: PLC0415 - only to read a shipped table
+
     ref = resources.files("orderfsm") / "data" / "tables" / f"{name}.toml"
     with resources.as_file(ref) as path:
         table = read_table(path)
@@ -717,7 +717,7 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
             f"{', '.join(SHIPPED_TABLES)}"
         )
     content = read_bytes(path)
-    digest = hashlib.sha256(content).digest()
+    digest = _digest(content)
     key = (resolved, verify)
     hit = _file_cache.get(key)
     if hit is not None and hit[0] == digest:
@@ -729,6 +729,12 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
             del _file_cache[next(iter(_file_cache))]  # the oldest
         _file_cache[key] = (digest, machine)
     return machine
+
+
+def _digest(content: bytes) -> bytes:
+    import hashlib  # noqa: PLC0415 - only when a table file is loaded
+
+    return hashlib.sha256(content).digest()
 
 
 def _compile_with_parent(table: Table, verify: bool) -> CompiledMachine:

@@ -8,7 +8,6 @@ Guard names are checked against :data:`orderfsm.model.guards.REGISTRY`.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -533,6 +532,8 @@ def parse_toml(content: bytes, file: str) -> Table:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TableError(file, "<file>", f"not UTF-8 text: {exc.reason}") from None
+    import tomllib  # noqa: PLC0415 - only when a table file is read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
