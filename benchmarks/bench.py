@@ -326,12 +326,18 @@ def bench_commands() -> None:
 # ---------------------------------------------------------------------- tables of any size
 
 
+MEMORY_LIMIT_MB = 2048
+"""Address-space limit of each large-table child, so a runaway case fails alone."""
+
+
 def _timed_child(code: str, timeout: float) -> str:
     """Run ``code`` in a child; return its one-line result, or the timeout."""
+    limit = MEMORY_LIMIT_MB * 1024 * 1024
     script = (
         "import resource, sys, time\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
         f"sys.path.insert(0, {str(HERE)!r})\n"
-        "import orderfsm, tables\n"
+        "import orderfsm, table_shapes as tables\n"
         "from orderfsm.check.lint import lint\n"
         "start = time.perf_counter()\n"
         f"{code}\n"
@@ -355,7 +361,10 @@ def _timed_child(code: str, timeout: float) -> str:
 
 
 def bench_tables(timeout: float) -> None:
-    print(f"tables of any size and shape (each in a child process, stopped after {timeout:.0f} s)")
+    print(
+        f"tables of any size and shape (each in a child process, stopped after {timeout:.0f} s "
+        f"or {MEMORY_LIMIT_MB} MB)"
+    )
     cases = {
         "load+lint 1,000 states / 10,000 transitions": (
             "m = orderfsm.load(tables.chain(1000)); f = lint(m); result = f'{len(f)} findings'"

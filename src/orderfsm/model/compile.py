@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -57,11 +57,13 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class _Edge:
-    """One candidate edge of the index: the table edge, its target resolved, its guards."""
+    """One candidate edge of the index: the table edge, its target resolved, its guards,
+    and the :class:`Step` taking it returns (immutable, so built once and shared)."""
 
     transition: Transition
     target: State
     guards: tuple[str, ...]
+    step: Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,34 @@ class _Refusal:
 
 
 _PLAIN: frozenset[type] = frozenset({int, str})
+
+
+class _Recorder(Mapping[str, str]):
+    """Variables for :meth:`CompiledMachine.explore`: the assigned ones as given, every
+    other one at its default, noting (in order) each unassigned one that is read."""
+
+    __slots__ = ("_assigned", "_defaults", "read")
+
+    def __init__(self, assigned: Mapping[str, str], defaults: Mapping[str, str]) -> None:
+        self._assigned = assigned
+        self._defaults = defaults
+        self.read: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._assigned:
+            return self._assigned[key]
+        value = self._defaults[key]  # an undeclared name: KeyError, as from any mapping
+        if key not in self.read:
+            self.read.append(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._defaults:
+            self[key]  # looking at every name reads every variable
+            yield key
+
+    def __len__(self) -> int:
+        return len(self._defaults)
 
 
 def _expand(table: Table) -> tuple[Transition, ...]:
@@ -120,6 +150,8 @@ class CompiledMachine:
     _pairs: frozenset[tuple[Code, Code]] = field(repr=False)
     _successors: Mapping[str, tuple[State, ...]] = field(repr=False)
     _events_from: Mapping[str, tuple[str, ...]] = field(repr=False)
+    _initial: State = field(repr=False)
+    _event_names: tuple[str, ...] = field(repr=False)
     verify: bool = False
 
     # ------------------------------------------------------------------ queries
@@ -134,11 +166,11 @@ class CompiledMachine:
 
     @property
     def initial(self) -> State:
-        return self.table.state(self.table.initial)
+        return self._initial
 
     @property
     def event_names(self) -> tuple[str, ...]:
-        return tuple(self._events)
+        return self._event_names
 
     def event(self, name: str) -> Event:
         """The declared event ``name``; :class:`UnknownEvent` if the table has none."""
@@ -192,11 +224,14 @@ class CompiledMachine:
     def contexts(
         self, parent: StatusLike | None = None, fixed: Sequence[tuple[str, str]] = ()
     ) -> Iterator[tuple[State | None, dict[str, str]]]:
-        """Every (parent status, variables) an event of this machine could be tried with.
+        """Every (parent status, variables) that can decide an event of this machine.
 
         ``parent`` pins the enclosing order's status (an unknown one yields nothing);
         ``fixed`` pins some variables' values. Lint, the checker and path search all
-        enumerate guard contexts through this one method.
+        enumerate guard contexts through this one method. Only what the table's guards
+        read is enumerated, lazily: every parent status if a guard reads the parent
+        (else one), every combination of the variables guards read (the others at their
+        defaults), so a table's variables cost nothing unless a guard looks at them.
         """
         parents: Sequence[State | None] = self.parent_statuses
         if parent is not None and self.parent is not None:
@@ -204,14 +239,101 @@ class CompiledMachine:
                 parents = (self.parent.status(parent),)
             except UnknownStatus:
                 return
+        reads = self._guard_reads()
+        if "parent" not in reads:
+            parents = parents[:1]
         pinned = dict(fixed)
+        read = self._variables_read() if "variables" in reads else frozenset()
         names = [v.name for v in self.table.variables]
         domains = [
-            (pinned[v.name],) if v.name in pinned else v.values for v in self.table.variables
+            (pinned[v.name],)
+            if v.name in pinned
+            else (v.values if v.name in read else (v.default,))
+            for v in self.table.variables
         ]
         for p in parents:
             for values in itertools.product(*domains):
                 yield p, dict(zip(names, values, strict=True))
+
+    def explore(
+        self,
+        predicate: Callable[[Mapping[str, str]], bool],
+        fixed: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[dict[str, str], bool]]:
+        """``predicate`` on every assignment of the variables it reads; each other variable
+        stays at its default (or its value in ``fixed``).
+
+        Yields each distinct assignment (complete, all variables) with the predicate's
+        result. The predicate is given a mapping that notes which variables it reads, and
+        only those are branched on, so the cost is the product of the read variables'
+        domains, not of all of them.
+        """
+        for assignment, result, _ in self._explore(predicate, fixed or {}):
+            yield assignment, result
+
+    def _explore(
+        self, predicate: Callable[[Mapping[str, str]], bool], fixed: Mapping[str, str]
+    ) -> Iterator[tuple[dict[str, str], bool, list[str]]]:
+        domains = {v.name: v.values for v in self.table.variables}
+        defaults = {**self._defaults, **fixed}
+        stack: list[dict[str, str]] = [dict(fixed)]
+        while stack:
+            assigned = stack.pop()
+            seen = _Recorder(assigned, defaults)
+            result = predicate(seen)
+            yield {**defaults, **assigned}, result, seen.read
+            # This run covered every read variable at its default; branch on each other
+            # value of each, in the order read, with the ones read before it at default.
+            for i, key in enumerate(seen.read):
+                base = {**assigned, **{k: defaults[k] for k in seen.read[:i]}}
+                stack.extend(
+                    {**base, key: value} for value in domains[key] if value != defaults[key]
+                )
+
+    def guard_contexts(
+        self, event: str, status: StatusLike, target: State | None, reads: Collection[str]
+    ) -> Iterator[GuardContext]:
+        """The contexts a guard that reads ``reads`` can tell apart, for ``event`` tried in
+        ``status`` toward ``target``: every parent status if it reads the parent (else
+        one), every remembered status and none if it reads the history (else none), the
+        variables at their defaults (:meth:`explore` branches on those)."""
+        parents = self.parent_statuses if "parent" in reads else self.parent_statuses[:1]
+        histories = (None, *self.states) if "history" in reads else (None,)
+        state = self.status(status)
+        for parent in parents:
+            for history in histories:
+                yield GuardContext(
+                    machine=self.name,
+                    event=event,
+                    status=state,
+                    target=target,
+                    parent=parent,
+                    variables=self._defaults,
+                    history=history,
+                )
+
+    def _guard_reads(self) -> frozenset[str]:
+        """Everything any guard of this table reads (``status``, ``parent``, ...)."""
+        guards = {g for e in self.table.events for g in e.guards}
+        guards.update(g for t in self.edges for g in t.guards)
+        return frozenset(r for g in guards for r in REGISTRY[g].reads)
+
+    def _variables_read(self) -> frozenset[str]:
+        """The variables some guard of this table reads, in some context it is tried in."""
+        memo = self._reference.memo
+        if "variables_read" not in memo:
+            read: set[str] = set()
+            for t in self.edges:
+                for g in (*self._events[t.event].guards, *t.guards):
+                    guard = REGISTRY[g]
+                    if "variables" not in guard.reads:
+                        continue
+                    target = self.table.state(t.dst) if t.dst and g in t.guards else None
+                    for base in self.guard_contexts(t.event, t.src, target, guard.reads):
+                        for _, _, names in self._explore(with_variables(guard.check, base), {}):
+                            read.update(names)
+            memo["variables_read"] = frozenset(read)
+        return memo["variables_read"]
 
     @property
     def history_states(self) -> frozenset[str]:
@@ -301,13 +423,17 @@ class CompiledMachine:
         status remembered before a history state. Raises :class:`UnknownStatus`,
         :class:`UnknownEvent`, or a :class:`TransitionRejected` subclass naming the rule.
         """
+        if parent is None and variables is None and history is None and not self.verify:
+            unguarded = self._unguarded(status, event)
+            if unguarded is not None:
+                return unguarded.step
         probe = self._probe(status, event, parent, variables, history)
         chosen = self._choose(probe)
         if self.verify:
             self._reference.confirm(self, probe, chosen)
         if isinstance(chosen, _Refusal):
             raise self._reject(probe, chosen)
-        return Step(probe.status, chosen.target, event, chosen.transition.actor, chosen.transition)
+        return chosen.step
 
     def allows(
         self,
@@ -319,6 +445,9 @@ class CompiledMachine:
         history: StatusLike | None = None,
     ) -> bool:
         """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
+        no_context = parent is None and variables is None and history is None
+        if no_context and not self.verify and self._unguarded(status, event) is not None:
+            return True
         probe = self._probe(status, event, parent, variables, history)
         chosen = self._choose(probe)
         if self.verify:
@@ -366,7 +495,22 @@ class CompiledMachine:
         chosen = self._reference.run(self, probe)
         if isinstance(chosen, _Refusal):
             raise self._reject(probe, chosen)
-        return Step(probe.status, chosen.target, event, chosen.transition.actor, chosen.transition)
+        return chosen.step
+
+    def _unguarded(self, status: StatusLike, event: str) -> _Edge | None:
+        """The edge ``event`` takes from ``status`` when no guard is involved at all: no
+        event-level guard, and the first candidate edge has none. Then no context can
+        change the outcome, and none is built. ``None`` means: take the general path."""
+        state = self.status(status)
+        if event.__class__ is not str or state.final:
+            return None
+        declared = self._events.get(event)
+        if declared is None or declared.guards:
+            return None
+        candidates = self._by_source_event.get((state.name, event))
+        if not candidates or candidates[0].guards:
+            return None
+        return candidates[0]
 
     def _probe(
         self,
@@ -453,6 +597,13 @@ class CompiledMachine:
         return f"<CompiledMachine {self.name}: {len(self.states)} states, {len(self.edges)} edges>"
 
 
+def with_variables(
+    check: Callable[[GuardContext], bool], base: GuardContext
+) -> Callable[[Mapping[str, str]], bool]:
+    """``check`` as a predicate over the variables, in ``base`` otherwise (for explore)."""
+    return lambda variables: check(replace(base, variables=variables))
+
+
 def _aimed(probe: GuardContext, target: State | None) -> GuardContext:
     """``probe`` with the target of the edge being tried."""
     return replace(probe, target=target)
@@ -493,6 +644,7 @@ class _Reference:
         self._edges = edges
         self._engine: Machine | None = None
         self._lock = threading.Lock()
+        self.memo: dict[str, frozenset[str]] = {}  # facts derived from the table, once
 
     def engine(self) -> Machine:
         with self._lock:
@@ -544,7 +696,8 @@ class _Reference:
             t = self._edges[taken[0]]
             if cursor.state != t.dst:
                 raise OrderFsmError(f"{machine.name}: engine took {t} but is in {cursor.state}")
-            return _Edge(t, self._table.state(cursor.state), t.guards)
+            target = self._table.state(cursor.state)
+            return _Edge(t, target, t.guards, Step(probe.status, target, t.event, t.actor, t))
         failed = next((str(g) for kind, g in trace if kind == "failed"), None)
         if failed is None:
             return _Refusal("final" if probe.status.final else "no_edge")
@@ -622,17 +775,20 @@ def compile_table(
         assert t.dst is not None
         target = table.state(t.dst)
         by_source[t.src].append(t)
-        by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards))
+        step = Step(table.state(t.src), target, t.event, t.actor, t)
+        by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards, step))
         pairs.add((t.src, t.dst))
         pairs.add((table.state(t.src).code, target.code))
     events = {e.name: e for e in table.events}
+    position = {s.name: i for i, s in enumerate(table.states)}
+    event_position = {e: i for i, e in enumerate(events)}
     successors: dict[str, tuple[State, ...]] = {}
     events_from: dict[str, tuple[str, ...]] = {}
     for s in table.states:
-        dsts = {t.dst for t in by_source[s.name]}
-        successors[s.name] = tuple(x for x in table.states if x.name in dsts)
+        dsts = sorted({t.dst for t in by_source[s.name] if t.dst}, key=position.__getitem__)
+        successors[s.name] = tuple(table.state(d) for d in dsts)
         names = {t.event for t in by_source[s.name]}
-        events_from[s.name] = tuple(e for e in events if e in names)
+        events_from[s.name] = tuple(sorted(names, key=event_position.__getitem__))
     return CompiledMachine(
         table=table,
         parent=parent,
@@ -646,6 +802,8 @@ def compile_table(
         _pairs=frozenset(pairs),
         _successors=MappingProxyType(successors),
         _events_from=MappingProxyType(events_from),
+        _initial=table.state(table.initial),
+        _event_names=tuple(events),
         verify=verify,
     )
 
@@ -688,6 +846,10 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
     raises :class:`OrderFsmError` where the two disagree: many times slower, for a
     user's own checks of a table, never for the hot path.
     """
+    if source.__class__ is str:  # the hot path: a shipped machine, already compiled
+        cached = _cache.get((source, verify))
+        if cached is not None:
+            return cached
     if isinstance(source, Mapping):
         return _compile_with_parent(parse_table(source), verify)
     if not isinstance(source, str | os.PathLike) or source == "":
@@ -697,10 +859,7 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
         )
     if isinstance(source, str) and source in SHIPPED_TABLES:
         key = (source, verify)
-        cached = _cache.get(key)  # the lock is only needed to compile, once
-        if cached is not None:
-            return cached
-        with _cache_lock:
+        with _cache_lock:  # only reached to compile, once
             cached = _cache.get(key)
             if cached is None:
                 cached = _cache[key] = _compile_with_parent(shipped_table(source), verify)

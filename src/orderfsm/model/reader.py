@@ -92,11 +92,11 @@ class FieldReader:
     def __init__(self, file: str, entry: str, data: object, keys: set[str]) -> None:
         self.file = file
         self.entry = entry
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict | Mapping):  # dict first: no abc check for TOML data
             self.fail(f"expected a table (mapping), got {type(data).__name__}")
         self.data: Mapping[str, object] = data
-        unknown = sorted(set(self.data) - keys)
-        if unknown:
+        if not keys.issuperset(self.data):
+            unknown = sorted(set(self.data) - keys)
             self.fail(f"unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(keys))}")
 
     def fail(self, problem: str, key: str | None = None) -> NoReturn:
@@ -109,6 +109,8 @@ class FieldReader:
                 self.fail("missing required key", key)
             return default
         value = self.data[key]
+        if value.__class__ is kind:  # the common case, decided without the checks below
+            return value
         if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             self.fail(f"expected {_kind_name(kind)}, got a boolean", key)
         if not isinstance(value, kind):
@@ -497,21 +499,39 @@ MAX_NESTING = 32
 def _check_shape(data: Mapping[Any, object], file: str) -> None:
     """Reject what no table holds before reading it: a key that is not a string, or
     nesting deeper than :data:`MAX_NESTING` (walked without recursion, so any depth is
-    reported, not crashed on)."""
-    stack: list[tuple[object, str, int]] = [(data, "<top>", 0)]
+    reported, not crashed on). Linear in the size of ``data``; a path is spelled out only
+    for the error."""
+    # Each entry: (value, depth, parent entry, key or index in the parent).
+    stack: list[tuple[object, int, tuple[Any, ...] | None, object]] = [(data, 0, None, None)]
     while stack:
-        value, where, depth = stack.pop()
+        entry = stack.pop()
+        value, depth = entry[0], entry[1]
+        if type(value) in _SCALARS:
+            continue
         if depth > MAX_NESTING:
-            raise TableError(file, where, f"nested deeper than {MAX_NESTING} levels")
-        if isinstance(value, Mapping):
+            raise TableError(file, _path(entry), f"nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, dict | Mapping):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise TableError(
-                        file, where, f"key {key!r} is a {type(key).__name__}, not a string"
+                        file, _path(entry), f"key {key!r} is a {type(key).__name__}, not a string"
                     )
-                stack.append((item, key if where == "<top>" else f"{where}.{key}", depth + 1))
-        elif isinstance(value, list | tuple):
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+                stack.append((item, depth + 1, entry, key))
+        elif isinstance(value, list | tuple):  # other values (dates...) hold nothing
+            stack.extend((item, depth + 1, entry, i) for i, item in enumerate(value))
+
+
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _path(entry: tuple[Any, ...]) -> str:
+    """``states[3].provenance`` for an entry of :func:`_check_shape`'s walk."""
+    parts: list[str] = []
+    while entry[2] is not None:
+        key = entry[3]
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+        entry = entry[2]
+    return "".join(reversed(parts)).lstrip(".") or "<top>"
 
 
 def read_bytes(path: Path) -> bytes:
