@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,32 @@ _tables = st.fixed_dictionaries(
 def test_any_mapping_loads_or_raises_a_library_error(data: dict[Any, Any]) -> None:
     with contextlib.suppress(OrderFsmError):  # anything else fails the test
         orderfsm.load(data)
+
+
+def _shipped(name: str) -> dict[str, Any]:
+    path = Path(orderfsm.__file__).parent / "data" / "tables" / f"{name}.toml"
+    return tomllib.loads(path.read_text("utf-8"))
+
+
+@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
+def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
+    data: st.DataObject, name: str, junk: Any
+) -> None:
+    """Deep validation paths: one node anywhere in a real table becomes anything."""
+    table = _shipped(name)
+    node: Any = table
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if not isinstance(child, dict | list) or data.draw(st.booleans()):
+            node[key] = junk
+            break
+        node = child
+    with contextlib.suppress(OrderFsmError):  # anything else fails the test
+        orderfsm.load(table)
 
 
 # ---------------------------------------------------------------------- the file cache

@@ -17,7 +17,6 @@ import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,6 +35,8 @@ from orderfsm.model.reader import parse_table, parse_toml, read_bytes, read_tabl
 from orderfsm.model.table import Code, Event, State, Table, Transition
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from transitions import Machine
 
 StatusLike = int | str | State
@@ -864,6 +865,8 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
             if cached is None:
                 cached = _cache[key] = _compile_with_parent(shipped_table(source), verify)
             return cached
+    from pathlib import Path  # noqa: PLC0415 - pathlib only for a table file (import time)
+
     try:
         path = Path(source)
         missing = isinstance(source, str) and not path.suffix and not path.exists()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from orderfsm.errors import TableError
 from orderfsm.model.guards import REGISTRY
@@ -26,6 +25,9 @@ from orderfsm.model.table import (
     Transition,
     Variable,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _T = TypeVar("_T")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -506,19 +508,22 @@ def _check_shape(data: Mapping[Any, object], file: str) -> None:
     while stack:
         entry = stack.pop()
         value, depth = entry[0], entry[1]
-        if type(value) in _SCALARS:
-            continue
         if depth > MAX_NESTING:
             raise TableError(file, _path(entry), f"nested deeper than {MAX_NESTING} levels")
         if isinstance(value, dict | Mapping):
             for key, item in value.items():
-                if not isinstance(key, str):
+                if key.__class__ is not str and not isinstance(key, str):
                     raise TableError(
                         file, _path(entry), f"key {key!r} is a {type(key).__name__}, not a string"
                     )
-                stack.append((item, depth + 1, entry, key))
+                if item.__class__ not in _SCALARS:  # scalars hold nothing: not walked
+                    stack.append((item, depth + 1, entry, key))
         elif isinstance(value, list | tuple):  # other values (dates...) hold nothing
-            stack.extend((item, depth + 1, entry, i) for i, item in enumerate(value))
+            stack.extend(
+                (item, depth + 1, entry, i)
+                for i, item in enumerate(value)
+                if item.__class__ not in _SCALARS
+            )
 
 
 _SCALARS = frozenset({str, int, float, bool})
@@ -565,5 +570,7 @@ def parse_toml(content: bytes, file: str) -> Table:
 
 def read_table(path: str | Path) -> Table:
     """Read and validate a TOML table file; errors name the file."""
+    from pathlib import Path  # noqa: PLC0415 - pathlib only for a table file (import time)
+
     p = Path(path)
     return parse_toml(read_bytes(p), str(p))
