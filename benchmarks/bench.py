@@ -340,10 +340,12 @@ def _timed_child(code: str, timeout: float) -> str:
         "import orderfsm, table_shapes as tables\n"
         "from orderfsm.check.lint import lint\n"
         "start = time.perf_counter()\n"
+        "cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])\n"
         f"{code}\n"
         "took = time.perf_counter() - start\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(f'{took:8.2f} s  peak RSS {rss:6.0f} MB  {result}')\n"
+        "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "cpu, rss = use.ru_utime + use.ru_stime - cpu0, use.ru_maxrss / 1024\n"
+        "print(f'{took:7.2f} s wall {cpu:7.2f} s CPU  peak RSS {rss:5.0f} MB  {result}')\n"
     )
     try:
         done = subprocess.run(
