@@ -107,6 +107,12 @@ def check_baselines_agree() -> None:
 def bench_service() -> None:
     print("service hot path: build an order (2 sub-orders), fire events, to_dict")
     check_baselines_agree()
+    against = (
+        (baselines.PerOrderMachine, "(a) transitions Machine per order", "target >= 20x faster"),
+        (baselines.SharedMachine, "(b) shared Machine add/remove_model", ""),
+        (baselines.StatemachineOrder, "(c) python-statemachine instance", "target >= 50x faster"),
+        (baselines.DictOrder, "(d) plain dicts (the floor)", "target within 5x"),
+    )
     for events in (1, 2):
         ours = per_call(service_orderfsm(events))
         show(
@@ -114,31 +120,11 @@ def bench_service() -> None:
                 (
                     f"orderfsm, {events} event(s)",
                     ours,
-                    "(a) transitions Machine per order",
-                    per_call(service_baseline(baselines.PerOrderMachine, events)),
-                    "target >= 20x faster",
-                ),
-                (
-                    f"orderfsm, {events} event(s)",
-                    ours,
-                    "(b) shared Machine add/remove_model",
-                    per_call(service_baseline(baselines.SharedMachine, events)),
-                    "",
-                ),
-                (
-                    f"orderfsm, {events} event(s)",
-                    ours,
-                    "(c) python-statemachine instance",
-                    per_call(service_baseline(baselines.StatemachineOrder, events)),
-                    "target >= 50x faster",
-                ),
-                (
-                    f"orderfsm, {events} event(s)",
-                    ours,
-                    "(d) plain dicts (the floor)",
-                    per_call(service_baseline(baselines.DictOrder, events)),
-                    "target within 5x",
-                ),
+                    label,
+                    per_call(service_baseline(cls, events)),
+                    target,
+                )
+                for cls, label, target in against
             ]
         )
     stored = service_orderfsm(1)()

@@ -424,15 +424,9 @@ class CompiledMachine:
         status remembered before a history state. Raises :class:`UnknownStatus`,
         :class:`UnknownEvent`, or a :class:`TransitionRejected` subclass naming the rule.
         """
-        if parent is None and variables is None and history is None and not self.verify:
-            unguarded = self._unguarded(status, event)
-            if unguarded is not None:
-                return unguarded.step
-        probe = self._probe(status, event, parent, variables, history)
-        chosen = self._choose(probe)
-        if self.verify:
-            self._reference.confirm(self, probe, chosen)
+        probe, chosen = self._decide(status, event, parent, variables, history)
         if isinstance(chosen, _Refusal):
+            assert probe is not None  # refusals come from the general path
             raise self._reject(probe, chosen)
         return chosen.step
 
@@ -446,14 +440,28 @@ class CompiledMachine:
         history: StatusLike | None = None,
     ) -> bool:
         """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
-        no_context = parent is None and variables is None and history is None
-        if no_context and not self.verify and self._unguarded(status, event) is not None:
-            return True
+        _, chosen = self._decide(status, event, parent, variables, history)
+        return not isinstance(chosen, _Refusal)
+
+    def _decide(
+        self,
+        status: StatusLike,
+        event: str,
+        parent: StatusLike | None,
+        variables: Mapping[str, str] | None,
+        history: StatusLike | None,
+    ) -> tuple[GuardContext | None, _Edge | _Refusal]:
+        """The index's decision (confirmed by the engine on a verifying machine), with the
+        context it was decided in; ``None`` when no guard was involved and none was built."""
+        if parent is None and variables is None and history is None and not self.verify:
+            unguarded = self._unguarded(status, event)
+            if unguarded is not None:
+                return None, unguarded
         probe = self._probe(status, event, parent, variables, history)
         chosen = self._choose(probe)
         if self.verify:
             self._reference.confirm(self, probe, chosen)
-        return not isinstance(chosen, _Refusal)
+        return probe, chosen
 
     def enabled(
         self,
