@@ -114,3 +114,20 @@ def test_the_hot_path_never_fires_the_engine() -> None:
     assert m._reference._engine is None
     m.engine_transition("A", "go")
     assert m._reference._engine is not None
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_steps_are_resolved_once_and_shared(name: str) -> None:
+    """Every step is built at compile time: the same edge returns the same frozen Step,
+    with or without a context, and it equals what the engine computes."""
+    m = MACHINES[name]
+    for t in m.edges:
+        if t.guards or m.event(t.event).guards or m.status(t.src).final:
+            continue
+        first = m.transitions_from(t.src)
+        if next(e for e in first if e.event == t.event) is not t:
+            continue  # another edge is tried first for this event
+        step = m.transition(t.src, t.event)
+        assert step is m.transition(m.status(t.src).code, t.event)
+        assert step == m.engine_transition(t.src, t.event)
+        assert (step.source.name, step.target.name, step.transition) == (t.src, t.dst, t)

@@ -32,7 +32,7 @@ from orderfsm.errors import (
 )
 from orderfsm.model.guards import REGISTRY, GuardContext
 from orderfsm.model.reader import parse_table, parse_toml, read_bytes, read_table
-from orderfsm.model.table import Code, Event, State, Table, Transition
+from orderfsm.model.table import Code, Event, State, Table, Transition, Variable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -152,6 +152,7 @@ class CompiledMachine:
     _successors: Mapping[str, tuple[State, ...]] = field(repr=False)
     _events_from: Mapping[str, tuple[str, ...]] = field(repr=False)
     _initial: State = field(repr=False)
+    _declared: Mapping[str, Variable] = field(repr=False)
     _event_names: tuple[str, ...] = field(repr=False)
     verify: bool = False
 
@@ -386,8 +387,8 @@ class CompiledMachine:
         Raises :class:`InvalidOrderState` for an undeclared variable or a value the table
         does not list.
         """
-        declared = {v.name: v for v in self.table.variables}
-        out = {v.name: v.default for v in self.table.variables}
+        declared = self._declared
+        out = dict(self._defaults)
         for name, value in (given or {}).items():
             var = declared.get(name)
             if var is None:
@@ -812,6 +813,7 @@ def compile_table(
         _successors=MappingProxyType(successors),
         _events_from=MappingProxyType(events_from),
         _initial=table.state(table.initial),
+        _declared=MappingProxyType({v.name: v for v in table.variables}),
         _event_names=tuple(events),
         verify=verify,
     )
