@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -36,18 +35,44 @@ SUBS = ["1001", "1002"]
 EVENTS = ("creation_complete", "upload_payment_proof")
 
 
-def per_call(fn: Callable[[], object]) -> float:
-    """Median seconds per call of ``fn`` over ``REPEATS`` timed loops of ~``BUDGET`` each."""
-    timer = timeit.Timer(fn)
-    number, took = timer.autorange()
-    number = max(1, int(number * BUDGET / max(took, 1e-9)))
-    return statistics.median(t / number for t in timer.repeat(REPEATS, number))
+Timed = Callable[[], object]
+Row = tuple[str, Timed, str, Timed, str]
 
 
-def show(rows: list[tuple[str, float, str, float, str]]) -> None:
-    """Print ``(path, seconds, reference, seconds, target)`` rows with their ratios."""
-    for name, ours, ref_name, ref, target in rows:
-        ratio = ours / ref
+def _calibrated(fn: Timed) -> int:
+    """How many calls of ``fn`` take about ``BUDGET`` seconds."""
+    number, took = timeit.Timer(fn).autorange()
+    return max(1, int(number * BUDGET / max(took, 1e-9)))
+
+
+def side_by_side(
+    ours: Timed, ref: Timed, *, number: int | None = None, repeats: int | None = None
+) -> tuple[float, float, float]:
+    """Seconds per call of ``ours`` and ``ref`` and their ratio, timed alternately.
+
+    Each repeat times a loop of ``ours`` then a loop of ``ref``; the figures are the
+    medians over the repeats and the ratio is the median of the repeats' ratios, so a
+    burst of load from elsewhere hits both sides of a ratio alike.
+    """
+    counts = (number or _calibrated(ours), number or _calibrated(ref))
+    if number == 1:  # whole commands: one warm-up run each
+        ours(), ref()
+    samples = []
+    for _ in range(repeats or REPEATS):
+        a = timeit.Timer(ours).timeit(counts[0]) / counts[0]
+        b = timeit.Timer(ref).timeit(counts[1]) / counts[1]
+        samples.append((a, b))
+    return (
+        statistics.median(a for a, _ in samples),
+        statistics.median(b for _, b in samples),
+        statistics.median(a / b for a, b in samples),
+    )
+
+
+def show(rows: list[Row], *, number: int | None = None, repeats: int | None = None) -> None:
+    """Time and print ``(path, ours, reference, theirs, target)`` rows with their ratios."""
+    for name, ours_fn, ref_name, ref_fn, target in rows:
+        ours, ref, ratio = side_by_side(ours_fn, ref_fn, number=number, repeats=repeats)
         how = f"{1 / ratio:.1f}x faster" if ratio < 1 else f"{ratio:.1f}x slower"
         print(
             f"  {name:<44} {_fmt(ours):>10}  vs {ref_name:<36} {_fmt(ref):>10}  {how:>14}  {target}"
@@ -114,14 +139,13 @@ def bench_service() -> None:
         (baselines.DictOrder, "(d) plain dicts (the floor)", "target within 5x"),
     )
     for events in (1, 2):
-        ours = per_call(service_orderfsm(events))
         show(
             [
                 (
                     f"orderfsm, {events} event(s)",
-                    ours,
+                    service_orderfsm(events),
                     label,
-                    per_call(service_baseline(cls, events)),
+                    service_baseline(cls, events),
                     target,
                 )
                 for cls, label, target in against
@@ -146,9 +170,9 @@ def bench_service() -> None:
         [
             (
                 "orderfsm from_dict, 1 event, to_dict",
-                per_call(ours_restored),
+                ours_restored,
                 "(d) plain dicts",
-                per_call(floor_restored),
+                floor_restored,
                 "target within 5x",
             )
         ]
@@ -166,9 +190,9 @@ def bench_queries() -> None:
         [
             (
                 "m.can(0, 1)",
-                per_call(lambda: m.can(0, 1)),
+                lambda: m.can(0, 1),
                 "(0, 1) in frozenset",
-                per_call(lambda: (0, 1) in pairs),
+                lambda: (0, 1) in pairs,
                 "target within 3x",
             )
         ]
@@ -185,9 +209,9 @@ def bench_queries() -> None:
         [
             (
                 f"icbu m.transition({code!r}, {src.event!r})",
-                per_call(lambda: icbu.transition(code, src.event)),
+                lambda: icbu.transition(code, src.event),
                 "dict lookup chain code->name->dst",
-                per_call(lambda: chain[codes[code], src.event]),
+                lambda: chain[codes[code], src.event],
                 "",
             )
         ]
@@ -211,13 +235,20 @@ def with_history(entries: int) -> dict[str, Any]:
 
 def bench_history() -> None:
     print("from_dict by history length")
-    base = None
+    empty = with_history(0)
+    rows: list[Row] = []
     for n in (0, 10, 50, 500):
         data = with_history(n)
-        t = per_call(lambda data=data: orderfsm.TaobaoOrder.from_dict(data))
-        base = base or t
-        target = "target within 1.5x at 50" if n == 50 else ""
-        show([(f"from_dict, {n} history entries", t, "from_dict, 0 entries", base, target)])
+        rows.append(
+            (
+                f"from_dict, {n} history entries",
+                lambda data=data: orderfsm.TaobaoOrder.from_dict(data),
+                "from_dict, 0 entries",
+                lambda: orderfsm.TaobaoOrder.from_dict(empty),
+                "target within 1.5x at 50" if n == 50 else "",
+            )
+        )
+    show(rows)
 
 
 # ---------------------------------------------------------------------- ingestion
@@ -253,16 +284,16 @@ def bench_ingest() -> None:
         [
             (
                 "parse",
-                per_call(lambda: ingest.parse(body, "status_callback")),
+                lambda: ingest.parse(body, "status_callback"),
                 "json.loads",
-                per_call(lambda: json.loads(body)),
+                lambda: json.loads(body),
                 "target within 4x",
             ),
             (
                 "parse + apply + to_dict",
-                per_call(ours),
+                ours,
                 "json.loads + json.dumps",
-                per_call(floor),
+                floor,
                 "",
             ),
         ]
@@ -272,27 +303,21 @@ def bench_ingest() -> None:
 # ---------------------------------------------------------------------- whole commands
 
 
-def wall(argv: list[str], runs: int = 7) -> float:
-    """Median wall time of running ``argv`` (after one warm-up run)."""
-    times = []
-    for i in range(runs + 1):
-        start = time.perf_counter()
-        subprocess.run(argv, check=False, capture_output=True)
-        if i:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def command(*argv: str) -> Timed:
+    """Running ``argv`` (output discarded) as a timed callable."""
+    return lambda: subprocess.run(argv, check=False, capture_output=True)
 
 
 def bench_commands() -> None:
-    print("whole commands (subprocess wall time, median of 7)")
+    print("whole commands (subprocess wall time, median of 7, run alternately)")
     py = sys.executable
-    nothing = wall([py, "-c", "pass"])
-    transitions = wall([py, "-c", "import transitions"])
+    nothing = command(py, "-c", "pass")
+    transitions = command(py, "-c", "import transitions")
     show(
         [
             (
                 "import orderfsm",
-                wall([py, "-c", "import orderfsm"]),
+                command(py, "-c", "import orderfsm"),
                 "import transitions",
                 transitions,
                 "target within 2x",
@@ -300,12 +325,14 @@ def bench_commands() -> None:
             ("import transitions", transitions, "python -c pass", nothing, ""),
             (
                 "orderfsm check",
-                wall([py, "-m", "orderfsm.cli", "check"], runs=5),
+                command(py, "-m", "orderfsm.cli", "check"),
                 "python -c pass",
                 nothing,
                 "",
             ),
-        ]
+        ],
+        number=1,
+        repeats=7,
     )
 
 
