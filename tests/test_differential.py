@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.errors import OrderFsmError, TransitionRejected
+from orderfsm.errors import IllegalTransition, OrderFsmError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
 
 MACHINES = {name: orderfsm.load(name) for name in orderfsm.MACHINES}
@@ -103,6 +103,16 @@ def test_verify_reports_a_disagreement() -> None:
         verified.transition("B", "go")
     with pytest.raises(OrderFsmError, match="disagree"):
         verified.allows("B", "go")
+
+
+def test_an_event_no_edge_uses_is_refused_by_both() -> None:
+    data = _final_with_an_edge()
+    data["events"]["unused"] = {"description": "declared, never used"}
+    m = orderfsm.load(data, verify=True)
+    for run in (m.transition, m.engine_transition):
+        with pytest.raises(IllegalTransition):
+            run("A", "unused")
+    assert not m.allows("A", "unused")
 
 
 def test_the_hot_path_never_fires_the_engine() -> None:

@@ -696,8 +696,9 @@ class _Reference:
 
         cursor = _Cursor(probe.status.name)
         trace: list[tuple[str, object]] = []
+        event = self.engine().events.get(probe.event)  # None: no edge anywhere uses it
         try:
-            fired = self.engine().events[probe.event].trigger(cursor, probe=probe, trace=trace)
+            fired = event is not None and event.trigger(cursor, probe=probe, trace=trace)
         except MachineError:
             fired = False
         taken = [i for kind, i in trace if kind == "took"]
