@@ -7,14 +7,13 @@ reachability rules but must have no transitions at all.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.compile import CompiledMachine, with_variables
 from orderfsm.model.guards import REGISTRY, GuardContext
-from orderfsm.model.table import State, Transition
+from orderfsm.model.table import Transition
 
 Level = Literal["error", "warning"]
 
@@ -37,6 +36,10 @@ class Finding:
         }
 
 
+MAX_PER_RULE = 20
+"""Findings listed per rule and machine; the rest are counted in one summary finding."""
+
+
 def _reachable(machine: CompiledMachine, start: str) -> set[str]:
     seen, frontier = {start}, [start]
     while frontier:
@@ -47,62 +50,90 @@ def _reachable(machine: CompiledMachine, start: str) -> set[str]:
     return seen
 
 
-def guard_contexts(machine: CompiledMachine, t: Transition) -> Iterator[GuardContext]:
-    """Every context the guards of edge ``t`` could be evaluated in."""
-    src = machine.table.state(t.src)
-    dst = machine.table.state(t.dst) if t.dst else None
-    histories: list[State | None] = [None, *machine.states]
-    for (parent, variables), history in itertools.product(machine.contexts(), histories):
-        yield GuardContext(
-            machine=machine.name,
-            event=t.event,
-            status=src,
-            target=dst,
-            parent=parent,
-            variables=variables,
-            history=history,
+def _reaching(machine: CompiledMachine, goals: set[str]) -> set[str]:
+    """Every status from which some status in ``goals`` can be reached (goals included)."""
+    entering: dict[str, list[str]] = {}
+    for t in machine.edges:
+        if t.dst:
+            entering.setdefault(t.dst, []).append(t.src)
+    seen, frontier = set(goals), list(goals)
+    while frontier:
+        for src in entering.get(frontier.pop(), ()):
+            if src not in seen:
+                seen.add(src)
+                frontier.append(src)
+    return seen
+
+
+def can_pass(
+    machine: CompiledMachine,
+    t: Transition,
+    event_guards: tuple[str, ...],
+    edge_guards: tuple[str, ...],
+) -> bool:
+    """Whether some context passes all ``event_guards`` (which see no target) and all
+    ``edge_guards`` (which see ``t``'s destination) when ``t``'s event is tried.
+
+    Only what the guards read is enumerated (:meth:`CompiledMachine.guard_contexts`), and
+    of the variables only those they read (:meth:`CompiledMachine.explore`), so the cost
+    does not grow with variables, parents or history states no guard looks at.
+    """
+    guards = (*event_guards, *edge_guards)
+    reads = {r for g in guards for r in REGISTRY[g].reads}
+    target = machine.table.state(t.dst) if t.dst else None
+
+    def passes(ctx: GuardContext) -> bool:
+        untargeted = replace(ctx, target=None) if event_guards else ctx
+        return all(REGISTRY[g].check(untargeted) for g in event_guards) and all(
+            REGISTRY[g].check(ctx) for g in edge_guards
         )
+
+    for base in machine.guard_contexts(t.event, t.src, target, reads):
+        if "variables" not in reads:
+            if passes(base):
+                return True
+        elif any(ok for _, ok in machine.explore(with_variables(passes, base))):
+            return True
+    return False
 
 
 def _edge_can_fire(machine: CompiledMachine, t: Transition) -> tuple[bool, list[str]]:
     """Whether some context passes every guard of ``t``; and the guards that never pass."""
-    guards = (*machine.event(t.event).guards, *t.guards)
-    dead = [
-        g
-        for g in guards
-        if not any(
-            REGISTRY[g].check(ctx if g in t.guards else _without_target(ctx))
-            for ctx in guard_contexts(machine, t)
-        )
-    ]
-    fires = not dead and any(
-        all(REGISTRY[g].check(ctx) for g in guards) for ctx in guard_contexts(machine, t)
-    )
-    return fires, dead
-
-
-def _without_target(ctx: GuardContext) -> GuardContext:
-    return GuardContext(
-        ctx.machine, ctx.event, ctx.status, None, ctx.parent, ctx.variables, ctx.history
-    )
+    event_guards = machine.event(t.event).guards
+    dead = [g for g in event_guards if not can_pass(machine, t, (g,), ())]
+    dead += [g for g in t.guards if not can_pass(machine, t, (), (g,))]
+    if dead:
+        return False, dead
+    if len(event_guards) + len(t.guards) <= 1:
+        return True, []
+    return can_pass(machine, t, event_guards, t.guards), []
 
 
 def lint(machine: CompiledMachine) -> list[Finding]:
-    """Every structural finding for ``machine``, errors and warnings, in a stable order."""
+    """Every structural finding for ``machine``, errors and warnings, in a stable order.
+
+    Near-linear in states + transitions. Each rule lists at most :data:`MAX_PER_RULE`
+    findings per machine, then one finding counting the rest.
+    """
     name = machine.name
     out: list[Finding] = []
     reachable = _reachable(machine, machine.initial.name)
     finals = {s.name for s in machine.states if s.final}
+    reach_final = _reaching(machine, finals)
+    touching: dict[str, int] = {}
+    for t in machine.edges:
+        for end in {t.src, t.dst}:
+            if end:
+                touching[end] = touching.get(end, 0) + 1
     for s in machine.states:
         if s.quarantine:
-            touching = [t for t in machine.edges if s.name in (t.src, t.dst)]
-            if touching:
+            if touching.get(s.name):
                 out.append(
                     Finding(
                         name,
                         "error",
                         "quarantine_with_transitions",
-                        f"{s} is a quarantine state but has {len(touching)} transition(s)",
+                        f"{s} is a quarantine state but has {touching[s.name]} transition(s)",
                     )
                 )
             continue
@@ -122,7 +153,7 @@ def lint(machine: CompiledMachine) -> list[Finding]:
                     f"final {s} has outgoing transitions ({events})",
                 )
             )
-        if not s.final and not (_reachable(machine, s.name) & finals):
+        if not s.final and s.name not in reach_final:
             out.append(
                 Finding(
                     name, "error", "no_way_to_final", f"no final status can be reached from {s}"
@@ -143,10 +174,12 @@ def lint(machine: CompiledMachine) -> list[Finding]:
             )
         if fires:
             fired_events.add(t.event)
+    with_edges = {t.event for t in machine.edges}
     for event in machine.event_names:
         if event not in fired_events:
-            has_edges = any(t.event == event for t in machine.edges)
-            why = "its transitions can never fire" if has_edges else "no transition uses it"
+            why = (
+                "its transitions can never fire" if event in with_edges else "no transition uses it"
+            )
             out.append(
                 Finding(
                     name,
@@ -155,7 +188,26 @@ def lint(machine: CompiledMachine) -> list[Finding]:
                     f"event {event!r} is never enabled: {why}",
                 )
             )
-    return out
+    return _capped(out)
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """At most :data:`MAX_PER_RULE` findings per rule, then one counting the rest."""
+    kept: list[Finding] = []
+    extra: dict[tuple[str, str, Level], int] = {}
+    seen: dict[str, int] = {}
+    for f in findings:
+        seen[f.rule] = seen.get(f.rule, 0) + 1
+        if seen[f.rule] <= MAX_PER_RULE:
+            kept.append(f)
+        else:
+            key = (f.machine, f.rule, f.level)
+            extra[key] = extra.get(key, 0) + 1
+    for (machine, rule, level), more in extra.items():
+        kept.append(
+            Finding(machine, level, rule, f"... and {more} more {rule} finding(s) not listed")
+        )
+    return kept
 
 
 def _reads_target(guards: tuple[str, ...]) -> bool:
@@ -164,15 +216,22 @@ def _reads_target(guards: tuple[str, ...]) -> bool:
 
 
 def _nondeterminism(machine: CompiledMachine) -> Iterator[Finding]:
-    by_key: dict[tuple[str, str], list[Transition]] = {}
+    """One finding per (status, event, guards) whose edges go to more than one status with
+    nothing to tell them apart; linear in the edges, however many share a source."""
+    groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
     for t in machine.edges:
-        by_key.setdefault((t.src, t.event), []).append(t)
-    for (src, event), edges in by_key.items():
-        for a, b in itertools.combinations(edges, 2):
-            if a.dst != b.dst and set(a.guards) == set(b.guards) and not _reads_target(a.guards):
-                yield Finding(
-                    machine.name,
-                    "error",
-                    "ambiguous_event",
-                    f"{src} on {event!r} goes to {a.dst} or {b.dst} and no guard tells them apart",
-                )
+        if t.dst and not _reads_target(t.guards):
+            dsts = groups.setdefault((t.src, t.event, frozenset(t.guards)), [])
+            if t.dst not in dsts:
+                dsts.append(t.dst)
+    for (src, event, _), dsts in groups.items():
+        if len(dsts) > 1:
+            shown = " or ".join(dsts[:5]) + (
+                f" (and {len(dsts) - 5} more)" if len(dsts) > 5 else ""
+            )
+            yield Finding(
+                machine.name,
+                "error",
+                "ambiguous_event",
+                f"{src} on {event!r} goes to {shown} and no guard tells them apart",
+            )

@@ -1,12 +1,13 @@
-"""Compile a validated table into an immutable machine: a ``transitions`` engine plus an index.
+"""Compile a validated table into an immutable machine: a compiled index plus its reference.
 
 The compiled machine is built once per table and shared by every order that uses it.
 Its pure core is :meth:`CompiledMachine.transition` (``status, event -> Step``, or a
 typed rejection); the stateful orders in :mod:`orderfsm.orders.taobao` are a convenience on
-top of it. Successful steps are executed by the ``transitions`` engine on a throwaway
-cursor, with every guard handed to it as a callable (never as a string, which
-``transitions`` would resolve by importing a dotted path). The index answers the
-stateless queries and explains rejections.
+top of it. Every query and every step runs on the index (dicts from status and event to
+candidate edges, resolved once at compile time). The ``transitions`` engine built from
+the same edges is the reference semantics: what it accepts is what the library accepts.
+The differential test drives both on every shipped machine; ``load(..., verify=True)``
+runs every step through both and raises on a disagreement, for a user's own checks.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-from transitions import EventData, Machine
+from typing import TYPE_CHECKING, Any, Literal
 
 from orderfsm.errors import (
     IllegalTransition,
@@ -35,8 +32,13 @@ from orderfsm.errors import (
 )
 from orderfsm.model.document import check_edges, is_document, read_document, read_json
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
-from orderfsm.model.reader import parse_table, read_table
-from orderfsm.model.table import Code, Event, State, Table, Transition
+from orderfsm.model.reader import parse_table, parse_toml, read_bytes, read_table
+from orderfsm.model.table import Code, Event, State, Table, Transition, Variable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from transitions import Machine
 
 StatusLike = int | str | State
 
@@ -54,34 +56,55 @@ class Step:
     transition: Transition
 
 
-@dataclass(slots=True)
-class _Cursor:
-    """The engine's model: just a state name, so one engine serves every order."""
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    """One candidate edge of the index: the table edge, its target resolved, its guards,
+    and the :class:`Step` taking it returns (immutable, so built once and shared)."""
 
-    state: str
+    transition: Transition
+    target: State
+    guards: tuple[str, ...]
+    step: Step
 
 
 @dataclass(frozen=True, slots=True)
-class _Probe:
-    """The context of one attempt, handed to engine conditions through event kwargs."""
+class _Refusal:
+    """Why the index refused an event, kept cheap: the exception is built only if raised."""
 
-    machine: str
-    event: str
-    status: State
-    parent: State | None
-    variables: Mapping[str, str]
-    history: State | None
+    kind: Literal["guard", "final", "no_edge"]
+    guard: str = ""
+    edge: str = ""
 
-    def context(self, target: State | None) -> GuardContext:
-        return GuardContext(
-            machine=self.machine,
-            event=self.event,
-            status=self.status,
-            target=target,
-            parent=self.parent,
-            variables=self.variables,
-            history=self.history,
-        )
+
+_PLAIN: frozenset[type] = frozenset({int, str})
+
+
+class _Recorder(Mapping[str, str]):
+    """Variables for :meth:`CompiledMachine.explore`: the assigned ones as given, every
+    other one at its default, noting (in order) each unassigned one that is read."""
+
+    __slots__ = ("_assigned", "_defaults", "read")
+
+    def __init__(self, assigned: Mapping[str, str], defaults: Mapping[str, str]) -> None:
+        self._assigned = assigned
+        self._defaults = defaults
+        self.read: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._assigned:
+            return self._assigned[key]
+        value = self._defaults[key]  # an undeclared name: KeyError, as from any mapping
+        if key not in self.read:
+            self.read.append(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._defaults:
+            self[key]  # looking at every name reads every variable
+            yield key
+
+    def __len__(self) -> int:
+        return len(self._defaults)
 
 
 def _expand(table: Table) -> tuple[Transition, ...]:
@@ -90,31 +113,48 @@ def _expand(table: Table) -> tuple[Transition, ...]:
     Each expanded edge carries the ``returns_to_history`` guard, so only the edge back to
     the remembered status can pass.
     """
+    order = {s.name: i for i, s in enumerate(table.states)}
+    entering: dict[str, set[str]] = {}
+    for e in table.transitions:
+        if e.dst is not None and e.dst != e.src:
+            entering.setdefault(e.dst, set()).add(e.src)
     out: list[Transition] = []
     for t in table.transitions:
         if not t.history:
             out.append(t)
             continue
-        entries = sorted(
-            {e.src for e in table.transitions if e.dst == t.src and e.src != t.src},
-            key=[s.name for s in table.states].index,
-        )
+        entries = sorted(entering.get(t.src, ()), key=order.__getitem__)
         out.extend(replace(t, dst=src, guards=(*t.guards, HISTORY_GUARD)) for src in entries)
     return tuple(out)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledMachine:
-    """An immutable compiled table. Build with :func:`load`; share freely between threads."""
+    """An immutable compiled table. Build with :func:`load`; share freely between threads.
+
+    Every query and :meth:`transition` run on a compiled index. The ``transitions`` engine
+    built from the same edges is the reference semantics: :meth:`engine_transition` runs
+    one event through it, and a machine loaded with ``load(..., verify=True)`` runs every
+    :meth:`transition` and :meth:`allows` through both and raises :class:`OrderFsmError`
+    if they disagree.
+    """
 
     table: Table
     parent: CompiledMachine | None
     edges: tuple[Transition, ...]
     _lookup: Mapping[Code, State] = field(repr=False)
     _by_source: Mapping[str, tuple[Transition, ...]] = field(repr=False)
-    _by_source_event: Mapping[tuple[str, str], tuple[Transition, ...]] = field(repr=False)
+    _by_source_event: Mapping[tuple[str, str], tuple[_Edge, ...]] = field(repr=False)
     _events: Mapping[str, Event] = field(repr=False)
-    _engine: Machine = field(repr=False)
+    _reference: _Reference = field(repr=False)
+    _defaults: Mapping[str, str] = field(repr=False)
+    _pairs: frozenset[tuple[Code, Code]] = field(repr=False)
+    _successors: Mapping[str, tuple[State, ...]] = field(repr=False)
+    _events_from: Mapping[str, tuple[str, ...]] = field(repr=False)
+    _initial: State = field(repr=False)
+    _declared: Mapping[str, Variable] = field(repr=False)
+    _event_names: tuple[str, ...] = field(repr=False)
+    verify: bool = False
 
     # ------------------------------------------------------------------ queries
     @property
@@ -128,11 +168,11 @@ class CompiledMachine:
 
     @property
     def initial(self) -> State:
-        return self.table.state(self.table.initial)
+        return self._initial
 
     @property
     def event_names(self) -> tuple[str, ...]:
-        return tuple(self._events)
+        return self._event_names
 
     def event(self, name: str) -> Event:
         """The declared event ``name``; :class:`UnknownEvent` if the table has none."""
@@ -147,7 +187,9 @@ class CompiledMachine:
         """Resolve an int code, enum name, alias or raw platform string to its status."""
         if isinstance(value, State):
             value = value.name
-        if not isinstance(value, bool) and isinstance(value, int | str):
+        if value.__class__ in _PLAIN or (
+            not isinstance(value, bool) and isinstance(value, int | str)
+        ):
             found = self._lookup.get(value)
             if found is not None:
                 return found
@@ -163,18 +205,20 @@ class CompiledMachine:
         """Whether any transition of the table goes from ``src`` to ``dst``, guards aside:
         the cell of the transition matrix. Whether an *event* would be accepted, guards
         included, is :meth:`allows` (and :meth:`enabled` lists those events)."""
-        target = self.status(dst).name
-        return any(t.dst == target for t in self._by_source[self.status(src).name])
+        # The pair set holds every edge by codes and by names; an exact int or str pair
+        # found there needs no resolving. Anything else (aliases, raw strings, State,
+        # bools that would hash like 0 and 1) is resolved first.
+        if src.__class__ in _PLAIN and dst.__class__ in _PLAIN and (src, dst) in self._pairs:
+            return True
+        return (self.status(src).name, self.status(dst).name) in self._pairs
 
     def successors(self, src: StatusLike) -> tuple[State, ...]:
         """The statuses one transition away from ``src``, in table order, guards aside."""
-        dsts = {t.dst for t in self._by_source[self.status(src).name]}
-        return tuple(s for s in self.states if s.name in dsts)
+        return self._successors[self.status(src).name]
 
     def events(self, src: StatusLike) -> tuple[str, ...]:
         """The events that have a transition leaving ``src``, in table order, guards aside."""
-        names = {t.event for t in self._by_source[self.status(src).name]}
-        return tuple(e for e in self._events if e in names)
+        return self._events_from[self.status(src).name]
 
     @property
     def parent_statuses(self) -> tuple[State | None, ...]:
@@ -184,11 +228,14 @@ class CompiledMachine:
     def contexts(
         self, parent: StatusLike | None = None, fixed: Sequence[tuple[str, str]] = ()
     ) -> Iterator[tuple[State | None, dict[str, str]]]:
-        """Every (parent status, variables) an event of this machine could be tried with.
+        """Every (parent status, variables) that can decide an event of this machine.
 
         ``parent`` pins the enclosing order's status (an unknown one yields nothing);
         ``fixed`` pins some variables' values. Lint, the checker and path search all
-        enumerate guard contexts through this one method.
+        enumerate guard contexts through this one method. Only what the table's guards
+        read is enumerated, lazily: every parent status if a guard reads the parent
+        (else one), every combination of the variables guards read (the others at their
+        defaults), so a table's variables cost nothing unless a guard looks at them.
         """
         parents: Sequence[State | None] = self.parent_statuses
         if parent is not None and self.parent is not None:
@@ -196,24 +243,111 @@ class CompiledMachine:
                 parents = (self.parent.status(parent),)
             except UnknownStatus:
                 return
+        reads = self._guard_reads()
+        if "parent" not in reads:
+            parents = parents[:1]
         pinned = dict(fixed)
+        read = self._variables_read() if "variables" in reads else frozenset()
         names = [v.name for v in self.table.variables]
         domains = [
-            (pinned[v.name],) if v.name in pinned else v.values for v in self.table.variables
+            (pinned[v.name],)
+            if v.name in pinned
+            else (v.values if v.name in read else (v.default,))
+            for v in self.table.variables
         ]
         for p in parents:
             for values in itertools.product(*domains):
                 yield p, dict(zip(names, values, strict=True))
 
+    def explore(
+        self,
+        predicate: Callable[[Mapping[str, str]], bool],
+        fixed: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[dict[str, str], bool]]:
+        """``predicate`` on every assignment of the variables it reads; each other variable
+        stays at its default (or its value in ``fixed``).
+
+        Yields each distinct assignment (complete, all variables) with the predicate's
+        result. The predicate is given a mapping that notes which variables it reads, and
+        only those are branched on, so the cost is the product of the read variables'
+        domains, not of all of them.
+        """
+        for assignment, result, _ in self._explore(predicate, fixed or {}):
+            yield assignment, result
+
+    def _explore(
+        self, predicate: Callable[[Mapping[str, str]], bool], fixed: Mapping[str, str]
+    ) -> Iterator[tuple[dict[str, str], bool, list[str]]]:
+        domains = {v.name: v.values for v in self.table.variables}
+        defaults = {**self._defaults, **fixed}
+        stack: list[dict[str, str]] = [dict(fixed)]
+        while stack:
+            assigned = stack.pop()
+            seen = _Recorder(assigned, defaults)
+            result = predicate(seen)
+            yield {**defaults, **assigned}, result, seen.read
+            # This run covered every read variable at its default; branch on each other
+            # value of each, in the order read, with the ones read before it at default.
+            for i, key in enumerate(seen.read):
+                base = {**assigned, **{k: defaults[k] for k in seen.read[:i]}}
+                stack.extend(
+                    {**base, key: value} for value in domains[key] if value != defaults[key]
+                )
+
+    def guard_contexts(
+        self, event: str, status: StatusLike, target: State | None, reads: Collection[str]
+    ) -> Iterator[GuardContext]:
+        """The contexts a guard that reads ``reads`` can tell apart, for ``event`` tried in
+        ``status`` toward ``target``: every parent status if it reads the parent (else
+        one), every remembered status and none if it reads the history (else none), the
+        variables at their defaults (:meth:`explore` branches on those)."""
+        parents = self.parent_statuses if "parent" in reads else self.parent_statuses[:1]
+        histories = (None, *self.states) if "history" in reads else (None,)
+        state = self.status(status)
+        for parent in parents:
+            for history in histories:
+                yield GuardContext(
+                    machine=self.name,
+                    event=event,
+                    status=state,
+                    target=target,
+                    parent=parent,
+                    variables=self._defaults,
+                    history=history,
+                )
+
+    def _guard_reads(self) -> frozenset[str]:
+        """Everything any guard of this table reads (``status``, ``parent``, ...)."""
+        guards = {g for e in self.table.events for g in e.guards}
+        guards.update(g for t in self.edges for g in t.guards)
+        return frozenset(r for g in guards for r in REGISTRY[g].reads)
+
+    def _variables_read(self) -> frozenset[str]:
+        """The variables some guard of this table reads, in some context it is tried in."""
+        memo = self._reference.memo
+        if "variables_read" not in memo:
+            read: set[str] = set()
+            for t in self.edges:
+                for g in (*self._events[t.event].guards, *t.guards):
+                    guard = REGISTRY[g]
+                    if "variables" not in guard.reads:
+                        continue
+                    target = self.table.state(t.dst) if t.dst and g in t.guards else None
+                    for base in self.guard_contexts(t.event, t.src, target, guard.reads):
+                        for _, _, names in self._explore(with_variables(guard.check, base), {}):
+                            read.update(names)
+            memo["variables_read"] = frozenset(read)
+        return memo["variables_read"]
+
     @property
     def history_states(self) -> frozenset[str]:
         """Names of the history states: sources of a ``history = true`` transition."""
-        return frozenset(t.src for t in self.table.transitions if t.history)
+        return self._reference.history_states
 
     def history_sources(self, state: StatusLike) -> tuple[State, ...]:
         """The statuses a history state can be entered from (what it may remember)."""
         name = self.status(state).name
-        return tuple(s for s in self.states if any(t.dst == name for t in self._by_source[s.name]))
+        return tuple(s for s in self.states if self.has_edge(s.name, name))
 
     def check_remembered(self, status: StatusLike, remembered: StatusLike) -> State:
         """Validate what an order in ``status`` remembers, and return it as a status.
@@ -255,8 +389,8 @@ class CompiledMachine:
         Raises :class:`InvalidOrderState` for an undeclared variable or a value the table
         does not list.
         """
-        declared = {v.name: v for v in self.table.variables}
-        out = {v.name: v.default for v in self.table.variables}
+        declared = self._declared
+        out = dict(self._defaults)
         for name, value in (given or {}).items():
             var = declared.get(name)
             if var is None:
@@ -293,16 +427,11 @@ class CompiledMachine:
         status remembered before a history state. Raises :class:`UnknownStatus`,
         :class:`UnknownEvent`, or a :class:`TransitionRejected` subclass naming the rule.
         """
-        probe = self._probe(status, event, parent, variables, history)
-        chosen = self._choose(probe)
-        cursor = _Cursor(probe.status.name)
-        fired = self._engine.events[event].trigger(cursor, probe=probe)
-        if not fired or cursor.state != chosen.dst:
-            raise OrderFsmError(
-                f"{self.name}: internal error: engine went {probe.status.name} -> {cursor.state} "
-                f"on {event!r}, the index expected {chosen.dst}"
-            )
-        return Step(probe.status, self.table.state(cursor.state), event, chosen.actor, chosen)
+        probe, chosen = self._decide(status, event, parent, variables, history)
+        if isinstance(chosen, _Refusal):
+            assert probe is not None  # refusals come from the general path
+            raise self._reject(probe, chosen)
+        return chosen.step
 
     def allows(
         self,
@@ -314,12 +443,28 @@ class CompiledMachine:
         history: StatusLike | None = None,
     ) -> bool:
         """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
+        _, chosen = self._decide(status, event, parent, variables, history)
+        return not isinstance(chosen, _Refusal)
+
+    def _decide(
+        self,
+        status: StatusLike,
+        event: str,
+        parent: StatusLike | None,
+        variables: Mapping[str, str] | None,
+        history: StatusLike | None,
+    ) -> tuple[GuardContext | None, _Edge | _Refusal]:
+        """The index's decision (confirmed by the engine on a verifying machine), with the
+        context it was decided in; ``None`` when no guard was involved and none was built."""
+        if parent is None and variables is None and history is None and not self.verify:
+            unguarded = self._unguarded(status, event)
+            if unguarded is not None:
+                return None, unguarded
         probe = self._probe(status, event, parent, variables, history)
-        try:
-            self._choose(probe)
-        except TransitionRejected:
-            return False
-        return True
+        chosen = self._choose(probe)
+        if self.verify:
+            self._reference.confirm(self, probe, chosen)
+        return probe, chosen
 
     def enabled(
         self,
@@ -330,11 +475,54 @@ class CompiledMachine:
         history: StatusLike | None = None,
     ) -> tuple[str, ...]:
         """The events that would be accepted in ``status`` with this context, guards included."""
+        names = self.events(status)
+        if not names:
+            return ()
+        probe = self._probe(status, names[0], parent, variables, history)
         return tuple(
             e
-            for e in self.events(status)
-            if self.allows(status, e, parent=parent, variables=variables, history=history)
+            for e in names
+            if not isinstance(
+                self._choose(probe if e == probe.event else _retry(probe, e)), _Refusal
+            )
         )
+
+    def engine_transition(
+        self,
+        status: StatusLike,
+        event: str,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+    ) -> Step:
+        """:meth:`transition` computed by the reference ``transitions`` engine instead.
+
+        Slow (the engine is built on first use and fires with its callbacks and logging);
+        for checks, not for the hot path. Same arguments, results and exceptions as
+        :meth:`transition` whenever the index and the engine agree, which
+        ``load(..., verify=True)`` asserts on every call.
+        """
+        probe = self._probe(status, event, parent, variables, history)
+        chosen = self._reference.run(self, probe)
+        if isinstance(chosen, _Refusal):
+            raise self._reject(probe, chosen)
+        return chosen.step
+
+    def _unguarded(self, status: StatusLike, event: str) -> _Edge | None:
+        """The edge ``event`` takes from ``status`` when no guard is involved at all: no
+        event-level guard, and the first candidate edge has none. Then no context can
+        change the outcome, and none is built. ``None`` means: take the general path."""
+        state = self.status(status)
+        if event.__class__ is not str or state.final:
+            return None
+        declared = self._events.get(event)
+        if declared is None or declared.guards:
+            return None
+        candidates = self._by_source_event.get((state.name, event))
+        if not candidates or candidates[0].guards:
+            return None
+        return candidates[0]
 
     def _probe(
         self,
@@ -343,7 +531,8 @@ class CompiledMachine:
         parent: StatusLike | None,
         variables: Mapping[str, str] | None,
         history: StatusLike | None,
-    ) -> _Probe:
+    ) -> GuardContext:
+        """Resolve the arguments once into the context every guard of this attempt reads."""
         state = self.status(status)
         self.event(event)
         parent_state = None
@@ -351,22 +540,61 @@ class CompiledMachine:
             if self.parent is None:
                 raise UnknownStatus(self.name, parent, ["(this machine has no parent order)"])
             parent_state = self.parent.status(parent)
-        return _Probe(
+        return GuardContext(
             machine=self.name,
             event=event,
             status=state,
+            target=None,
             parent=parent_state,
-            variables=MappingProxyType(self.variables(variables)),
+            variables=(
+                self._defaults if variables is None else MappingProxyType(self.variables(variables))
+            ),
             history=None if history is None else self.status(history),
         )
 
-    def _reject(
-        self, probe: _Probe, kind: type[TransitionRejected], message: str, rule: str, source: str
-    ) -> TransitionRejected:
+    def _choose(self, probe: GuardContext) -> _Edge | _Refusal:
+        """The edge the index takes for ``probe``, or why it refuses: event-level guards
+        first, then the final status, then the first edge whose guards all pass."""
+        for name in self._events[probe.event].guards:
+            if not REGISTRY[name].check(probe):
+                return _Refusal("guard", name)
+        if probe.status.final:
+            return _Refusal("final")
+        candidates = self._by_source_event.get((probe.status.name, probe.event), ())
+        if not candidates:
+            return _Refusal("no_edge")
+        first_failure: _Refusal | None = None
+        for c in candidates:
+            if not c.guards:
+                return c
+            ctx = _aimed(probe, c.target)
+            failed = next((g for g in c.guards if not REGISTRY[g].check(ctx)), None)
+            if failed is None:
+                return c
+            if first_failure is None:
+                edge = f"{c.transition.src} -> {c.transition.dst}" if len(candidates) == 1 else ""
+                first_failure = _Refusal("guard", failed, edge)
+        assert first_failure is not None
+        return first_failure
+
+    def _reject(self, probe: GuardContext, refusal: _Refusal) -> TransitionRejected:
+        """The exception for ``refusal``, naming the rule and the events allowed instead."""
+        kind: type[TransitionRejected]
+        if refusal.kind == "guard":
+            g = REGISTRY[refusal.guard]
+            edge = f" (edge {refusal.edge})" if refusal.edge else ""
+            kind, message, rule, source = g.error, f"{g.rule}{edge}", g.rule, g.source
+        elif refusal.kind == "final":
+            kind, message = TransitionRejected, "a final status accepts no event"
+            rule, source = "final statuses accept nothing", _cite(probe.status)
+        else:
+            kind = IllegalTransition
+            message = f"no transition leaves {probe.status.name} on {probe.event!r}"
+            rule, source = "the transition table", self.table.source or self.table.file
         allowed = [
             e
             for e in self.events(probe.status)
-            if e != probe.event and self._passing(replace(probe, event=e)) is not None
+            if e != probe.event and not isinstance(self._choose(_retry(probe, e)), _Refusal)
         ]
         where = f"{probe.status}" + (f" (main order: {probe.parent})" if probe.parent else "")
         return kind(
@@ -376,53 +604,6 @@ class CompiledMachine:
             status=str(probe.status),
             allowed=allowed,
         )
-
-    def _passing(self, probe: _Probe) -> Transition | None:
-        """The first edge for ``probe`` whose guards (event-level first) all pass, if any."""
-        for g in self._events[probe.event].guards:
-            if not REGISTRY[g].check(probe.context(None)):
-                return None
-        for t in self._by_source_event.get((probe.status.name, probe.event), ()):
-            target = self.table.state(t.dst) if t.dst else None
-            if all(REGISTRY[g].check(probe.context(target)) for g in t.guards):
-                return t
-        return None
-
-    def _choose(self, probe: _Probe) -> Transition:
-        for name in self._events[probe.event].guards:
-            g = REGISTRY[name]
-            if not g.check(probe.context(None)):
-                raise self._reject(probe, g.error, g.rule, g.rule, g.source)
-        if probe.status.final:
-            raise self._reject(
-                probe,
-                TransitionRejected,
-                "a final status accepts no event",
-                "final statuses accept nothing",
-                _cite(probe.status),
-            )
-        candidates = self._by_source_event.get((probe.status.name, probe.event), ())
-        if not candidates:
-            raise self._reject(
-                probe,
-                IllegalTransition,
-                f"no transition leaves {probe.status.name} on {probe.event!r}",
-                "the transition table",
-                self.table.source or self.table.file,
-            )
-        first_failure: tuple[str, str] | None = None
-        for t in candidates:
-            target = self.table.state(t.dst) if t.dst else None
-            failed = next(
-                (g for g in t.guards if not REGISTRY[g].check(probe.context(target))), None
-            )
-            if failed is None:
-                return t
-            first_failure = first_failure or (failed, f"{t.src} -> {t.dst}")
-        assert first_failure is not None
-        g = REGISTRY[first_failure[0]]
-        return_to = f" (edge {first_failure[1]})" if len(candidates) == 1 else ""
-        raise self._reject(probe, g.error, f"{g.rule}{return_to}", g.rule, g.source)
 
     def under(self, parent: CompiledMachine) -> CompiledMachine:
         """This table compiled as the sub-order machine of ``parent`` (e.g. the shipped
@@ -435,7 +616,7 @@ class CompiledMachine:
                 f"{self.name} runs under a {self.table.parent or 'no'} machine, "
                 f"not under {parent.name}",
             )
-        return compile_table(self.table, parent)
+        return compile_table(self.table, parent, verify=self.verify)
 
     # ------------------------------------------------------------------ a container of statuses
     def __len__(self) -> int:
@@ -477,12 +658,29 @@ class CompiledMachine:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle a shipped machine by name (it unpickles to the process's shared instance),
         any other by its table and parent (it is compiled again on unpickling)."""
-        if self.name in SHIPPED_TABLES and load(self.name) is self:
-            return (load, (self.name,))
-        return (compile_table, (self.table, self.parent))
+        if self.name in SHIPPED_TABLES and load(self.name, verify=self.verify) is self:
+            return (_reload, (self.name, self.verify))
+        return (_recompile, (self.table, self.parent, self.verify))
 
     def __repr__(self) -> str:
         return f"<CompiledMachine {self.name}: {len(self.states)} states, {len(self.edges)} edges>"
+
+
+def with_variables(
+    check: Callable[[GuardContext], bool], base: GuardContext
+) -> Callable[[Mapping[str, str]], bool]:
+    """``check`` as a predicate over the variables, in ``base`` otherwise (for explore)."""
+    return lambda variables: check(replace(base, variables=variables))
+
+
+def _aimed(probe: GuardContext, target: State | None) -> GuardContext:
+    """``probe`` with the target of the edge being tried."""
+    return replace(probe, target=target)
+
+
+def _retry(probe: GuardContext, event: str) -> GuardContext:
+    """``probe`` for another event of the same status and context."""
+    return replace(probe, event=event)
 
 
 def _cite(state: State) -> str:
@@ -490,47 +688,177 @@ def _cite(state: State) -> str:
     return str(sources[0]) if sources else f"inferred: {state.provenance.basis}"
 
 
-def _condition(guard_name: str, target: State | None) -> Any:
-    check = REGISTRY[guard_name].check
+@dataclass(slots=True)
+class _Cursor:
+    """The engine's model: just a state name, so one engine serves every order."""
 
-    def condition(event_data: EventData) -> bool:
-        probe: _Probe = event_data.kwargs["probe"]
-        return check(probe.context(target))
+    state: str
+
+
+class _Reference:
+    """The reference semantics: the ``transitions`` engine for a machine's edges, built on
+    first use (the hot path never needs it) and then shared.
+
+    Every guard is handed to the engine as a callable (never as a string, which
+    ``transitions`` would resolve by importing a dotted path); event-level guards are
+    prepended to the conditions of each of the event's edges, and to one never-taken
+    internal edge from every status the event has no edge from, so the engine checks them
+    in every status as the table format says. Conditions note the first guard that failed
+    and the edge taken, so a refusal can be classified the way the index classifies it.
+    """
+
+    def __init__(self, table: Table, edges: tuple[Transition, ...]) -> None:
+        self.history_states = frozenset(t.src for t in table.transitions if t.history)
+        self._table = table
+        self._edges = edges
+        self._engine: Machine | None = None
+        self._lock = threading.Lock()
+        self.memo: dict[str, frozenset[str]] = {}  # facts derived from the table, once
+
+    def engine(self) -> Machine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine
+
+    def _build(self) -> Machine:
+        from transitions import Machine  # noqa: PLC0415 - only the reference needs the engine
+
+        table = self._table
+        engine = Machine(
+            model=None,
+            states=[s.name for s in table.states],
+            initial=table.initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+            name=table.name,
+        )
+        events = {e.name: e for e in table.events}
+        for i, t in enumerate(self._edges):
+            assert t.dst is not None
+            target = table.state(t.dst)
+            conditions = [_condition(g, target) for g in (*events[t.event].guards, *t.guards)]
+            engine.add_transition(t.event, t.src, t.dst, conditions=[*conditions, _took(i)])
+        for e in table.events:
+            if e.guards:
+                leaving = {t.src for t in self._edges if t.event == e.name}
+                others: list[Any] = [s.name for s in table.states if s.name not in leaving]
+                if others:
+                    guards = [_condition(g, None) for g in e.guards]
+                    engine.add_transition(e.name, others, None, conditions=[*guards, _never])
+        return engine
+
+    def run(self, machine: CompiledMachine, probe: GuardContext) -> _Edge | _Refusal:
+        """Fire ``probe`` through the engine and read back the edge taken or the refusal."""
+        from transitions import MachineError  # noqa: PLC0415
+
+        cursor = _Cursor(probe.status.name)
+        trace: list[tuple[str, object]] = []
+        event = self.engine().events.get(probe.event)  # None: no edge anywhere uses it
+        try:
+            fired = event is not None and event.trigger(cursor, probe=probe, trace=trace)
+        except MachineError:
+            fired = False
+        taken = [i for kind, i in trace if kind == "took"]
+        if fired:
+            assert len(taken) == 1 and isinstance(taken[0], int)
+            t = self._edges[taken[0]]
+            if cursor.state != t.dst:
+                raise OrderFsmError(f"{machine.name}: engine took {t} but is in {cursor.state}")
+            target = self._table.state(cursor.state)
+            return _Edge(t, target, t.guards, Step(probe.status, target, t.event, t.actor, t))
+        failed = next((str(g) for kind, g in trace if kind == "failed"), None)
+        if failed is None:
+            return _Refusal("final" if probe.status.final else "no_edge")
+        candidates = machine.transitions_from(probe.status)
+        same = [t for t in candidates if t.event == probe.event]
+        edge = f"{same[0].src} -> {same[0].dst}" if len(same) == 1 else ""
+        event_level = failed in machine.event(probe.event).guards
+        return _Refusal("guard", failed, "" if event_level else edge)
+
+    def confirm(
+        self, machine: CompiledMachine, probe: GuardContext, chosen: _Edge | _Refusal
+    ) -> None:
+        """Raise :class:`OrderFsmError` unless the engine decides ``probe`` as ``chosen``."""
+        reference = self.run(machine, probe)
+        agree = (
+            isinstance(reference, _Edge)
+            and isinstance(chosen, _Edge)
+            and reference.transition == chosen.transition
+            and reference.target == chosen.target
+        ) or reference == chosen
+        if not agree:
+            where = f"{probe.status} on {probe.event!r}"
+            context = f"parent={probe.parent}, variables={dict(probe.variables)}, "
+            raise OrderFsmError(
+                f"{machine.name}: the compiled index and the transitions engine disagree in "
+                f"{where} ({context}history={probe.history}): index {_said(chosen)}, "
+                f"engine {_said(reference)}"
+            )
+
+
+def _said(outcome: _Edge | _Refusal) -> str:
+    if isinstance(outcome, _Edge):
+        return f"goes to {outcome.target.name}"
+    return f"refuses ({outcome.kind}{' ' + outcome.guard if outcome.guard else ''})"
+
+
+def _condition(guard_name: str, target: State | None) -> Callable[[Any], bool]:
+    def condition(event_data: Any) -> bool:
+        probe: GuardContext = event_data.kwargs["probe"]
+        passed = REGISTRY[guard_name].check(_aimed(probe, target))
+        if not passed:
+            event_data.kwargs["trace"].append(("failed", guard_name))
+        return passed
 
     condition.__name__ = f"guard_{guard_name}"
     return condition
 
 
-def compile_table(table: Table, parent: CompiledMachine | None = None) -> CompiledMachine:
-    """Build the engine and index for a validated table (see :func:`load`)."""
+def _took(index: int) -> Callable[[Any], bool]:
+    def took(event_data: Any) -> bool:
+        event_data.kwargs["trace"].append(("took", index))
+        return True
+
+    return took
+
+
+def _never(event_data: Any) -> bool:
+    """The condition of the internal edges that only carry event-level guards."""
+    return False
+
+
+def compile_table(
+    table: Table, parent: CompiledMachine | None = None, *, verify: bool = False
+) -> CompiledMachine:
+    """Build the index (and, lazily, the reference engine) for a validated table."""
     edges = _expand(table)
     lookup: dict[Code, State] = {}
     for s in table.states:
         for key in (s.code, s.name, *s.aliases, *([s.raw] if s.raw else [])):
             lookup[key] = s
     by_source: dict[str, list[Transition]] = {s.name: [] for s in table.states}
-    by_source_event: dict[tuple[str, str], list[Transition]] = {}
-    for t in edges:
-        by_source[t.src].append(t)
-        by_source_event.setdefault((t.src, t.event), []).append(t)
-    events = {e.name: e for e in table.events}
-
-    engine = Machine(
-        model=None,
-        states=[s.name for s in table.states],
-        initial=table.initial,
-        auto_transitions=False,
-        send_event=True,
-        ignore_invalid_triggers=False,
-        name=table.name,
-    )
+    by_source_event: dict[tuple[str, str], list[_Edge]] = {}
+    pairs: set[tuple[Code, Code]] = set()
     for t in edges:
         assert t.dst is not None
         target = table.state(t.dst)
-        guards = (*events[t.event].guards, *t.guards)
-        engine.add_transition(
-            t.event, t.src, t.dst, conditions=[_condition(g, target) for g in guards]
-        )
+        by_source[t.src].append(t)
+        step = Step(table.state(t.src), target, t.event, t.actor, t)
+        by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards, step))
+        pairs.add((t.src, t.dst))
+        pairs.add((table.state(t.src).code, target.code))
+    events = {e.name: e for e in table.events}
+    position = {s.name: i for i, s in enumerate(table.states)}
+    event_position = {e: i for i, e in enumerate(events)}
+    successors: dict[str, tuple[State, ...]] = {}
+    events_from: dict[str, tuple[str, ...]] = {}
+    for s in table.states:
+        dsts = sorted({t.dst for t in by_source[s.name] if t.dst}, key=position.__getitem__)
+        successors[s.name] = tuple(table.state(d) for d in dsts)
+        names = {t.event for t in by_source[s.name]}
+        events_from[s.name] = tuple(sorted(names, key=event_position.__getitem__))
     return CompiledMachine(
         table=table,
         parent=parent,
@@ -539,14 +867,25 @@ def compile_table(table: Table, parent: CompiledMachine | None = None) -> Compil
         _by_source=MappingProxyType({k: tuple(v) for k, v in by_source.items()}),
         _by_source_event=MappingProxyType({k: tuple(v) for k, v in by_source_event.items()}),
         _events=MappingProxyType(events),
-        _engine=engine,
+        _reference=_Reference(table, edges),
+        _defaults=MappingProxyType({v.name: v.default for v in table.variables}),
+        _pairs=frozenset(pairs),
+        _successors=MappingProxyType(successors),
+        _events_from=MappingProxyType(events_from),
+        _initial=table.state(table.initial),
+        _declared=MappingProxyType({v.name: v for v in table.variables}),
+        _event_names=tuple(events),
+        verify=verify,
     )
 
 
 # ---------------------------------------------------------------------- loading
 
-_cache: dict[str, CompiledMachine] = {}
+_cache: dict[tuple[str, bool], CompiledMachine] = {}
+_file_cache: dict[tuple[str, bool], tuple[bytes, CompiledMachine]] = {}
 _cache_lock = threading.RLock()
+FILE_CACHE_SIZE = 64
+"""How many table files (by resolved path) :func:`load` keeps compiled."""
 
 
 def shipped_table(name: str) -> Table:
@@ -555,63 +894,111 @@ def shipped_table(name: str) -> Table:
         raise UnknownMachine(
             f"no shipped machine named {name!r}; shipped machines are: {', '.join(SHIPPED_TABLES)}"
         )
+    from importlib import resources  # noqa: PLC0415 - only to read a shipped table
+
     ref = resources.files("orderfsm") / "data" / "tables" / f"{name}.toml"
     with resources.as_file(ref) as path:
         table = read_table(path)
     return replace(table, file=f"orderfsm/data/tables/{name}.toml")
 
 
-def load(source: str | Path | Mapping[str, Any]) -> CompiledMachine:
+def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> CompiledMachine:
     """Return the compiled machine for a shipped name, a table file path, or a decoded mapping.
 
-    Shipped machines are compiled once per process and shared. A path or mapping goes
-    through exactly the same validation; its ``machine.parent`` (if any) must name a
-    shipped machine. A mapping with a ``format`` key, or a ``.json`` path, is a document
-    written by ``orderfsm export --format json`` (see :mod:`orderfsm.model.document`).
+    Shipped machines are compiled once per process and shared. A table file is compiled
+    once per resolved path and content: loading it again returns the same machine until
+    the file changes. A path or mapping goes through exactly the same validation; its
+    ``machine.parent`` (if any) must name a shipped machine. Whatever ``source`` holds,
+    only :class:`TableError` (a bad table or file) or another :class:`OrderFsmError`
+    (an unknown machine name) leaves this function.
+
+    ``verify=True`` returns a machine that also runs every :meth:`~CompiledMachine.transition`
+    and :meth:`~CompiledMachine.allows` through the reference ``transitions`` engine and
+    raises :class:`OrderFsmError` where the two disagree: many times slower, for a
+    user's own checks of a table, never for the hot path.
+    A mapping with a ``format`` key, or a ``.json`` path, is a document written by
+    ``orderfsm export --format json`` (see :mod:`orderfsm.model.document`).
     """
+    if source.__class__ is str:  # the hot path: a shipped machine, already compiled
+        cached = _cache.get((source, verify))
+        if cached is not None:
+            return cached
     if isinstance(source, Mapping):
         if is_document(source):
-            return _load_document(source, "<export>")
-        return _compile_with_parent(parse_table(source))
+            return _load_document(source, "<export>", verify)
+        return _compile_with_parent(parse_table(source), verify)
     if not isinstance(source, str | os.PathLike) or source == "":
         raise UnknownMachine(
             f"expected a machine name ({', '.join(SHIPPED_TABLES)}), a table file path or a "
             f"decoded table mapping, got {source!r}"
         )
     if isinstance(source, str) and source in SHIPPED_TABLES:
-        cached = _cache.get(source)  # the lock is only needed to compile, once
-        if cached is not None:
-            return cached
-        with _cache_lock:
-            cached = _cache.get(source)
+        key = (source, verify)
+        with _cache_lock:  # only reached to compile, once
+            cached = _cache.get(key)
             if cached is None:
-                cached = _cache[source] = _compile_with_parent(shipped_table(source))
+                cached = _cache[key] = _compile_with_parent(shipped_table(source), verify)
             return cached
-    path = Path(source)
-    if isinstance(source, str) and not path.suffix and not path.exists():
+    from pathlib import Path  # noqa: PLC0415 - pathlib only for a table file (import time)
+
+    try:
+        path = Path(source)
+        missing = isinstance(source, str) and not path.suffix and not path.exists()
+        resolved = str(path.resolve())
+    except (OSError, TypeError, ValueError) as exc:  # a NUL byte, a bytes path, a loop...
+        raise TableError(str(source), "<file>", f"not a usable file path: {exc}") from None
+    if missing:
         raise UnknownMachine(
             f"no shipped machine named {source!r} and no such file; shipped machines are: "
             f"{', '.join(SHIPPED_TABLES)}"
         )
     if path.suffix == ".json":
-        return _load_document(read_json(path), str(path))
-    return _compile_with_parent(read_table(path))
+        return _load_document(read_json(path), str(path), verify)
+    content = read_bytes(path)
+    digest = _digest(content)
+    key = (resolved, verify)
+    hit = _file_cache.get(key)
+    if hit is not None and hit[0] == digest:
+        return hit[1]
+    machine = _compile_with_parent(parse_toml(content, str(path)), verify)
+    with _cache_lock:
+        _file_cache.pop(key, None)
+        while len(_file_cache) >= FILE_CACHE_SIZE:
+            del _file_cache[next(iter(_file_cache))]  # the oldest
+        _file_cache[key] = (digest, machine)
+    return machine
 
 
-def _load_document(data: Mapping[str, Any], file: str) -> CompiledMachine:
+def _digest(content: bytes) -> bytes:
+    import hashlib  # noqa: PLC0415 - only when a table file is loaded
+
+    return hashlib.sha256(content).digest()
+
+
+def _load_document(data: Mapping[str, Any], file: str, verify: bool) -> CompiledMachine:
     """An exported document (``orderfsm export``): its table, checked against its edges."""
-    machine = _compile_with_parent(read_document(data, file))
+    machine = _compile_with_parent(read_document(data, file), verify)
     check_edges(data, machine.edges, file)
     return machine
 
 
-def _compile_with_parent(table: Table) -> CompiledMachine:
+def _reload(name: str, verify: bool) -> CompiledMachine:
+    """Unpickle a shipped machine: the process's shared instance."""
+    return load(name, verify=verify)
+
+
+def _recompile(table: Table, parent: CompiledMachine | None, verify: bool) -> CompiledMachine:
+    """Unpickle a machine compiled from a table file or mapping."""
+    return compile_table(table, parent, verify=verify)
+
+
+def _compile_with_parent(table: Table, verify: bool) -> CompiledMachine:
     if not table.parent:
-        return compile_table(table)
+        return compile_table(table, verify=verify)
     if table.parent not in SHIPPED_TABLES:
         raise TableError(
             table.file,
             "machine.parent",
             f"{table.parent!r} is not a shipped machine; one of {', '.join(SHIPPED_TABLES)}",
         )
-    return compile_table(table, load(table.parent))
+    return compile_table(table, load(table.parent, verify=verify), verify=verify)

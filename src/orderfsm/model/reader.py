@@ -8,10 +8,8 @@ Guard names are checked against :data:`orderfsm.model.guards.REGISTRY`.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from orderfsm.errors import TableError
 from orderfsm.model.guards import REGISTRY
@@ -28,6 +26,9 @@ from orderfsm.model.table import (
     Transition,
     Variable,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _T = TypeVar("_T")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -96,11 +97,11 @@ class FieldReader:
     def __init__(self, file: str, entry: str, data: object, keys: set[str]) -> None:
         self.file = file
         self.entry = entry
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict | Mapping):  # dict first: no abc check for TOML data
             self.fail(f"expected a table (mapping), got {type(data).__name__}")
         self.data: Mapping[str, object] = data
-        unknown = sorted(set(self.data) - keys)
-        if unknown:
+        if not keys.issuperset(self.data):
+            unknown = sorted(set(self.data) - keys)
             self.fail(f"unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(keys))}")
 
     def fail(self, problem: str, key: str | None = None) -> NoReturn:
@@ -113,6 +114,8 @@ class FieldReader:
                 self.fail("missing required key", key)
             return default
         value = self.data[key]
+        if value.__class__ is kind:  # the common case, decided without the checks below
+            return value
         if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             self.fail(f"expected {_kind_name(kind)}, got a boolean", key)
         if not isinstance(value, kind):
@@ -193,6 +196,9 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     key, a wrong type, a duplicate code or name, a reference to an undeclared state or
     event, an unknown guard, or an unknown actor.
     """
+    if not isinstance(data, Mapping):
+        raise TableError(file, "<top>", f"expected a table (mapping), got {type(data).__name__}")
+    _check_shape(data, file)
     top = FieldReader(file, "<top>", data, _TOP_KEYS)
     m = FieldReader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
     name = _identifier(m, "name")
@@ -503,17 +509,83 @@ def _parse_decisions(
     return tuple(out)
 
 
-def read_table(path: str | Path) -> Table:
-    """Read and validate a TOML table file; errors name the file."""
-    p = Path(path)
+MAX_NESTING = 32
+"""How deep a table's arrays and tables may nest (a real table needs 5 levels)."""
+
+
+def _check_shape(data: Mapping[Any, object], file: str) -> None:
+    """Reject what no table holds before reading it: a key that is not a string, or
+    nesting deeper than :data:`MAX_NESTING` (walked without recursion, so any depth is
+    reported, not crashed on). Linear in the size of ``data``; a path is spelled out only
+    for the error."""
+    # Each entry: (value, depth, parent entry, key or index in the parent).
+    stack: list[tuple[object, int, tuple[Any, ...] | None, object]] = [(data, 0, None, None)]
+    while stack:
+        entry = stack.pop()
+        value, depth = entry[0], entry[1]
+        if depth > MAX_NESTING:
+            raise TableError(file, _path(entry), f"nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, dict | Mapping):
+            for key, item in value.items():
+                if key.__class__ is not str and not isinstance(key, str):
+                    raise TableError(
+                        file, _path(entry), f"key {key!r} is a {type(key).__name__}, not a string"
+                    )
+                if item.__class__ not in _SCALARS:  # scalars hold nothing: not walked
+                    stack.append((item, depth + 1, entry, key))
+        elif isinstance(value, list | tuple):  # other values (dates...) hold nothing
+            stack.extend(
+                (item, depth + 1, entry, i)
+                for i, item in enumerate(value)
+                if item.__class__ not in _SCALARS
+            )
+
+
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _path(entry: tuple[Any, ...]) -> str:
+    """``states[3].provenance`` for an entry of :func:`_check_shape`'s walk."""
+    parts: list[str] = []
+    while entry[2] is not None:
+        key = entry[3]
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+        entry = entry[2]
+    return "".join(reversed(parts)).lstrip(".") or "<top>"
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a table file; :class:`TableError` naming the file if it cannot be read."""
     try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise TableError(str(p), "<file>", f"cannot read: {exc.strerror or exc}") from None
+        return path.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise TableError(str(path), "<file>", f"cannot read: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def parse_toml(content: bytes, file: str) -> Table:
+    """Decode and validate a TOML table file's bytes; errors name ``file``."""
+    try:
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise TableError(str(p), "<file>", f"not UTF-8 text: {exc.reason}") from None
+        raise TableError(file, "<file>", f"not UTF-8 text: {exc.reason}") from None
+    import tomllib  # noqa: PLC0415 - only when a table file is read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TableError(str(p), "<file>", f"not valid TOML: {exc}") from None
-    return parse_table(data, str(p))
+        raise TableError(file, "<file>", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise TableError(file, "<file>", "not a table: values nested too deep") from None
+    return parse_table(data, file)
+
+
+def read_table(path: str | Path) -> Table:
+    """Read and validate a TOML table file; errors name the file."""
+    from pathlib import Path  # noqa: PLC0415 - pathlib only for a table file (import time)
+
+    p = Path(path)
+    return parse_toml(read_bytes(p), str(p))

@@ -321,21 +321,21 @@ class TaobaoOrder(LockedOrder):
 
 
 def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
-    """The order as a plain dict (see the module docstring); ids are str or int already."""
+    """The order as a plain dict (see the module docstring); ids are str or int already.
+
+    Reads the held state directly (the caller holds the lock): no copies, no lookups by id.
+    """
+    sub_status = order._sub_status
     return {
         "format": FORMAT,
-        "version": order.version,
-        "observed_at": order.observed_at,
-        "status": order.status.code,
+        "version": order._version,
+        "observed_at": order._observed_at,
+        "status": order._status.code,
         "sub_orders": [
-            {
-                "id": sid,
-                "status": order.sub_order_status(sid).code,
-                "refund_status": refund.code,
-            }
-            for sid, refund in order.sub_orders.items()
+            {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
+            for sid, refund in order._subs.items()
         ],
-        "history": [change_to_dict(c) for c in order.history],
+        "history": [change_to_dict(c) for c in order._history],
     }
 
 

@@ -1,0 +1,185 @@
+"""The baselines the benchmark compares orderfsm with, all built from the same shipped table.
+
+Each baseline implements the benchmark's service operation on ``taobao_order`` - create
+an order with two sub-orders (or restore it from its stored dict), fire events, write the
+stored dict in orderfsm's own format - the way its library's documentation shows:
+
+* :class:`PerOrderMachine`: a ``transitions.Machine`` built for every order;
+* :class:`SharedMachine`: one ``transitions.Machine``, orders joined with ``add_model``
+  and left with ``remove_model``;
+* :class:`StatemachineOrder`: a ``python-statemachine`` class built once, one instance per
+  order (the ``bench`` extra installs it);
+* :class:`DictOrder`: plain dicts of the same table - the floor, no library at all.
+
+None of them checks guards (the ``taobao_order`` edges the benchmark fires carry none), so
+they do less than orderfsm does; they are what a user could write instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from transitions import Machine
+
+import orderfsm
+
+FORMAT = "orderfsm.taobao_order/1"
+TABLE = orderfsm.load("taobao_order").table
+STATES = [s.name for s in TABLE.states]
+CODE = {s.name: s.code for s in TABLE.states}
+NAME = {s.code: s.name for s in TABLE.states}
+EDGES = [(t.event, t.src, t.dst) for t in TABLE.transitions if t.dst is not None]
+REFUND_INITIAL = orderfsm.load("taobao_refund").initial.code
+MAIN_INITIAL = TABLE.initial
+
+
+def stored(
+    status: str, subs: list[Any], history: list[dict[str, Any]], version: int
+) -> dict[str, Any]:
+    """The stored dict, field for field what ``TaobaoOrder.to_dict`` writes."""
+    return {
+        "format": FORMAT,
+        "version": version,
+        "observed_at": None,
+        "status": CODE[status],
+        "sub_orders": [
+            {"id": sid, "status": CODE[MAIN_INITIAL], "refund_status": REFUND_INITIAL}
+            for sid in subs
+        ],
+        "history": history,
+    }
+
+
+def entry(src: str, dst: str, event: str) -> dict[str, Any]:
+    return {
+        "sub_order": None,
+        "part": "order",
+        "src": CODE[src],
+        "dst": CODE[dst],
+        "event": event,
+        "via": "trigger",
+    }
+
+
+class _Model:
+    """What a transitions user would keep per order: the state plus the order's data."""
+
+    def __init__(self, subs: list[Any], status: str = MAIN_INITIAL) -> None:
+        self.state = status
+        self.subs = subs
+        self.history: list[dict[str, Any]] = []
+        self.version = 0
+
+    def record(self, event: str, src: str) -> None:
+        self.history.append(entry(src, self.state, event))
+        self.version += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return stored(self.state, self.subs, list(self.history), self.version)
+
+
+class PerOrderMachine:
+    """(a) ``Machine(model=order, states=..., transitions=..., initial=...)`` per order."""
+
+    transitions: ClassVar[list[dict[str, str]]] = [
+        {"trigger": e, "source": s, "dest": d} for e, s, d in EDGES
+    ]
+
+    def __init__(self, subs: list[Any]) -> None:
+        self.model = _Model(subs)
+        Machine(
+            model=self.model,
+            states=STATES,
+            transitions=self.transitions,
+            initial=MAIN_INITIAL,
+            auto_transitions=False,
+        )
+
+    def fire(self, event: str) -> None:
+        src = self.model.state
+        self.model.trigger(event)
+        self.model.record(event, src)
+
+
+class SharedMachine:
+    """(b) one shared ``Machine(model=None, ...)``; each order is ``add_model``-ed for its
+    events and ``remove_model``-ed when the request is done."""
+
+    machine = Machine(
+        model=None,
+        states=STATES,
+        transitions=[{"trigger": e, "source": s, "dest": d} for e, s, d in EDGES],
+        initial=MAIN_INITIAL,
+        auto_transitions=False,
+    )
+
+    def __init__(self, subs: list[Any]) -> None:
+        self.model = _Model(subs)
+        self.machine.add_model(self.model)
+
+    def fire(self, event: str) -> None:
+        src = self.model.state
+        self.model.trigger(event)
+        self.model.record(event, src)
+
+    def close(self) -> None:
+        self.machine.remove_model(self.model)
+
+
+def _statemachine_class() -> Any:
+    from statemachine import State, StateMachine  # noqa: PLC0415 - only with the bench extra
+
+    attrs: dict[str, Any] = {
+        s.name: State(s.name, value=s.name, initial=s.name == MAIN_INITIAL, final=s.final)
+        for s in TABLE.states
+    }
+    events: dict[str, Any] = {}
+    for e, s, d in EDGES:
+        edge = attrs[s].to(attrs[d])
+        events[e] = edge if e not in events else events[e] | edge
+    attrs.update(events)
+    attrs["validate_disconnected_states"] = False  # the quarantine status has no edges
+    attrs["validate_trap_states"] = False
+    attrs["validate_final_reachability"] = False
+    return type("TaobaoStatemachine", (StateMachine,), attrs)
+
+
+class StatemachineOrder:
+    """(c) one ``python-statemachine`` class built from the table, an instance per order."""
+
+    machine_class: Any = None
+
+    def __init__(self, subs: list[Any], status: str = MAIN_INITIAL) -> None:
+        if StatemachineOrder.machine_class is None:
+            StatemachineOrder.machine_class = _statemachine_class()
+        self.model = _Model(subs, status)
+        self.sm = StatemachineOrder.machine_class(self.model, state_field="state")
+
+    def fire(self, event: str) -> None:
+        src = self.model.state
+        self.sm.send(event)
+        self.model.record(event, src)
+
+
+class DictOrder:
+    """(d) the floor: a ``{(status, event): status}`` dict and the stored dict written by hand."""
+
+    step: ClassVar[dict[tuple[str, str], str]] = {(s, e): d for e, s, d in EDGES}
+
+    def __init__(self, subs: list[Any], status: str = MAIN_INITIAL) -> None:
+        self.model = _Model(subs, status)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DictOrder:
+        order = cls([s["id"] for s in data["sub_orders"]], NAME[data["status"]])
+        order.model.history = list(data["history"])
+        order.model.version = data["version"]
+        return order
+
+    def fire(self, event: str) -> None:
+        src = self.model.state
+        try:
+            self.model.state = self.step[src, event]
+        except KeyError:
+            raise ValueError(f"{event!r} refused in {src}") from None
+        self.model.record(event, src)

@@ -1,0 +1,216 @@
+"""Tables of any size and shape: large ones load and lint, hostile ones are refused cleanly.
+
+The generators are shared with the benchmarks (``benchmarks/tables.py``), which time the
+larger sizes; here the sizes are small enough for CI and nothing is timed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm.check.lint import MAX_PER_RULE, lint
+from orderfsm.errors import OrderFsmError, TableError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import table_shapes as tables
+
+
+def test_a_large_table_loads_and_lints_clean() -> None:
+    m = orderfsm.load(tables.chain(2000))
+    assert len(m.edges) > 19_000
+    assert lint(m) == []
+    assert m.successors(0)[:2] == (m.status(1), m.status(2))
+
+
+def test_variables_no_guard_reads_are_not_enumerated() -> None:
+    """7 variables of 10 values: only ``pay_step`` (read by the guard) is ever branched on."""
+    m = orderfsm.load(tables.many_variables(variables=7, values=10))
+    assert len(list(m.contexts())) == 2  # pay_step's two values; v0..v5 at their defaults
+    found = {(f.rule, f.detail) for f in lint(m)}
+    assert ("guard_never_passes", "guard 'balance_due' can never pass on S0 -> S1 (owe)") in found
+    assert (
+        "event_never_enabled",
+        "event 'owe' is never enabled: its transitions can never fire",
+    ) in (found)
+
+
+def test_explore_branches_only_on_what_the_predicate_reads() -> None:
+    """v0 is always read, v1 only when v0 is x3: 10 + 9 runs, not 10**6 * 2."""
+    m = orderfsm.load(tables.many_variables(variables=7, values=10))
+    calls = []
+
+    def reads_two(v: Any) -> bool:
+        calls.append(1)
+        return v["v0"] == "x3" and v["v1"] == "x4"
+
+    results = list(m.explore(reads_two))
+    assert len(results) == len(calls) == 10 + 9
+    defaults = {**{f"v{i}": "x0" for i in range(6)}, "pay_step": "FULL"}
+    assert [a for a, ok in results if ok] == [{**defaults, "v0": "x3", "v1": "x4"}]
+    assert len({tuple(sorted(a.items())) for a, _ in results}) == len(results)
+    pinned = list(m.explore(reads_two, fixed={"v0": "x3"}))
+    assert len(pinned) == 10 and sum(ok for _, ok in pinned) == 1
+
+
+def test_edges_sharing_one_source_and_event_are_one_finding() -> None:
+    findings = lint(orderfsm.load(tables.shared_source_event(3000)))
+    assert [(f.rule, f.detail) for f in findings] == [
+        (
+            "ambiguous_event",
+            "S0 on 'go' goes to S1 or S2 or S3 or S4 or S5 (and 2994 more) and no guard "
+            "tells them apart",
+        )
+    ]
+
+
+def test_findings_are_capped_per_rule_with_a_count() -> None:
+    data = tables.shared_source_event(2)
+    data["states"] += [
+        {**data["states"][1], "code": i, "name": f"Lost{i}"} for i in range(10, 10 + 50)
+    ]
+    findings = [f for f in lint(orderfsm.load(data)) if f.rule == "unreachable"]
+    assert len(findings) == MAX_PER_RULE + 1
+    assert (
+        findings[-1].detail == f"... and {50 - MAX_PER_RULE} more unreachable finding(s) not listed"
+    )
+
+
+# ---------------------------------------------------------------------- hostile input
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("source", "entry"),
+    [
+        ({1: "machine"}, "<top>"),
+        ({"machine": {"name": "x"}, "events": {2: {}}}, "events"),
+        ({"machine": _nested(500)}, "machine"),
+        (
+            {
+                "machine": [
+                    [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+                ]
+            },
+            "machine",
+        ),
+        ("bad\0name.toml", "<file>"),
+        ([("machine", {})], None),
+    ],
+)
+def test_hostile_sources_raise_only_table_errors(source: Any, entry: str | None) -> None:
+    with pytest.raises(OrderFsmError) as caught:
+        orderfsm.load(source)
+    if entry is not None:
+        assert isinstance(caught.value, TableError)
+        assert caught.value.entry.startswith(entry)
+
+
+@pytest.mark.parametrize("text", [tables.nested_toml(500), tables.nested_inline_toml(500)])
+def test_deeply_nested_toml_is_a_table_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(text)
+    with pytest.raises(TableError, match="nested"):
+        orderfsm.load(path)
+
+
+def test_check_prints_no_traceback_for_a_hostile_table(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(tables.nested_inline_toml(500))
+    done = subprocess.run(
+        [sys.executable, "-m", "orderfsm.cli", "check", "--table", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"orderfsm: error: {path}")
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+_keys = st.text(max_size=8) | st.integers() | st.booleans() | st.none()
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=30,
+)
+_tables = st.fixed_dictionaries(
+    {},
+    optional={
+        "machine": st.fixed_dictionaries(
+            {"name": st.sampled_from(["m", "9x", ""]), "initial": _scalars}
+        )
+        | _values,
+        "states": st.lists(_values, max_size=3),
+        "events": st.dictionaries(_keys, _values, max_size=3),
+        "transitions": st.lists(_values, max_size=3),
+        "variables": st.dictionaries(_keys, _values, max_size=2),
+        "decisions": _values,
+    },
+)
+
+
+@given(_tables)
+def test_any_mapping_loads_or_raises_a_library_error(data: dict[Any, Any]) -> None:
+    with contextlib.suppress(OrderFsmError):  # anything else fails the test
+        orderfsm.load(data)
+
+
+def _shipped(name: str) -> dict[str, Any]:
+    path = Path(orderfsm.__file__).parent / "data" / "tables" / f"{name}.toml"
+    return tomllib.loads(path.read_text("utf-8"))
+
+
+@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
+def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
+    data: st.DataObject, name: str, junk: Any
+) -> None:
+    """Deep validation paths: one node anywhere in a real table becomes anything."""
+    table = _shipped(name)
+    node: Any = table
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if not isinstance(child, dict | list) or data.draw(st.booleans()):
+            node[key] = junk
+            break
+        node = child
+    with contextlib.suppress(OrderFsmError):  # anything else fails the test
+        orderfsm.load(table)
+
+
+# ---------------------------------------------------------------------- the file cache
+
+
+def test_a_table_file_is_compiled_once_until_it_changes(tmp_path: Path) -> None:
+    shipped = Path(orderfsm.__file__).parent / "data" / "tables" / "ka_pool_order.toml"
+    path = tmp_path / "ka.toml"
+    path.write_bytes(shipped.read_bytes())
+    first = orderfsm.load(path)
+    assert orderfsm.load(path) is first
+    assert orderfsm.load(tmp_path / ".." / tmp_path.name / "ka.toml") is first  # same file
+    path.write_bytes(shipped.read_bytes() + b"\n# changed\n")
+    second = orderfsm.load(path)
+    assert second is not first and second.table == first.table
+    assert orderfsm.load(path) is second
+    assert orderfsm.load(path, verify=True) is not second
