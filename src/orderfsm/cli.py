@@ -42,7 +42,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from orderfsm.check.report import text  # noqa: PLC0415
     from orderfsm.check.run import run_check  # noqa: PLC0415 - keep `orderfsm summary` light
 
-    report = run_check(args.table or (), histories=[(f, args.machine) for f in args.history or ()])
+    report = run_check(args.table or ())
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
     else:
@@ -104,6 +104,107 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
     return 0
 
 
+def _column(text: str) -> tuple[str, str]:
+    role, sep, name = text.partition("=")
+    if not sep or not role or not name:
+        raise argparse.ArgumentTypeError(f"expected ROLE=NAME (e.g. seq=modified_at), got {text!r}")
+    return role, name
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from orderfsm.check.audit import Columns, audit_files  # noqa: PLC0415
+    from orderfsm.check.audit.result import AuditFinding  # noqa: PLC0415
+
+    columns = Columns.parse(dict(args.column or ()))
+    if args.emit_sql:
+        from orderfsm.check.audit.parts import Parts  # noqa: PLC0415
+        from orderfsm.check.audit.run import resolve_machine  # noqa: PLC0415
+        from orderfsm.check.audit.sql import AuditSql  # noqa: PLC0415
+
+        machine = resolve_machine(args.machine, [Path(f) for f in args.files], columns)
+        print(AuditSql(Parts.of(machine)).findings_query())
+        return 0
+
+    def show(finding: AuditFinding) -> None:
+        print(finding.text(), flush=False)
+
+    result = audit_files(
+        args.files,
+        args.machine,
+        columns=columns,
+        engine=args.engine,
+        ordering=args.order,
+        keep=args.max_findings,
+        listener=None if args.json else show,
+    )
+    if args.diagram:
+        from orderfsm.render.overlay import write_overlay  # noqa: PLC0415
+
+        write_overlay(result, Path(args.diagram))
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(result.text_summary(), end="")
+    return result.exit_code
+
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser(
+        "audit",
+        help="audit exported status histories: every illegal step, per order",
+        description="Judge every status change in exported histories (CSV, JSON Lines, "
+        "Parquet) by the machine's rules. Exit 0 when nothing is illegal, 1 when a step is "
+        "illegal or a row cannot be used, 2 when the files cannot be audited. See "
+        "docs/audit.md.",
+    )
+    audit.add_argument("files", nargs="+", metavar="FILE", help="the exports, read as one history")
+    audit.add_argument(
+        "--machine",
+        metavar="NAME_OR_PATH",
+        help="a shipped machine or a table file (default: the file's 'machine' column)",
+    )
+    audit.add_argument(
+        "--engine",
+        choices=("stream", "duckdb"),
+        help="stream (default for CSV/JSON Lines; rows must be ordered, see --order) or "
+        "duckdb (default for Parquet; sorts itself)",
+    )
+    audit.add_argument(
+        "--order",
+        choices=("order", "seq"),
+        default="order",
+        help="how the rows are ordered for the stream engine: by order id then the ordering "
+        "column (default), or by the ordering column alone",
+    )
+    audit.add_argument(
+        "--column",
+        action="append",
+        type=_column,
+        metavar="ROLE=NAME",
+        help="the column for a role: order_id, seq, status, sub_order_id, refund_status, "
+        "machine (repeatable)",
+    )
+    audit.add_argument(
+        "--max-findings",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="print at most N findings of each kind (counts stay exact; default 1000)",
+    )
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
+    audit.add_argument(
+        "--emit-sql",
+        action="store_true",
+        help="print the portable SQL (DuckDB, Spark SQL) of the audit and exit",
+    )
+    audit.add_argument(
+        "--diagram",
+        metavar="OUT",
+        help="draw what happened: .dot, .svg or .mmd, edges labelled with counts",
+    )
+    audit.set_defaults(func=_cmd_audit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orderfsm", description="Order-status rules: load, check and draw the machines."
@@ -128,21 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only this machine or table file (repeatable); a table named like a "
         "shipped machine is checked against that machine's claims",
     )
-    check.add_argument(
-        "--history",
-        action="append",
-        metavar="FILE",
-        help="also audit an exported status history (CSV with order_id,status columns, or "
-        "JSON lines); repeatable",
-    )
-    check.add_argument(
-        "--machine", default="taobao_order", help="the machine --history files follow"
-    )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="show resolved discrepancies in full"
     )
     check.set_defaults(func=_cmd_check)
+    _add_audit(sub)
 
     docs = sub.add_parser(
         "docs",
@@ -186,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except OrderFsmError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"orderfsm: error: {exc}", file=sys.stderr)
         return 2
     return code
