@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, load
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[Any]
 
 
 def summarise(machine: CompiledMachine) -> str:
@@ -19,11 +23,16 @@ def summarise(machine: CompiledMachine) -> str:
     finals = ", ".join(str(s) for s in machine.states if s.final) or "none"
     lines = [
         f"{machine.name}: {t.title}",
-        f"  {len(t.states)} statuses, {len(t.events)} events, {len(machine.edges)} transitions "
-        f"({documented} documented, {len(t.transitions) - documented} inferred), "
+        f"  {len(t.states)} statuses, {len(t.events)} events, {len(t.transitions)} table "
+        f"transitions ({documented} documented, {len(t.transitions) - documented} inferred), "
         f"{len(t.decisions)} recorded decisions",
         f"  initial {machine.initial}; final {finals}",
     ]
+    if len(machine.edges) != len(t.transitions):
+        lines.append(
+            f"  {len(machine.edges)} compiled edges: each history transition becomes one edge "
+            "per status it can return to"
+        )
     if t.reconstruction:
         lines.append("  reconstruction: every status and transition is inferred (see docs)")
     return "\n".join(lines)
@@ -78,14 +87,37 @@ def _formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def in_source_tree(root: Path) -> bool:
+    """Whether ``root`` is the orderfsm source tree (the only place diagrams/ is written by default)."""
+    project = root / "pyproject.toml"
+    try:
+        declared = 'name = "orderfsm"' in project.read_text("utf-8")
+    except OSError:
+        return False
+    return declared and (root / "src" / "orderfsm" / "data" / "tables").is_dir()
+
+
+def _output_dir(path: Path) -> Path:
+    """``path`` as an output folder: an existing folder, or a new one in an existing folder."""
+    if path.exists() and not path.is_dir():
+        raise OrderFsmError(f"--out {path}: not a directory")
+    if not path.exists() and not path.parent.is_dir():
+        raise OrderFsmError(f"--out {path}: no such directory {path.parent}")
+    return path
+
+
 def _cmd_diagrams(args: argparse.Namespace) -> int:
     from orderfsm import render  # noqa: PLC0415 - Graphviz bindings only when drawing
 
+    if args.out is None and not in_source_tree(Path.cwd()):
+        raise OrderFsmError(
+            "not in the orderfsm source tree: pass --out DIR to say where the diagrams go"
+        )
+    out = _output_dir(Path(args.out or "diagrams"))
     # A page linking into some other --out folder must not overwrite the committed one.
-    default_out = Path(args.out) == Path("diagrams")
-    docs_arg = args.docs if args.docs is not None else ("docs/diagrams.md" if default_out else None)
+    docs_arg = args.docs if args.docs is not None else (None if args.out else "docs/diagrams.md")
     docs = Path(docs_arg) if docs_arg else None
-    plan = render.plan(args.machine, args.format, Path(args.out), docs)
+    plan = render.plan(args.machine, args.format, out, docs)
     if args.check:
         stale = render.check(plan)
         for problem in stale:
@@ -98,7 +130,7 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
         print(f"diagrams up to date ({len(plan.texts) + len(plan.drawings)} files checked)")
         return 0
     written = render.write(plan)
-    print(f"{len(written.paths)} diagram file(s) changed under {args.out}")
+    print(f"{len(written.paths)} diagram file(s) changed under {out}")
     if written.graphviz_missing:
         print(f"orderfsm: {written.graphviz_missing}", file=sys.stderr)
     return 0
@@ -148,7 +180,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_audit(sub: Subcommands) -> None:
     audit = sub.add_parser(
         "audit",
         help="audit exported status histories: every illegal step, per order",
@@ -205,22 +237,25 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     audit.set_defaults(func=_cmd_audit)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="orderfsm", description="Order-status rules: load, check and draw the machines."
+def _add_summary(sub: Subcommands) -> None:
+    summary = sub.add_parser(
+        "summary",
+        help="print each machine's size, statuses and provenance",
+        description="Load every shipped table (or the ones given) and print its statuses, "
+        "events, table transitions (documented + inferred) and compiled edges.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    summary = sub.add_parser("summary", help="load every table and print a summary")
     summary.add_argument(
         "--table", action="append", metavar="NAME_OR_PATH", help="a machine name or table file"
     )
     summary.set_defaults(func=_cmd_summary)
 
+
+def _add_check(sub: Subcommands) -> None:
     check = sub.add_parser(
         "check",
         help="check the tables against the documents' claims, and lint them",
         description="Exit 0 when every discrepancy has a recorded decision and lint has no "
-        "error; 1 otherwise; 2 on bad input.",
+        "error; 1 otherwise; 2 on bad input. Exported histories: see `orderfsm audit`.",
     )
     check.add_argument(
         "--table",
@@ -234,25 +269,40 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show resolved discrepancies in full"
     )
     check.set_defaults(func=_cmd_check)
-    _add_audit(sub)
 
+
+def _add_docs(sub: Subcommands) -> None:
     docs = sub.add_parser(
         "docs",
-        help="regenerate docs/conformance.md and the reference blocks of docs/machines/*.md",
+        help="regenerate the generated documentation pages from the tables and claims",
+        description="Regenerate docs/conformance.md (every discrepancy between the "
+        "documents and the tables, with its decision) and the generated reference blocks "
+        "of docs/machines/*.md, so the docs never drift from the tables. With --check, "
+        "write nothing and exit 1 naming stale pages.",
     )
     docs.add_argument("--root", default=".", help="the repository root (default: .)")
     docs.add_argument("--check", action="store_true", help="exit 1, naming stale pages")
     docs.set_defaults(func=_cmd_docs)
 
+
+def _add_diagrams(sub: Subcommands) -> None:
     diagrams = sub.add_parser(
         "diagrams",
-        help="draw every machine: DOT, SVG, Mermaid and Markdown matrices (docs/diagrams.md)",
+        help="draw every machine: DOT, SVG, Mermaid and Markdown matrices",
         description="Generate the diagrams from the tables, or with --check compare the "
-        "committed ones and exit 1 naming every stale file.",
+        "committed ones and exit 1 naming every stale file. Without --out this writes "
+        "diagrams/ and docs/diagrams.md, and only in the orderfsm source tree.",
     )
-    diagrams.add_argument("--out", default="diagrams", help="output folder (default diagrams/)")
     diagrams.add_argument(
-        "--machine", action="append", metavar="NAME", help="only this machine (repeatable)"
+        "--out",
+        default=None,
+        help="output folder (default: diagrams/ in the orderfsm source tree; required elsewhere)",
+    )
+    diagrams.add_argument(
+        "--machine",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help="only this machine or table file (repeatable)",
     )
     diagrams.add_argument(
         "--format",
@@ -264,17 +314,50 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs",
         default=None,
         help="the page embedding every Mermaid diagram; '' for none (default: "
-        "docs/diagrams.md when --out is the default diagrams/, else none)",
+        "docs/diagrams.md without --out, else none)",
     )
     diagrams.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 naming stale files"
     )
     diagrams.set_defaults(func=_cmd_diagrams)
+
+
+COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
+    _add_summary,
+    _add_check,
+    _add_audit,
+    _add_docs,
+    _add_diagrams,
+)
+"""Each registers one subcommand (its parser and ``func``); a new command adds one here."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under ``--json`` is also a JSON object on stdout."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": f"{self.prog}: {message}"}, ensure_ascii=False))
+        super().error(message)
+
+
+def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    _Parser.json_errors = json_errors
+    parser = _Parser(
+        prog="orderfsm",
+        description="Order-status rules: load, check, audit and draw the machines.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)  # subparsers are _Parser too
+    for register in COMMANDS:
+        register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(json_errors="--json" in given).parse_args(given)
     try:
         code: int = args.func(args)
     except OrderFsmError as exc:
