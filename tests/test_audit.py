@@ -15,7 +15,7 @@ import orderfsm
 from orderfsm import IcbuOrder, KaTrade, TaobaoOrder
 from orderfsm.check.audit import AuditInputError, audit_files
 from orderfsm.check.audit.result import AuditResult
-from orderfsm.errors import InvalidOrderState, TransitionRejected
+from orderfsm.errors import TransitionRejected
 from orderfsm.ingest.apply import shortest_path
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine
 from orderfsm.testing import Export, exports
@@ -73,12 +73,13 @@ def _order_moves(
         return False
     sources: list[str | None] = [None]
     if prev in machine.history_states:
-        sources = [remembered] if remembered else [s.name for s in machine.history_sources(prev)]
+        valid = [s.name for s in machine.history_sources(prev)]
+        # an order object remembers only a status the history state can be entered from;
+        # one entered by an illegal step remembers nothing it could return to
+        sources = ([remembered] if remembered in valid else [None]) if remembered else valid
     for source in sources:
         for e in events:
-            for pay_step in (
-                ("ADVANCE", "BALANCE", "FULL") if machine.name == "icbu_trade" else (None,)
-            ):
+            for pay_step in _pay_steps(machine):
                 try:
                     if machine.name == "icbu_trade":
                         icbu = IcbuOrder(status=prev, pay_step=pay_step, frozen_from=source)
@@ -89,11 +90,15 @@ def _order_moves(
                         trade = KaTrade({"o": {"s": prev}}, remembered=remembered_map)
                         trade.trigger(e, "o", "s")
                         reached = trade.sub_order_status("o", "s").name
-                except (TransitionRejected, InvalidOrderState):
+                except TransitionRejected:
                     continue
                 if reached == cur:
                     return True
     return False
+
+
+def _pay_steps(machine: CompiledMachine) -> tuple[str | None, ...]:
+    return ("ADVANCE", "BALANCE", "FULL") if machine.name == "icbu_trade" else (None,)
 
 
 def oracle(export: Export) -> list[Judged]:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from orderfsm.check.audit.columns import MAX_FIELD, Columns, Record
 from orderfsm.errors import OrderFsmError
@@ -124,6 +126,17 @@ def check_fields(
 
 def csv_records(path: Path, columns: Columns, problem: Problem, note: Note) -> Iterator[Record]:
     """The rows of a CSV export with a header row (any dialect csv.reader reads by default)."""
+    with open_csv(path, columns, note) as (reader, header):
+        yield from csv_rows(reader, header, problem)
+
+
+CsvReader = Any
+"""A ``csv.reader`` (``_csv.Reader``, which has no public type)."""
+
+
+@contextmanager
+def open_csv(path: Path, columns: Columns, note: Note) -> Iterator[tuple[CsvReader, Header]]:
+    """A ``csv.reader`` positioned after the header row, and the checked header."""
     file = str(path)
     csv.field_size_limit(FIELD_LIMIT)
     try:
@@ -142,11 +155,11 @@ def csv_records(path: Path, columns: Columns, problem: Problem, note: Note) -> I
                 raise AuditInputError(f"{file}: line {reader.line_num}: {exc}") from None
         if names[0].startswith("\ufeff"):
             names[0] = names[0][1:]
-        header = Header(file, names, columns, note)
-        yield from _csv_rows(reader, header, problem)
+        yield reader, Header(file, names, columns, note)
 
 
-def _csv_rows(reader: Iterator[list[str]], header: Header, problem: Problem) -> Iterator[Record]:
+def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Record]:
+    """The records of an open CSV export (see :func:`open_csv`)."""
     c = header.columns
     io, iq, ist, isub, iref, width = (
         header.order_id,
@@ -156,10 +169,8 @@ def _csv_rows(reader: Iterator[list[str]], header: Header, problem: Problem) -> 
         header.refund_status,
         header.width,
     )
-    line_num = reader.line_num  # type: ignore[attr-defined]
-    start = line_num
     while True:
-        start = reader.line_num + 1  # type: ignore[attr-defined]
+        start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:

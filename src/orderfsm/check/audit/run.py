@@ -100,7 +100,10 @@ def audit_files(
         return audit_duckdb(parts, files, cols, result)
     audit = StreamAudit(parts, result, cols, ordering)
     for f in files:
-        audit.feed(str(f), records(f, cols, _problem(audit, str(f)), result.note))
+        if file_format(f) == "csv":
+            audit.feed_csv(f)
+        else:
+            audit.feed(str(f), records(f, cols, _problem(audit, str(f)), result.note))
     return audit.finish()
 
 
