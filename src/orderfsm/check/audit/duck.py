@@ -248,17 +248,15 @@ def audit_duckdb(
     assert counts is not None
     result.rows, result.orders = int(counts[0]), int(counts[1])
     for machine, src, dst, n in con.execute(
-        "SELECT machine, prev, state, COUNT(*) FROM steps WHERE prev IS NOT NULL "
-        "GROUP BY machine, prev, state"
+        "SELECT machine, prev, state, COUNT(*) FROM steps "
+        "WHERE prev IS NOT NULL AND prev <> state GROUP BY machine, prev, state"
     ).fetchall():
         result.taken[(machine, src, dst)] += int(n)
         result.steps += int(n)
     for machine, state, n in con.execute(
-        "SELECT machine, state, COUNT(*) FROM ("
-        "  SELECT machine, state, ROW_NUMBER() OVER (PARTITION BY machine, order_id, sub_key "
-        "    ORDER BY seq DESC, pos DESC) AS back FROM steps) last_rows "
-        "WHERE back = 1 AND NOT EXISTS (SELECT 1 FROM final_states f "
-        "  WHERE f.machine = last_rows.machine AND f.state = last_rows.state) "
+        "SELECT machine, state, COUNT(*) FROM steps s WHERE last_row = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM final_states f "
+        "  WHERE f.machine = s.machine AND f.state = s.state) "
         "GROUP BY machine, state"
     ).fetchall():
         result.non_final[(machine, state)] += int(n)

@@ -10,7 +10,8 @@ final statuses, and every change that is not one legal step with its verdict
 1. resolves each row's statuses (order and refund parts, the refund's parent status),
 2. keeps the changes (``LAG`` over each order's, or sub-order's, rows by ``seq, pos``),
 3. finds what a history state remembers (a running count of non-history rows makes
-   runs; ``FIRST_VALUE`` of the run is the status it was entered from),
+   runs; ``FIRST_VALUE`` of the run is the status it was entered from); a machine
+   without history states skips these windows,
 4. joins the verdicts: an unmatched change is legal.
 
 Written for DuckDB and Spark SQL alike, so it avoids what differs between them: no
@@ -154,12 +155,48 @@ class AuditSql:
             "    AND seq IS NOT NULL\n"
             f"    AND (machine = {main} OR (sub_order_id IS NOT NULL AND sub_order_id <> ''))\n"
             ")",
-            f"changes AS (\n  SELECT u.*, LAG(state) OVER ({entity}) AS prev\n  FROM usable u\n)",
+            "changes AS (\n"
+            f"  SELECT u.*, LAG(state) OVER ({entity}) AS prev,\n"
+            f"    CASE WHEN LEAD(pos) OVER ({entity}) IS NULL THEN 1 ELSE 0 END AS last_row\n"
+            "  FROM usable u\n"
+            ")",
+            *(self._remembering_ctes(entity) if self._has_history else self._plain_ctes()),
+            "judged AS (\n"
+            "  SELECT s.file, s.line, s.pos, s.order_id, s.sub_order_id, s.machine,\n"
+            "    s.prev AS src, s.state AS dst, v.verdict, v.kind, v.rule\n"
+            "  FROM steps s\n"
+            "  LEFT JOIN verdicts v ON v.machine = s.machine AND v.src = s.prev\n"
+            "    AND v.dst = s.state AND v.remembered = s.remembered AND v.parent = s.parent\n"
+            "  WHERE s.prev IS NOT NULL AND s.prev <> s.state\n"
+            ")",
+        ]
+        return [(cte.split(" ", 1)[0], cte) for cte in ctes]
+
+    @property
+    def _has_history(self) -> bool:
+        return any(part.history for part in self._parts)
+
+    @staticmethod
+    def _plain_ctes() -> list[str]:
+        """Without history states nothing is remembered: the changes (and each entity's
+        last row, for the statuses orders end in) are the steps."""
+        return [
+            "steps AS (\n"
+            "  SELECT c.*, '' AS remembered\n"
+            "  FROM changes c\n"
+            "  WHERE c.prev IS NULL OR c.prev <> c.state OR c.last_row = 1\n"
+            ")"
+        ]
+
+    @staticmethod
+    def _remembering_ctes(entity: str) -> list[str]:
+        """Runs start at each non-history status; a history state remembers its run's head."""
+        return [
             "kept AS (\n"
             "  SELECT c.*, CASE WHEN hs.state IS NULL THEN 1 ELSE 0 END AS opens_run\n"
             "  FROM changes c\n"
             "  LEFT JOIN history_states hs ON hs.machine = c.machine AND hs.state = c.state\n"
-            "  WHERE c.prev IS NULL OR c.prev <> c.state\n"
+            "  WHERE c.prev IS NULL OR c.prev <> c.state OR c.last_row = 1\n"
             ")",
             "runs AS (\n"
             f"  SELECT k.*, SUM(opens_run) OVER ({entity}\n"
@@ -179,16 +216,7 @@ class AuditSql:
             "  FROM heads h\n"
             "  LEFT JOIN history_states ph ON ph.machine = h.machine AND ph.state = h.prev\n"
             ")",
-            "judged AS (\n"
-            "  SELECT s.file, s.line, s.pos, s.order_id, s.sub_order_id, s.machine,\n"
-            "    s.prev AS src, s.state AS dst, v.verdict, v.kind, v.rule\n"
-            "  FROM steps s\n"
-            "  LEFT JOIN verdicts v ON v.machine = s.machine AND v.src = s.prev\n"
-            "    AND v.dst = s.state AND v.remembered = s.remembered AND v.parent = s.parent\n"
-            "  WHERE s.prev IS NOT NULL\n"
-            ")",
         ]
-        return [(cte.split(" ", 1)[0], cte) for cte in ctes]
 
     def query(self, select: str, only: Sequence[str] | None = None) -> str:
         """``WITH`` every table and step CTE (or ``only`` these step CTEs), then ``select``."""
