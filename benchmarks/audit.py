@@ -11,8 +11,9 @@ folder, then measures, best of ``--repeat`` runs:
   (target: at least 0.5x its throughput);
 - the DuckDB engine vs a bare DuckDB ``LAG`` + anti-join query over the same file
   (target: within 1.5x of its time);
-- the stream engine's peak memory (max RSS of a fresh subprocess auditing the file, and
-  of one that only imports orderfsm, for reference; target: flat across sizes).
+- the stream engine's peak memory (peak RSS of a fresh subprocess auditing the file, and
+  of one that only imports orderfsm, for reference; target: flat across sizes). Linux only
+  (``/proc/self/status``).
 
 Figures go to stdout as a table; docs/performance.md ("History audit") records them.
 """
@@ -106,12 +107,17 @@ def _edges(machine: orderfsm.CompiledMachine) -> list[_Edge]:
 
 
 def peak_rss_kib(path: Path | None) -> int:
-    """Max RSS (KiB) of a fresh interpreter auditing ``path`` (or only importing orderfsm)."""
+    """Peak RSS (KiB, ``VmHWM``) of a fresh interpreter auditing ``path`` (or only importing).
+
+    ``VmHWM`` starts afresh with the new program; ``getrusage``'s ``ru_maxrss`` would
+    carry over this (large) parent's peak through fork and exec on Linux.
+    """
     code = (
-        "import resource, sys\n"
+        "import re\n"
         "from orderfsm.check.audit import audit_files\n"
         + (f"audit_files([{str(path)!r}], {MACHINE!r}, engine='stream')\n" if path else "")
-        + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        + "status = open('/proc/self/status').read()\n"
+        + "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(done.stdout.strip())

@@ -150,6 +150,7 @@ def load(con: Any, files: Sequence[Path], columns: Columns, result: AuditResult)
             )
             + " AS refund_status",
             f"{n} AS file_index",
+            f"{1 if file_format(path) == 'csv' else 0} AS header_lines",
             "filename",
         ]
         verb = "CREATE TEMP TABLE raw AS" if n == 0 else "INSERT INTO raw"
@@ -158,10 +159,9 @@ def load(con: Any, files: Sequence[Path], columns: Columns, result: AuditResult)
         except duckdb.Error as exc:
             raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
     assert resolved is not None
-    first_line = "0" if all(file_format(f) == "parquet" for f in files) else "1"
     con.execute(
         "CREATE TEMP VIEW history AS SELECT r.filename AS file, "
-        f"CAST(r.pos - s.start + 1 + {first_line} AS BIGINT) AS line, r.pos, "
+        "CAST(r.pos - s.start + 1 + r.header_lines AS BIGINT) AS line, r.pos, "
         "r.order_id, r.sub_order_id, r.seq, r.status, r.refund_status "
         "FROM (SELECT *, rowid AS pos, " + _seq_expression(con) + " AS seq FROM raw) r "
         "JOIN (SELECT file_index, MIN(rowid) AS start FROM raw GROUP BY file_index) s "
