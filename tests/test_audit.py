@@ -296,9 +296,12 @@ def test_missing_column_and_unsorted_input_cannot_run(tmp_path: Path) -> None:
 
 def test_findings_are_capped_but_counted(tmp_path: Path) -> None:
     rows = "".join(f"o{i:05d},1,4\no{i:05d},2,12\n" for i in range(50))
-    result = audit_files([_csv(tmp_path, "order_id,seq,status\n" + rows)], "taobao_order", keep=5)
-    assert len(result.illegal) == 5 and result.counts["illegal"] == 50
-    assert result.to_json()["summary"]["illegal"] == 50
+    path = _csv(tmp_path, "order_id,seq,status\n" + rows)
+    for engine in ("stream", "duckdb"):
+        result = audit_files([path], "taobao_order", keep=5, engine=engine)  # type: ignore[arg-type]
+        assert len(result.illegal) == 5 and result.counts["illegal"] == 50
+        assert result.to_json()["summary"]["illegal"] == 50
+        assert [f.line for f in result.illegal] == [3, 5, 7, 9, 11]
 
 
 @settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -206,7 +206,7 @@ def audit_duckdb(
         )
     )
     con.execute("CREATE TEMP VIEW steps AS SELECT * FROM step_rows")
-    rows = con.execute(sql.findings_query(only=("problems", "judged"))).fetchall()
+    cursor = con.execute(sql.findings_query(only=("problems", "judged")))
     names = parts.machines
     role = {
         "order_id": c.order_id,
@@ -215,33 +215,34 @@ def audit_duckdb(
         "sub_order_id": c.sub_order_id,
         "refund_status": c.refund_status,
     }
-    for kind, file, line, oid, sub, machine, src, dst, verdict, _rule, problem, raw in rows:
-        if kind == "input":
-            what = {
-                "order_id": "empty order id",
-                "seq": f"empty {c.seq}",
-                "sub_order_id": "a refund status without a sub-order id",
-            }.get(problem, f"unknown {machine} status {short('' if raw is None else raw)}")
-            result.add(
-                AuditFinding("input", file, line, oid, "bad input", what, column=role[problem])
-            )
-            continue
-        v = sql.verdicts[verdict]
-        m = names[machine]
-        result.add(
-            AuditFinding(
-                v.kind,
-                file,
-                line,
-                oid,
-                v.rule,
-                v.detail,
-                machine=machine,
-                sub_order_id=sub,
-                source=m.table.state(src).code,
-                target=m.table.state(dst).code,
-            )
-        )
+    # in batches: an export where every row is illegal must not be held whole
+    while batch := cursor.fetchmany(10_000):
+        for kind, file, line, oid, sub, machine, src, dst, verdict, _rule, problem, raw in batch:
+            if kind == "input":
+                what = {
+                    "order_id": "empty order id",
+                    "seq": f"empty {c.seq}",
+                    "sub_order_id": "a refund status without a sub-order id",
+                }.get(problem, f"unknown {machine} status {short('' if raw is None else raw)}")
+                finding = AuditFinding(
+                    "input", file, line, oid, "bad input", what, column=role[problem]
+                )
+            else:
+                v = sql.verdicts[verdict]
+                state = names[machine].table.state
+                finding = AuditFinding(
+                    v.kind,
+                    file,
+                    line,
+                    oid,
+                    v.rule,
+                    v.detail,
+                    machine=machine,
+                    sub_order_id=sub,
+                    source=state(src).code,
+                    target=state(dst).code,
+                )
+            result.add(finding)
     counts = con.execute(
         "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN order_id <> '' THEN order_id END) FROM history"
     ).fetchone()
