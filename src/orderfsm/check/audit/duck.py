@@ -184,6 +184,38 @@ def _seq_expression(con: Any) -> str:
     return "seq_raw"
 
 
+def _one_pass(sql: AuditSql) -> str:
+    """The portable CTEs, with the changes materialised (DuckDB's ``AS MATERIALIZED``) and
+    read once for findings (in file order), counts, changes taken and statuses ended in."""
+    none = "CAST(NULL AS STRING)"
+    select = f"""SELECT * FROM (
+  SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
+    verdict, {none} AS problem, {none} AS raw, 0 AS n, 0 AS m
+  FROM judged WHERE verdict IS NOT NULL
+  UNION ALL
+  SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
+    NULL, problem, raw, 0, 0
+  FROM problems
+  UNION ALL
+  SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
+    COUNT(*), 0
+  FROM steps WHERE prev IS NOT NULL AND prev <> state GROUP BY machine, prev, state
+  UNION ALL
+  SELECT 'ending', NULL, NULL, NULL, NULL, NULL, NULL, machine, NULL, state, NULL, NULL, NULL,
+    COUNT(*), 0
+  FROM steps s WHERE last_row = 1
+    AND NOT EXISTS (SELECT 1 FROM final_states f WHERE f.machine = s.machine AND f.state = s.state)
+  GROUP BY machine, state
+  UNION ALL
+  SELECT 'count', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    COUNT(*), COUNT(DISTINCT CASE WHEN order_id <> '' THEN order_id END)
+  FROM history
+) everything
+ORDER BY what, pos, machine"""
+    query = sql.query(select, only=[name for name, _ in sql.steps_ctes()])
+    return query.replace("\nsteps AS (", "\nsteps AS MATERIALIZED (", 1)
+
+
 def audit_duckdb(
     parts: Parts, files: Sequence[Path], columns: Columns, result: AuditResult
 ) -> AuditResult:
@@ -194,19 +226,7 @@ def audit_duckdb(
     for table in sql.tables():
         name = table.split(" ", 1)[0]
         con.execute(f"CREATE TEMP TABLE {name} AS WITH {table} SELECT * FROM {name}")
-    con.execute(
-        "CREATE TEMP TABLE resolved_rows AS "
-        + sql.query("SELECT * FROM resolved", only=("observed", "resolved"))
-    )
-    con.execute("CREATE TEMP VIEW resolved AS SELECT * FROM resolved_rows")
-    con.execute(
-        "CREATE TEMP TABLE step_rows AS "
-        + sql.query(
-            "SELECT * FROM steps", only=("usable", "changes", "kept", "runs", "heads", "steps")
-        )
-    )
-    con.execute("CREATE TEMP VIEW steps AS SELECT * FROM step_rows")
-    cursor = con.execute(sql.findings_query(only=("problems", "judged")))
+    cursor = con.execute(_one_pass(sql))
     names = parts.machines
     role = {
         "order_id": c.order_id,
@@ -217,48 +237,44 @@ def audit_duckdb(
     }
     # in batches: an export where every row is illegal must not be held whole
     while batch := cursor.fetchmany(10_000):
-        for kind, file, line, oid, sub, machine, src, dst, verdict, _rule, problem, raw in batch:
-            if kind == "input":
-                what = {
+        for row in batch:
+            what, kind, file, line, _pos, oid, sub, machine, src, dst, verdict, problem, raw = row[
+                :13
+            ]
+            n, m = row[13:]
+            if what == "count":
+                result.rows, result.orders = int(n), int(m)
+            elif what == "ending":
+                result.non_final[(machine, dst)] += int(n)
+            elif what == "taken":
+                result.taken[(machine, src, dst)] += int(n)
+                result.steps += int(n)
+            elif kind == "input":
+                detail = {
                     "order_id": "empty order id",
                     "seq": f"empty {c.seq}",
                     "sub_order_id": "a refund status without a sub-order id",
                 }.get(problem, f"unknown {machine} status {short('' if raw is None else raw)}")
-                finding = AuditFinding(
-                    "input", file, line, oid, "bad input", what, column=role[problem]
+                result.add(
+                    AuditFinding(
+                        "input", file, line, oid, "bad input", detail, column=role[problem]
+                    )
                 )
             else:
                 v = sql.verdicts[verdict]
                 state = names[machine].table.state
-                finding = AuditFinding(
-                    v.kind,
-                    file,
-                    line,
-                    oid,
-                    v.rule,
-                    v.detail,
-                    machine=machine,
-                    sub_order_id=sub,
-                    source=state(src).code,
-                    target=state(dst).code,
+                result.add(
+                    AuditFinding(
+                        v.kind,
+                        file,
+                        line,
+                        oid,
+                        v.rule,
+                        v.detail,
+                        machine=machine,
+                        sub_order_id=sub,
+                        source=state(src).code,
+                        target=state(dst).code,
+                    )
                 )
-            result.add(finding)
-    counts = con.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN order_id <> '' THEN order_id END) FROM history"
-    ).fetchone()
-    assert counts is not None
-    result.rows, result.orders = int(counts[0]), int(counts[1])
-    for machine, src, dst, n in con.execute(
-        "SELECT machine, prev, state, COUNT(*) FROM steps "
-        "WHERE prev IS NOT NULL AND prev <> state GROUP BY machine, prev, state"
-    ).fetchall():
-        result.taken[(machine, src, dst)] += int(n)
-        result.steps += int(n)
-    for machine, state, n in con.execute(
-        "SELECT machine, state, COUNT(*) FROM steps s WHERE last_row = 1 "
-        "AND NOT EXISTS (SELECT 1 FROM final_states f "
-        "  WHERE f.machine = s.machine AND f.state = s.state) "
-        "GROUP BY machine, state"
-    ).fetchall():
-        result.non_final[(machine, state)] += int(n)
     return result
