@@ -380,3 +380,18 @@ def test_time_ordered_logs_audit_like_order_sorted_ones(tmp_path: Path) -> None:
         (f.kind, f.order_id, f.source, f.target) for f in other.illegal + other.warnings
     ) == sorted((f.kind, f.order_id, f.source, f.target) for f in one.illegal + one.warnings)
     assert (other.orders, other.steps, other.non_final) == (one.orders, one.steps, one.non_final)
+
+
+def test_ka_sub_orders_are_judged_each_on_their_own(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "order_id,seq,status,sub_order_id\n"
+        "T1,1,waitbuyerpay,a\nT1,2,waitbuyerpay,b\nT1,3,waitsellersend,a\n"
+        "T1,4,waitsellersend,b\nT1,5,waitlogisticstakein,a\nT1,6,waitbuyerpay,b\n",
+    )
+    for engine in ("stream", "duckdb"):
+        result = audit_files([path], "ka_pool_order", engine=engine)  # type: ignore[arg-type]
+        assert [(f.line, f.sub_order_id, f.source, f.target) for f in result.illegal] == [
+            (7, "b", "waitsellersend", "waitbuyerpay")
+        ]
+        assert result.steps == 4 and result.orders == 1
