@@ -2,8 +2,8 @@
 
 The files are loaded once into a table (file order kept: DuckDB preserves insertion
 order, so ``rowid`` is the row's position), the machine's tables are created from the
-query's ``VALUES``, the resolved rows and the changes are materialised, and findings
-and summary counts are read from them. DuckDB sorts as needed: input order does not
+query's ``VALUES``, and one query materialises the changes and reads findings (in
+batches) and summary counts from them. DuckDB sorts as needed: input order does not
 matter beyond ties in the ordering column (file order then). Line numbers count records
 after the header (a file with blank lines or quoted line breaks numbers them differently
 from the stream engine); a malformed file is an :class:`AuditInputError` with DuckDB's
