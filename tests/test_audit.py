@@ -1,82 +1,397 @@
-"""Auditing exported status histories (`orderfsm check --history`)."""
+"""``orderfsm audit``: both engines and the order objects judge exported histories alike."""
 
+from __future__ import annotations
+
+import json
+import random
 from pathlib import Path
 
+import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.check.audit import Row, audit, read_export
-from orderfsm.cli import main
-from orderfsm.testing import History, histories
+from orderfsm import IcbuOrder, KaTrade, TaobaoOrder
+from orderfsm.check.audit import AuditInputError, audit_files
+from orderfsm.check.audit.result import AuditResult
+from orderfsm.errors import TransitionRejected
+from orderfsm.ingest.apply import shortest_path
+from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine
+from orderfsm.testing import Export, exports
 
-MAIN = orderfsm.load("taobao_order")
+Judged = tuple[str, int, str, str, str, object, object, str]
 
 
-@given(st.lists(histories(MAIN), min_size=1, max_size=4))
-def test_exported_valid_histories_audit_clean(runs: list[History]) -> None:
+def judged(result: AuditResult) -> list[Judged]:
+    """Illegal steps and warnings as comparable tuples (file order)."""
+    return sorted(
+        (f.kind, f.line, f.order_id, f.sub_order_id or "", f.machine, f.source, f.target, f.rule)
+        for f in (*result.illegal, *result.warnings)
+    )
+
+
+def write(tmp: Path, export: Export, name: str = "export.csv", shuffle: int | None = None) -> Path:
+    lines = export.csv().splitlines(keepends=True)
+    body = lines[1:]
+    if shuffle is not None:
+        random.Random(shuffle).shuffle(body)
+    path = tmp / name
+    path.write_text(lines[0] + "".join(body), "utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- the order-object oracle
+
+
+def _order_moves(
+    machine: CompiledMachine, prev: str, cur: str, remembered: str, parent: str
+) -> bool:
+    """Whether an order object in ``prev`` reaches ``cur`` by one accepted event."""
+    events = machine.event_names
+    if machine.name == "taobao_order":
+        for e in events:
+            order = TaobaoOrder(status=prev)
+            try:
+                order.trigger(e)
+            except TransitionRejected:
+                continue
+            if order.status.name == cur:
+                return True
+        return False
+    if machine.name == "taobao_refund":
+        parents = [parent] if parent else [s.name for s in machine.parent.states]  # type: ignore[union-attr]
+        for p in parents:
+            for e in events:
+                order = TaobaoOrder(status=p, sub_orders={"s": prev})
+                try:
+                    order.trigger(e, sub_order="s")
+                except TransitionRejected:
+                    continue
+                if order.refund_status("s").name == cur:
+                    return True
+        return False
+    sources: list[str | None] = [None]
+    if prev in machine.history_states:
+        valid = [s.name for s in machine.history_sources(prev)]
+        # an order object remembers only a status the history state can be entered from;
+        # one entered by an illegal step remembers nothing it could return to
+        sources = ([remembered] if remembered in valid else [None]) if remembered else valid
+    for source in sources:
+        for e in events:
+            for pay_step in _pay_steps(machine):
+                try:
+                    if machine.name == "icbu_trade":
+                        icbu = IcbuOrder(status=prev, pay_step=pay_step, frozen_from=source)
+                        icbu.trigger(e)
+                        reached = icbu.status.name
+                    else:
+                        remembered_map = {("o", "s"): source} if source else None
+                        trade = KaTrade({"o": {"s": prev}}, remembered=remembered_map)
+                        trade.trigger(e, "o", "s")
+                        reached = trade.sub_order_status("o", "s").name
+                except TransitionRejected:
+                    continue
+                if reached == cur:
+                    return True
+    return False
+
+
+def _pay_steps(machine: CompiledMachine) -> tuple[str | None, ...]:
+    return ("ADVANCE", "BALANCE", "FULL") if machine.name == "icbu_trade" else (None,)
+
+
+def oracle(export: Export) -> list[Judged]:
+    """Illegal steps and warnings found by replaying each order through the order objects."""
+    main = export.machine
+    refund = orderfsm.load("taobao_refund") if export.refunds else None
+    out: list[Judged] = []
+    entities: dict[tuple[str, str], tuple[str, str]] = {}
+    for line, row in enumerate(export.rows, start=2):
+        observed = [(main, ("", ""), main.status(row.status).name, "")]
+        if refund is not None and row.refund_status != "":
+            parent = main.status(row.status).name
+            observed.append(
+                (refund, ("r", row.sub_order_id), refund.status(row.refund_status).name, parent)
+            )
+        for machine, key, cur, parent in observed:
+            entity = (row.order_id, *key)
+            if entity not in entities:
+                entities[entity] = (cur, "")  # type: ignore[index]
+                continue
+            prev, remembered = entities[entity]  # type: ignore[index]
+            if prev == cur:
+                continue
+            in_history = prev in machine.history_states
+            remembered = remembered if in_history else ""
+            if not _order_moves(machine, prev, cur, remembered, parent):
+                out.append(
+                    _classify(
+                        machine,
+                        line=line,
+                        oid=row.order_id,
+                        key=key,
+                        prev=prev,
+                        cur=cur,
+                        remembered=remembered,
+                    )
+                )
+            keep = (remembered if in_history else prev) if cur in machine.history_states else ""
+            entities[entity] = (cur, keep)  # type: ignore[index]
+    return sorted(out)
+
+
+def _classify(
+    machine: CompiledMachine,
+    *,
+    line: int,
+    oid: str,
+    key: tuple[str, str],
+    prev: str,
+    cur: str,
+    remembered: str,
+) -> Judged:
+    src, dst = machine.status(prev), machine.status(cur)
+    sub = key[1] if key[0] == "r" else ""
+    path = shortest_path(machine, src, dst, machine.status(remembered) if remembered else None)
+    if not src.final and not machine.has_edge(src, dst) and path is not None and len(path) > 1:
+        return ("skipped", line, oid, sub, machine.name, src.code, dst.code, "skipped steps")
+    return ("illegal", line, oid, sub, machine.name, src.code, dst.code, "")
+
+
+def _without_rules(found: list[Judged]) -> list[Judged]:
+    return [(*f[:7], "" if f[0] == "illegal" else f[7]) for f in found]
+
+
+MACHINES = st.sampled_from(SHIPPED_TABLES).flatmap(exports)
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(MACHINES, st.integers(0, 2**16))
+def test_stream_duckdb_and_order_objects_report_the_same_steps(
+    tmp_path: Path, export: Export, seed: int
+) -> None:
+    path = write(tmp_path, export)
+    stream = audit_files([path], export.machine, engine="stream")
+    duck = audit_files([path], export.machine, engine="duckdb")
+    assert judged(stream) == judged(duck)
+    assert _without_rules(judged(stream)) == oracle(export)
+    assert (stream.steps, stream.orders, stream.rows) == (duck.steps, duck.orders, duck.rows)
+    assert stream.taken == duck.taken and stream.non_final == duck.non_final
+    # unsorted: the stream engine refuses rather than misjudge; DuckDB sorts
+    shuffled = write(tmp_path, export, "shuffled.csv", shuffle=seed)
+    again = audit_files([shuffled], export.machine, engine="duckdb")
+    assert sorted((f[0], f[2], f[3], f[5], f[6]) for f in judged(again)) == sorted(
+        (f[0], f[2], f[3], f[5], f[6]) for f in judged(duck)
+    )
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(SHIPPED_TABLES).flatmap(lambda m: exports(m, mutate=False)))
+def test_valid_histories_audit_clean(tmp_path: Path, export: Export) -> None:
+    result = audit_files([write(tmp_path, export)], export.machine)
+    assert result.illegal == [] and result.warnings == [] and result.problems == []
+    assert result.exit_code == 0
+
+
+def _csv(tmp: Path, text: str, name: str = "h.csv", encoding: str = "utf-8") -> Path:
+    path = tmp / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_icbu_frozen_returns_only_where_it_came_from(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "order_id,seq,status\nA,1,unpay\nA,2,captured\nB,1,undeliver\nB,2,frozen\nB,3,paid\n"
+        "C,1,undeliver\nC,2,frozen\nC,3,undeliver\nD,1,captured\nD,2,frozen\nD,3,undeliver\n",
+    )
+    result = audit_files([path], "icbu_trade")
+    assert [(f.order_id, f.source, f.target) for f in result.illegal] == [("B", "frozen", "paid")]
+    skip_a, skip_d = result.warnings
+    assert skip_a.detail == "skips steps: unpay -> paying -> paid -> captured"  # not via frozen
+    # back to where it froze (captured) first, then on to shipping
+    assert skip_d.detail == "skips steps: frozen -> captured -> undeliver"
+
+
+def test_taobao_refund_is_judged_under_its_main_order(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "order_id,seq,status,sub_order_id,refund_status\n"
+        "A,1,WAIT_SELLER_SEND_GOODS,s1,0\nA,2,WAIT_SELLER_SEND_GOODS,s1,10\n"
+        "B,1,WAIT_BUYER_P,s1,0\nB,2,WAIT_BUYER_P,s1,10\n",
+    )
+    result = audit_files([path], "taobao_order")
+    [bad] = result.illegal
+    assert (bad.order_id, bad.sub_order_id, bad.machine) == ("B", "s1", "taobao_refund")
+    assert "main order" in bad.rule
+
+
+def _problems(result: AuditResult) -> list[tuple[int, str]]:
+    return [(f.line, f.column) for f in result.problems]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_bad_input_is_a_finding_on_its_line(tmp_path: Path, suffix: str) -> None:
     rows = [
-        Row(f"order-{i}", status.code, n)
-        for i, run in enumerate(runs)
-        for n, status in enumerate(run.statuses)
+        ("A", "1", "12"),
+        ("A", "2", "\u00b2"),
+        ("A", "3", "--5"),
+        ("A", "4", "9" * 5000),
+        ("", "5", "12"),
+        ("B\u2028C", "6", "12"),
+        ("D", "7", "x" * 1_000_000),
     ]
-    assert audit(MAIN, rows) == []
+    if suffix == ".csv":
+        text = "\ufefforder_id,seq,status,extra\n\n" + "".join(
+            f"{o},{s},{st},z\n" for o, s, st in rows
+        )
+    else:
+        text = (
+            "\ufeff"
+            + "\n".join(
+                json.dumps({"order_id": o, "seq": int(s), "status": st, "extra": 1})
+                for o, s, st in rows
+            )
+            + "\n\n"
+            + "[" * 100_000
+            + "\n"
+        )
+    path = _csv(tmp_path, text, "h" + suffix)
+    result = audit_files([path], "taobao_order")
+    first = 3 if suffix == ".csv" else 1
+    expected = [
+        (first + 1, "status"),
+        (first + 2, "status"),
+        (first + 3, "status"),
+        (first + 4, "order_id"),
+        (first + 6, "status"),
+    ]
+    if suffix == ".jsonl":
+        expected.append((first + 8, ""))
+    assert _problems(result) == expected
+    assert result.orders == 2  # A and "B\u2028C" (one id); the 1 MB row is not read
+    assert any("ignored" in n for n in result.notes)
+    assert result.exit_code == 1
 
 
-@given(histories(MAIN), st.data())
-def test_a_status_no_path_explains_is_an_error_on_its_line(
-    run: object, data: st.DataObject
-) -> None:
-    statuses = list(run.statuses)
-    last = statuses[-1]
-    unexplained = [s for s in MAIN.states if s != last and not _reachable(last, s)]
-    if not unexplained:
-        return
-    bad = data.draw(st.sampled_from(unexplained))
-    rows = [Row("x", s.name, n) for n, s in enumerate([*statuses, bad], start=2)]
-    findings = audit(MAIN, rows, "export.csv")
-    assert len(findings) == 1
-    f = findings[0]
-    assert f.level == "error" and f"export.csv:{len(statuses) + 2}:" in f.detail
+def test_not_utf8_and_short_rows(tmp_path: Path) -> None:
+    path = _csv(tmp_path, b"order_id,seq,status\nA,1,12\nA\xff,2,12\nB,1\n")
+    result = audit_files([path], "taobao_order")
+    assert _problems(result) == [(3, "order_id"), (4, "")]
 
 
-def _reachable(a: orderfsm.State, b: orderfsm.State) -> bool:
-    seen, frontier = {a.name}, [a.name]
-    while frontier:
-        for t in MAIN.transitions_from(frontier.pop()):
-            if t.dst and t.dst not in seen:
-                seen.add(t.dst)
-                frontier.append(t.dst)
-    return b.name in seen and not a.final
+def test_missing_column_and_unsorted_input_cannot_run(tmp_path: Path) -> None:
+    with pytest.raises(AuditInputError, match=r"line 1: the header has no column 'status'"):
+        audit_files([_csv(tmp_path, "order_id,seq,state\nA,1,12\n")], "taobao_order")
+    unsorted = _csv(tmp_path, "order_id,seq,status\nB,1,12\nA,1,12\n", "u.csv")
+    with pytest.raises(AuditInputError, match=r"line 3: order 'A' comes after order 'B'"):
+        audit_files([unsorted], "taobao_order")
+    result = audit_files([unsorted], "taobao_order", ordering="seq")
+    assert result.orders == 2 and result.exit_code == 0
+    backwards = _csv(tmp_path, "order_id,seq,status\nA,2,12\nA,1,0\n", "b.csv")
+    with pytest.raises(AuditInputError, match=r"line 3: order 'A': seq '1' comes after 2"):
+        audit_files([backwards], "taobao_order")
 
 
-def test_csv_and_jsonl_exports(tmp_path: Path) -> None:
-    csv_file = tmp_path / "export.csv"
-    csv_file.write_text("order_id,status,when\nA,12,1\nA,WAIT_BUYER_P,2\nA,1,3\nA,10,4\n", "utf-8")
-    findings = audit(MAIN, read_export(csv_file), str(csv_file))
-    assert [(f.level, f.rule) for f in findings] == [("warning", "history_skipped_steps")]
-    assert "ORDER_FINANCE_PASS_STATUS(2)" in findings[0].detail  # the step it skipped
+def test_findings_are_capped_but_counted(tmp_path: Path) -> None:
+    rows = "".join(f"o{i:05d},1,4\no{i:05d},2,12\n" for i in range(50))
+    path = _csv(tmp_path, "order_id,seq,status\n" + rows)
+    for engine in ("stream", "duckdb"):
+        result = audit_files([path], "taobao_order", keep=5, engine=engine)  # type: ignore[arg-type]
+        assert len(result.illegal) == 5 and result.counts["illegal"] == 50
+        assert result.to_json()["summary"]["illegal"] == 50
+        assert [f.line for f in result.illegal] == [3, 5, 7, 9, 11]
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(SHIPPED_TABLES).flatmap(exports))
+def test_parquet_and_json_lines_audit_like_csv(tmp_path: Path, export: Export) -> None:
+    csv_path = write(tmp_path, export)
+    expected = judged(audit_files([csv_path], export.machine, engine="stream"))
+    parquet = tmp_path / "export.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar = true)) TO '{parquet}' "
+        "(FORMAT parquet)"
+    )
     jsonl = tmp_path / "export.jsonl"
-    jsonl.write_text('{"order_id": 1, "status": 0}\n{"order_id": 1, "status": "CANCEL"}\n', "utf-8")
-    assert audit(MAIN, read_export(jsonl)) == []
+    jsonl.write_text(
+        "".join(
+            json.dumps(dict(zip(_header(export), row, strict=True))) + "\n" for row in _rows(export)
+        ),
+        "utf-8",
+    )
+
+    def lines_shifted(found: list[Judged], by: int) -> list[Judged]:
+        return [(f[0], f[1] + by, *f[2:]) for f in found]
+
+    for engine in ("stream", "duckdb"):
+        assert (
+            lines_shifted(judged(audit_files([parquet], export.machine, engine=engine)), 1)
+            == expected
+        )  # type: ignore[arg-type]
+        assert (
+            lines_shifted(judged(audit_files([jsonl], export.machine, engine=engine)), 1)
+            == expected
+        )  # type: ignore[arg-type]
 
 
-def test_bad_export_files_are_clear_errors(tmp_path: Path) -> None:
-    no_header = tmp_path / "a.csv"
-    no_header.write_text("id,state\n1,0\n", "utf-8")
-    with pytest.raises(orderfsm.TableError, match=r"a\.csv: line 1: the header needs"):
-        read_export(no_header)
-    broken = tmp_path / "b.jsonl"
-    broken.write_text('{"order_id": 1, "status": 0}\n{oops\n', "utf-8")
-    with pytest.raises(orderfsm.TableError, match=r"b\.jsonl: line 2: not JSON"):
-        read_export(broken)
+def _header(export: Export) -> list[str]:
+    return [
+        "order_id",
+        "seq",
+        "status",
+        *(["sub_order_id", "refund_status"] if export.refunds else []),
+    ]
 
 
-def test_check_fails_on_an_illegal_history(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    export = tmp_path / "h.csv"
-    export.write_text("order_id,status\nC,4\nC,0\n", "utf-8")
-    assert main(["check", "--table", "taobao_order", "--history", str(export)]) == 1
-    assert "history_after_final" in capsys.readouterr().out
+def _rows(export: Export) -> list[list[object]]:
+    return [
+        [
+            r.order_id,
+            r.seq,
+            r.status,
+            *([r.sub_order_id, r.refund_status] if export.refunds else []),
+        ]
+        for r in export.rows
+    ]
+
+
+def test_time_ordered_logs_audit_like_order_sorted_ones(tmp_path: Path) -> None:
+    by_order = _csv(
+        tmp_path,
+        "order_id,seq,status\nA,1,unpay\nA,3,captured\nA,6,frozen\nA,7,intention_processing\n"
+        "B,2,undeliver\nB,4,frozen\nB,5,undeliver\n",
+    )
+    by_time = _csv(
+        tmp_path,
+        "order_id,seq,status\nA,1,unpay\nB,2,undeliver\nA,3,captured\nB,4,frozen\n"
+        "B,5,undeliver\nA,6,frozen\nA,7,intention_processing\n",
+        "t.csv",
+    )
+    one = audit_files([by_order], "icbu_trade")
+    other = audit_files([by_time], "icbu_trade", ordering="seq")
+    assert [(f.kind, f.order_id, f.source, f.target) for f in one.illegal + one.warnings] == [
+        ("illegal", "A", "frozen", "intention_processing"),
+        ("skipped", "A", "unpay", "captured"),
+    ]
+    assert sorted(
+        (f.kind, f.order_id, f.source, f.target) for f in other.illegal + other.warnings
+    ) == sorted((f.kind, f.order_id, f.source, f.target) for f in one.illegal + one.warnings)
+    assert (other.orders, other.steps, other.non_final) == (one.orders, one.steps, one.non_final)
+
+
+def test_ka_sub_orders_are_judged_each_on_their_own(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "order_id,seq,status,sub_order_id\n"
+        "T1,1,waitbuyerpay,a\nT1,2,waitbuyerpay,b\nT1,3,waitsellersend,a\n"
+        "T1,4,waitsellersend,b\nT1,5,waitlogisticstakein,a\nT1,6,waitbuyerpay,b\n",
+    )
+    for engine in ("stream", "duckdb"):
+        result = audit_files([path], "ka_pool_order", engine=engine)  # type: ignore[arg-type]
+        assert [(f.line, f.sub_order_id, f.source, f.target) for f in result.illegal] == [
+            (7, "b", "waitsellersend", "waitbuyerpay")
+        ]
+        assert result.steps == 4 and result.orders == 1

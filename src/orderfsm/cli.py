@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, load
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[Any]
 
 
 def summarise(machine: CompiledMachine) -> str:
@@ -19,11 +23,16 @@ def summarise(machine: CompiledMachine) -> str:
     finals = ", ".join(str(s) for s in machine.states if s.final) or "none"
     lines = [
         f"{machine.name}: {t.title}",
-        f"  {len(t.states)} statuses, {len(t.events)} events, {len(machine.edges)} transitions "
-        f"({documented} documented, {len(t.transitions) - documented} inferred), "
+        f"  {len(t.states)} statuses, {len(t.events)} events, {len(t.transitions)} table "
+        f"transitions ({documented} documented, {len(t.transitions) - documented} inferred), "
         f"{len(t.decisions)} recorded decisions",
         f"  initial {machine.initial}; final {finals}",
     ]
+    if len(machine.edges) != len(t.transitions):
+        lines.append(
+            f"  {len(machine.edges)} compiled edges: each history transition becomes one edge "
+            "per status it can return to"
+        )
     if t.reconstruction:
         lines.append("  reconstruction: every status and transition is inferred (see docs)")
     return "\n".join(lines)
@@ -42,7 +51,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from orderfsm.check.report import text  # noqa: PLC0415
     from orderfsm.check.run import run_check  # noqa: PLC0415 - keep `orderfsm summary` light
 
-    report = run_check(args.table or (), histories=[(f, args.machine) for f in args.history or ()])
+    report = run_check(args.table or ())
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
     else:
@@ -78,14 +87,37 @@ def _formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def in_source_tree(root: Path) -> bool:
+    """Whether ``root`` is the orderfsm source tree (the only place diagrams/ is written by default)."""
+    project = root / "pyproject.toml"
+    try:
+        declared = 'name = "orderfsm"' in project.read_text("utf-8")
+    except OSError:
+        return False
+    return declared and (root / "src" / "orderfsm" / "data" / "tables").is_dir()
+
+
+def _output_dir(path: Path) -> Path:
+    """``path`` as an output folder: an existing folder, or a new one in an existing folder."""
+    if path.exists() and not path.is_dir():
+        raise OrderFsmError(f"--out {path}: not a directory")
+    if not path.exists() and not path.parent.is_dir():
+        raise OrderFsmError(f"--out {path}: no such directory {path.parent}")
+    return path
+
+
 def _cmd_diagrams(args: argparse.Namespace) -> int:
     from orderfsm import render  # noqa: PLC0415 - Graphviz bindings only when drawing
 
+    if args.out is None and not in_source_tree(Path.cwd()):
+        raise OrderFsmError(
+            "not in the orderfsm source tree: pass --out DIR to say where the diagrams go"
+        )
+    out = _output_dir(Path(args.out or "diagrams"))
     # A page linking into some other --out folder must not overwrite the committed one.
-    default_out = Path(args.out) == Path("diagrams")
-    docs_arg = args.docs if args.docs is not None else ("docs/diagrams.md" if default_out else None)
+    docs_arg = args.docs if args.docs is not None else (None if args.out else "docs/diagrams.md")
     docs = Path(docs_arg) if docs_arg else None
-    plan = render.plan(args.machine, args.format, Path(args.out), docs)
+    plan = render.plan(args.machine, args.format, out, docs)
     if args.check:
         stale = render.check(plan)
         for problem in stale:
@@ -98,7 +130,7 @@ def _cmd_diagrams(args: argparse.Namespace) -> int:
         print(f"diagrams up to date ({len(plan.texts) + len(plan.drawings)} files checked)")
         return 0
     written = render.write(plan)
-    print(f"{len(written.paths)} diagram file(s) changed under {args.out}")
+    print(f"{len(written.paths)} diagram file(s) changed under {out}")
     if written.graphviz_missing:
         print(f"orderfsm: {written.graphviz_missing}", file=sys.stderr)
     return 0
@@ -141,22 +173,126 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="orderfsm", description="Order-status rules: load, check and draw the machines."
+def _column(text: str) -> tuple[str, str]:
+    role, sep, name = text.partition("=")
+    if not sep or not role or not name:
+        raise argparse.ArgumentTypeError(f"expected ROLE=NAME (e.g. seq=modified_at), got {text!r}")
+    return role, name
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from orderfsm.check.audit import Columns, audit_files  # noqa: PLC0415
+    from orderfsm.check.audit.result import AuditFinding  # noqa: PLC0415
+
+    columns = Columns.parse(dict(args.column or ()))
+    if args.emit_sql:
+        from orderfsm.check.audit.parts import Parts  # noqa: PLC0415
+        from orderfsm.check.audit.run import resolve_machine  # noqa: PLC0415
+        from orderfsm.check.audit.sql import AuditSql  # noqa: PLC0415
+
+        machine = resolve_machine(args.machine, [Path(f) for f in args.files], columns)
+        print(AuditSql(Parts.of(machine)).findings_query())
+        return 0
+
+    def show(finding: AuditFinding) -> None:
+        print(finding.text(), flush=False)
+
+    result = audit_files(
+        args.files,
+        args.machine,
+        columns=columns,
+        engine=args.engine,
+        ordering=args.order,
+        keep=args.max_findings,
+        listener=None if args.json else show,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    summary = sub.add_parser("summary", help="load every table and print a summary")
+    if args.diagram:
+        from orderfsm.render.overlay import write_overlay  # noqa: PLC0415
+
+        write_overlay(result, Path(args.diagram))
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(result.text_summary(), end="")
+    return result.exit_code
+
+
+def _add_audit(sub: Subcommands) -> None:
+    audit = sub.add_parser(
+        "audit",
+        help="audit exported status histories: every illegal step, per order",
+        description="Judge every status change in exported histories (CSV, JSON Lines, "
+        "Parquet) by the machine's rules. Exit 0 when nothing is illegal, 1 when a step is "
+        "illegal or a row cannot be used, 2 when the files cannot be audited. See "
+        "docs/audit.md.",
+    )
+    audit.add_argument("files", nargs="+", metavar="FILE", help="the exports, read as one history")
+    audit.add_argument(
+        "--machine",
+        metavar="NAME_OR_PATH",
+        help="a shipped machine or a table file (default: the file's 'machine' column)",
+    )
+    audit.add_argument(
+        "--engine",
+        choices=("stream", "duckdb"),
+        help="stream (default for CSV/JSON Lines; rows must be ordered, see --order) or "
+        "duckdb (default for Parquet; sorts itself)",
+    )
+    audit.add_argument(
+        "--order",
+        choices=("order", "seq"),
+        default="order",
+        help="how the rows are ordered for the stream engine: by order id then the ordering "
+        "column (default), or by the ordering column alone",
+    )
+    audit.add_argument(
+        "--column",
+        action="append",
+        type=_column,
+        metavar="ROLE=NAME",
+        help="the column for a role: order_id, seq, status, sub_order_id, refund_status, "
+        "machine (repeatable)",
+    )
+    audit.add_argument(
+        "--max-findings",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="print at most N findings of each kind (counts stay exact; default 1000)",
+    )
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
+    audit.add_argument(
+        "--emit-sql",
+        action="store_true",
+        help="print the portable SQL (DuckDB, Spark SQL) of the audit and exit",
+    )
+    audit.add_argument(
+        "--diagram",
+        metavar="OUT",
+        help="draw what happened: .dot, .svg or .mmd, edges labelled with counts",
+    )
+    audit.set_defaults(func=_cmd_audit)
+
+
+def _add_summary(sub: Subcommands) -> None:
+    summary = sub.add_parser(
+        "summary",
+        help="print each machine's size, statuses and provenance",
+        description="Load every shipped table (or the ones given) and print its statuses, "
+        "events, table transitions (documented + inferred) and compiled edges.",
+    )
     summary.add_argument(
         "--table", action="append", metavar="NAME_OR_PATH", help="a machine name or table file"
     )
     summary.set_defaults(func=_cmd_summary)
 
+
+def _add_check(sub: Subcommands) -> None:
     check = sub.add_parser(
         "check",
         help="check the tables against the documents' claims, and lint them",
         description="Exit 0 when every discrepancy has a recorded decision and lint has no "
-        "error; 1 otherwise; 2 on bad input.",
+        "error; 1 otherwise; 2 on bad input. Exported histories: see `orderfsm audit`.",
     )
     check.add_argument(
         "--table",
@@ -165,39 +301,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only this machine or table file (repeatable); a table named like a "
         "shipped machine is checked against that machine's claims",
     )
-    check.add_argument(
-        "--history",
-        action="append",
-        metavar="FILE",
-        help="also audit an exported status history (CSV with order_id,status columns, or "
-        "JSON lines); repeatable",
-    )
-    check.add_argument(
-        "--machine", default="taobao_order", help="the machine --history files follow"
-    )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="show resolved discrepancies in full"
     )
     check.set_defaults(func=_cmd_check)
 
+
+def _add_docs(sub: Subcommands) -> None:
     docs = sub.add_parser(
         "docs",
-        help="regenerate docs/conformance.md and the reference blocks of docs/machines/*.md",
+        help="regenerate the generated documentation pages from the tables and claims",
+        description="Regenerate docs/conformance.md (every discrepancy between the "
+        "documents and the tables, with its decision) and the generated reference blocks "
+        "of docs/machines/*.md, so the docs never drift from the tables. With --check, "
+        "write nothing and exit 1 naming stale pages.",
     )
     docs.add_argument("--root", default=".", help="the repository root (default: .)")
     docs.add_argument("--check", action="store_true", help="exit 1, naming stale pages")
     docs.set_defaults(func=_cmd_docs)
 
+
+def _add_diagrams(sub: Subcommands) -> None:
     diagrams = sub.add_parser(
         "diagrams",
-        help="draw every machine: DOT, SVG, Mermaid and Markdown matrices (docs/diagrams.md)",
+        help="draw every machine: DOT, SVG, Mermaid and Markdown matrices",
         description="Generate the diagrams from the tables, or with --check compare the "
-        "committed ones and exit 1 naming every stale file.",
+        "committed ones and exit 1 naming every stale file. Without --out this writes "
+        "diagrams/ and docs/diagrams.md, and only in the orderfsm source tree.",
     )
-    diagrams.add_argument("--out", default="diagrams", help="output folder (default diagrams/)")
     diagrams.add_argument(
-        "--machine", action="append", metavar="NAME", help="only this machine (repeatable)"
+        "--out",
+        default=None,
+        help="output folder (default: diagrams/ in the orderfsm source tree; required elsewhere)",
+    )
+    diagrams.add_argument(
+        "--machine",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help="only this machine or table file (repeatable)",
     )
     diagrams.add_argument(
         "--format",
@@ -209,13 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs",
         default=None,
         help="the page embedding every Mermaid diagram; '' for none (default: "
-        "docs/diagrams.md when --out is the default diagrams/, else none)",
+        "docs/diagrams.md without --out, else none)",
     )
     diagrams.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 naming stale files"
     )
     diagrams.set_defaults(func=_cmd_diagrams)
 
+
+def _add_export(sub: Subcommands) -> None:
     export = sub.add_parser(
         "export",
         help="export machines for other runtimes: a versioned JSON document, or XState v5",
@@ -231,14 +375,50 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="DIR", help="write NAME.json / NAME.xstate.json ...")
     export.add_argument("--check", metavar="DIR", help="write nothing; exit 1 on drift")
     export.set_defaults(func=_cmd_export)
+
+
+COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
+    _add_summary,
+    _add_check,
+    _add_audit,
+    _add_docs,
+    _add_diagrams,
+    _add_export,
+)
+"""Each registers one subcommand (its parser and ``func``); a new command adds one here."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under ``--json`` is also a JSON object on stdout."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": f"{self.prog}: {message}"}, ensure_ascii=False))
+        super().error(message)
+
+
+def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    _Parser.json_errors = json_errors
+    parser = _Parser(
+        prog="orderfsm",
+        description="Order-status rules: load, check, audit and draw the machines.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)  # subparsers are _Parser too
+    for register in COMMANDS:
+        register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(json_errors="--json" in given).parse_args(given)
     try:
         code: int = args.func(args)
     except OrderFsmError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"orderfsm: error: {exc}", file=sys.stderr)
         return 2
     return code

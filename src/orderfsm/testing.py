@@ -13,6 +13,8 @@ compose: :func:`histories_with_illegal_step` draws from :func:`histories`.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ from hypothesis import strategies as st
 from orderfsm.check.paths import Config, PathStep, initial_configs, moves
 from orderfsm.check.paths import Path as StepPath
 from orderfsm.model.compile import CompiledMachine, load
-from orderfsm.model.table import State
+from orderfsm.model.table import Code, State
 from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.taobao import TaobaoOrder
 
@@ -171,10 +173,126 @@ def taobao_orders(
     return order
 
 
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One row of an exported status history (see :func:`exports`); codes as the platform's."""
+
+    order_id: str
+    seq: int
+    status: Code
+    sub_order_id: str = ""
+    refund_status: Code | str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An exported status history of several orders, as :func:`exports` draws it.
+
+    ``mutations`` counts the rows changed after the valid histories were drawn (0: every
+    change is one accepted event). ``refunds`` says whether the rows carry sub-order
+    refund columns.
+    """
+
+    machine: CompiledMachine
+    rows: tuple[ExportRow, ...]
+    refunds: bool
+    mutations: int
+
+    def csv(self) -> str:
+        """The export as CSV text with a header row, rows in this order."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        header = ["order_id", "seq", "status"]
+        header += ["sub_order_id", "refund_status"] if self.refunds else []
+        writer.writerow(header)
+        for r in self.rows:
+            row: list[object] = [r.order_id, r.seq, r.status]
+            row += [r.sub_order_id, r.refund_status] if self.refunds else []
+            writer.writerow(row)
+        return out.getvalue()
+
+
+def _order_rows(
+    draw: st.DrawFn, machine: CompiledMachine, order_id: str, max_steps: int
+) -> list[ExportRow]:
+    if machine.name == "taobao_order":
+        order = draw(taobao_orders(max_sub_orders=2, max_events=max_steps))
+        main = order.machine.initial
+        rows = [ExportRow(order_id, 0, main.code)]
+        rows += [
+            ExportRow(order_id, 0, main.code, str(sid), order.refund_machine.initial.code)
+            for sid in order.sub_orders
+        ]
+        for change in order.history:
+            if change.sub_order is None:
+                main = change.step.target
+                rows.append(ExportRow(order_id, 0, main.code))
+            else:
+                target = change.step.target.code
+                rows.append(ExportRow(order_id, 0, main.code, str(change.sub_order), target))
+        return rows
+    history = draw(histories(machine, max_steps))
+    return [ExportRow(order_id, 0, s.code) for s in history.statuses]
+
+
+@st.composite
+def exports(
+    draw: st.DrawFn,
+    machine: MachineLike,
+    max_orders: int = 4,
+    max_steps: int = 8,
+    mutate: bool = True,
+) -> Export:
+    """Exported status histories of up to ``max_orders`` orders of ``machine``.
+
+    Each order's rows come from a valid history (:func:`histories`, or for
+    ``taobao_order`` a :func:`taobao_orders` order with sub-order refunds, each row
+    carrying the main status beside the refund). With ``mutate``, rows may then be
+    dropped (skipped steps), repeated (duplicates) or replaced by any status (illegal
+    steps, or excursions the rules allow). Rows are ordered by order id then ``seq``.
+    Naming ``taobao_refund`` draws Taobao orders with refunds, as for ``taobao_order``.
+    """
+    m = _machine(machine)
+    main = m.parent if m.parent is not None else m
+    refunds = main.name == "taobao_order"
+    n = draw(st.integers(min_value=1, max_value=max_orders))
+    rows: list[ExportRow] = []
+    mutations = 0
+    for i in range(n):
+        order_id = f"o{i:03d}"
+        own = _order_rows(draw, main, order_id, max_steps)
+        if mutate:
+            for _ in range(draw(st.integers(min_value=0, max_value=3))):
+                action = draw(st.sampled_from(("drop", "repeat", "replace")))
+                at = draw(st.integers(min_value=0, max_value=len(own) - 1))
+                mutations += 1
+                if action == "drop" and len(own) > 1:
+                    own.pop(at)
+                elif action == "repeat":
+                    own.insert(at, own[at])
+                elif refunds and own[at].sub_order_id and draw(st.booleans()):
+                    child = load("taobao_refund")
+                    code = draw(st.sampled_from([s.code for s in child.states]))
+                    own[at] = ExportRow(order_id, 0, own[at].status, own[at].sub_order_id, code)
+                else:
+                    code = draw(st.sampled_from([s.code for s in main.states]))
+                    own[at] = ExportRow(
+                        order_id, 0, code, own[at].sub_order_id, own[at].refund_status
+                    )
+        rows.extend(
+            ExportRow(r.order_id, seq, r.status, r.sub_order_id, r.refund_status)
+            for seq, r in enumerate(own, start=1)
+        )
+    return Export(main, tuple(rows), refunds, mutations)
+
+
 __all__ = [
+    "Export",
+    "ExportRow",
     "History",
     "IllegalHistory",
     "PathStep",
+    "exports",
     "histories",
     "histories_with_illegal_step",
     "taobao_orders",

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orderfsm.check.audit import audit, read_export
 from orderfsm.check.claims import Claim, shipped_claims
 from orderfsm.check.conformance import Discrepancy, discrepancies
 from orderfsm.check.lint import Finding, lint
@@ -80,13 +79,12 @@ def _unused_decisions(machine: CompiledMachine, found: Sequence[Discrepancy]) ->
 def run_check(
     tables: Sequence[str | Path | Mapping[str, Any] | CompiledMachine] = (),
     claims: Sequence[Claim] | None = None,
-    histories: Sequence[tuple[str | Path, str]] = (),
 ) -> Report:
     """Check the shipped machines, or only ``tables`` (names or paths) if given.
 
     A user table whose machine name matches a shipped one replaces it, and the shipped
-    claims about that machine are checked against it. ``histories`` are exported status
-    histories to audit, each as ``(file, machine name)``; their findings join the lint.
+    claims about that machine are checked against it. Exported status histories are
+    audited by :func:`orderfsm.check.audit.audit_files` (``orderfsm audit``), not here.
     """
     machines: dict[str, CompiledMachine] = {}
     for source in tables or SHIPPED_TABLES:
@@ -106,7 +104,4 @@ def run_check(
     for name in selected:
         findings.extend(lint(machines[name]))
         findings.extend(_unused_decisions(machines[name], found))
-    for file, machine_name in histories:
-        machine = machines.get(machine_name) or load(machine_name)
-        findings.extend(audit(machine, read_export(file), str(file)))
     return Report(tuple(selected), found, tuple(findings), relevant)

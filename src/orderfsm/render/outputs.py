@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from orderfsm.errors import OrderFsmError, UnknownMachine
+from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import SHIPPED_TABLES, load
 from orderfsm.render.docs_page import Section, docs_page
 from orderfsm.render.dot import composite_dot, levels_dot, machine_dot
@@ -84,10 +84,8 @@ def plan(
     all_facts = [facts(load(name)) for name in SHIPPED_TABLES]
     chosen = [f for f in all_facts if complete or f.name in set(machines or ())]
     for name in machines or ():
-        if name not in SHIPPED_TABLES:
-            raise UnknownMachine(
-                f"no shipped machine named {name!r}; machines are: {', '.join(SHIPPED_TABLES)}"
-            )
+        if name not in SHIPPED_TABLES:  # a table file (load names the problem otherwise)
+            chosen.append(facts(load(name)))
     result = Plan(out_dir, tuple(f for f in FORMATS if f in formats), complete)
     sections: list[Section] = []
     for f in chosen:
@@ -180,11 +178,26 @@ def write(p: Plan) -> Written:
 
 
 def _put(path: Path, data: bytes) -> bool:
-    """Write ``data`` unless ``path`` already holds it; whether anything changed."""
-    if path.exists() and path.read_bytes() == data:
+    """Write ``data`` unless ``path`` already holds it; whether anything changed.
+
+    Never through a symbolic link: the file is written beside ``path`` and renamed over
+    it, so a link planted at ``path`` is replaced, and its target left alone. A path that
+    cannot be written is an :class:`OrderFsmError` naming it.
+    """
+    if not path.is_symlink() and path.is_file() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    temporary = path.with_name(f".{path.name}.orderfsm-tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.is_symlink():
+            raise OrderFsmError(f"{path.parent}: a symbolic link; refusing to write through it")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OrderFsmError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return True
 
 

@@ -1,0 +1,58 @@
+"""Which columns of an export the audit reads, and how rows are handed to the engines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+from orderfsm.errors import OrderFsmError
+
+SEQ_FALLBACKS = ("seq", "timestamp", "modify_time", "updated_at", "time")
+"""Ordering columns tried, in order, when ``seq`` is not renamed and the file has no ``seq``."""
+
+MAX_FIELD = 1024
+"""Longest order id, sub-order id, ordering value or status the audit accepts (characters)."""
+
+Record = tuple[int, str, str, str, str | None, str | None]
+"""One row as the engines see it: ``(line, order_id, seq, status, sub_order_id,
+refund_status)``; the last two are ``None`` when the file has no such column, and a
+missing value in a present column is ``""``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The names of the columns (CSV) or keys (JSON Lines, Parquet) the audit reads.
+
+    ``order_id``, ``status`` and the ordering column ``seq`` are required; ``sub_order_id``
+    and ``refund_status`` are read when present (Taobao sub-order refunds, or KA sub-orders
+    keyed by order and sub-order); ``machine`` may name the machine the file follows.
+    """
+
+    order_id: str = "order_id"
+    seq: str = "seq"
+    status: str = "status"
+    sub_order_id: str = "sub_order_id"
+    refund_status: str = "refund_status"
+    machine: str = "machine"
+
+    @classmethod
+    def parse(cls, pairs: Mapping[str, str]) -> Columns:
+        """Columns renamed by ``{"seq": "ts", ...}``; an unknown key is an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(pairs) - known)
+        if unknown:
+            raise OrderFsmError(
+                f"unknown column role {unknown[0]!r}; roles are: {', '.join(sorted(known))}"
+            )
+        return replace(cls(), **pairs)
+
+    def resolve_seq(self, present: set[str] | list[str]) -> Columns:
+        """Pick the ordering column: ``seq`` as named, else the first fallback present."""
+        if self.seq in present or self.seq != "seq":
+            return self
+        found = next((name for name in SEQ_FALLBACKS if name in present), None)
+        return self if found is None else replace(self, seq=found)
+
+    @property
+    def required(self) -> tuple[str, str, str]:
+        return (self.order_id, self.seq, self.status)

@@ -1,0 +1,161 @@
+"""How the audit judges one observed status change: the machine's own rules, as a relation.
+
+An export records statuses, not events. A change ``src -> dst`` of one order is **legal**
+when some event takes the order there through the pure core
+(:meth:`CompiledMachine.transition`) in the context the export shows: the status a history
+state (ICBU ``frozen``) was entered from, and for a sub-order machine (Taobao refunds) the
+main order's status on the row. Context the export does not show is existential: the
+table's variables (ICBU ``pay_step``) may take any value, an unknown parent status any
+parent status, and the remembered status of an order first seen inside a history state
+any status that state can be entered from.
+
+A change that is not legal is **skipped** (a warning) when a path of two or more table
+edges explains it, found as the snapshot ingestion finds one
+(:func:`orderfsm.ingest.apply.shortest_path`: never through a history state, and out of
+one only back to the remembered status); otherwise it is **illegal**, naming the rule it
+breaks: the guard that refuses the only edge, "final statuses accept nothing", or the
+transition table's empty cell.
+
+Both engines use the same relation: the stream engine looks verdicts up (cached), the SQL
+engine joins the full enumeration (:meth:`StepRules.verdicts`) as a ``VALUES`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from orderfsm.errors import TransitionRejected
+from orderfsm.ingest.apply import shortest_path
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import State
+
+Kind = Literal["illegal", "skipped"]
+
+FINAL_RULE = "final statuses accept nothing"
+TABLE_RULE = "the transition table"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Why a change is not one legal step: ``kind``, the ``rule`` and a one-line ``detail``.
+
+    For a skipped change ``path`` lists the statuses passed, ends included.
+    """
+
+    kind: Kind
+    rule: str
+    detail: str
+    path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepKey:
+    """One change in its observed context; ``""`` means not applicable or unknown."""
+
+    src: str
+    dst: str
+    remembered: str = ""
+    parent: str = ""
+
+
+class StepRules:
+    """The verdicts of one machine, computed from its pure core and cached."""
+
+    def __init__(self, machine: CompiledMachine) -> None:
+        self.machine = machine
+        self.history_states = machine.history_states
+        self._cache: dict[StepKey, Verdict | None] = {}
+
+    def judge(self, key: StepKey) -> Verdict | None:
+        """``None`` when the change is one legal step, else why not."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            verdict = self._cache[key] = self._judge(key)
+            return verdict
+
+    def _contexts(
+        self, key: StepKey
+    ) -> Iterator[tuple[State | None, dict[str, str], State | None]]:
+        m = self.machine
+        if key.src in self.history_states:
+            remembered: tuple[State | None, ...] = (
+                (m.status(key.remembered),) if key.remembered else m.history_sources(key.src)
+            )
+        else:
+            remembered = (None,)
+        for parent, variables in m.contexts(parent=key.parent or None):
+            for history in remembered:
+                yield parent, variables, history
+
+    def _judge(self, key: StepKey) -> Verdict | None:
+        m = self.machine
+        src, dst = m.status(key.src), m.status(key.dst)
+        refusal: TransitionRejected | None = None
+        direct = m.has_edge(src, dst)
+        for event in m.events(src):
+            if not any(t.dst == dst.name for t in m.transitions_from(src) if t.event == event):
+                continue
+            for parent, variables, history in self._contexts(key):
+                try:
+                    step = m.transition(
+                        src, event, parent=parent, variables=variables, history=history
+                    )
+                except TransitionRejected as exc:
+                    refusal = refusal or exc
+                    continue
+                if step.target == dst:
+                    return None
+        if src.final:
+            return Verdict("illegal", FINAL_RULE, f"{src} is final: {FINAL_RULE}")
+        if direct and refusal is not None:
+            return Verdict("illegal", refusal.rule, str(refusal))
+        remembered = m.status(key.remembered) if key.remembered else None
+        path = shortest_path(m, src, dst, remembered)
+        if path is not None and len(path) > 1:
+            names = (src.name, *(t.dst or "" for t in path))
+            shown = " -> ".join(str(m.status(n)) for n in names)
+            return Verdict("skipped", "skipped steps", f"skips steps: {shown}", names)
+        where = f" (remembered {remembered})" if remembered else ""
+        return Verdict(
+            "illegal",
+            TABLE_RULE,
+            f"no transition or path from {src} to {dst}{where} in {m.name}",
+        )
+
+    def judge_any(self, src: str, dst: str) -> Kind:
+        """``illegal`` if the change is illegal in every observable context, else ``skipped``.
+
+        For pictures that draw one edge per pair of statuses whatever the context.
+        """
+        kinds = {
+            v.kind
+            for key in self.keys()
+            if key.src == src and key.dst == dst
+            if (v := self.judge(key)) is not None
+        }
+        return "skipped" if "skipped" in kinds else "illegal"
+
+    def keys(self) -> Iterator[StepKey]:
+        """Every change the SQL engine may meet: all pairs, remembered and parent values."""
+        m = self.machine
+        parents = ("", *(s.name for s in m.parent.states)) if m.parent else ("",)
+        for src in m.states:
+            remembered: tuple[str, ...] = ("",)
+            if src.name in self.history_states:
+                remembered = ("", *(s.name for s in m.states))
+            for dst in m.states:
+                if dst == src:
+                    continue
+                for r in remembered:
+                    for p in parents:
+                        yield StepKey(src.name, dst.name, r, p)
+
+    def verdicts(self) -> Iterator[tuple[StepKey, Verdict]]:
+        """Every change that is not one legal step, with its verdict (see :meth:`keys`)."""
+        for key in self.keys():
+            verdict = self.judge(key)
+            if verdict is not None:
+                yield key, verdict

@@ -1,0 +1,133 @@
+"""What really happened: an audited export drawn over the machine (a directly-follows overlay).
+
+Each status is a node and each pair of statuses a table transition joins is one edge,
+labelled with its events and how many times audited orders changed that way; edges no
+order took are grey. Changes the rules forbid are red edges with their counts, skipped
+steps orange and dashed. A sub-order machine (Taobao refunds) is drawn beside its order.
+Output is sorted and dated nowhere, so the same audit always draws the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orderfsm.check.audit.result import AuditResult
+from orderfsm.errors import OrderFsmError
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.render.dot_syntax import Graph
+
+TAKEN = "#1b7837"
+UNTAKEN = "#bbbbbb"
+ILLEGAL = "#d7191c"
+SKIPPED = "#e08214"
+
+
+def _pairs(machine: CompiledMachine) -> dict[tuple[str, str], list[str]]:
+    """Table transitions grouped by (source, target), events in table order."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for t in machine.edges:
+        assert t.dst is not None
+        events = out.setdefault((t.src, t.dst), [])
+        if t.event not in events:
+            events.append(t.event)
+    return out
+
+
+def _verdicts(result: AuditResult) -> dict[tuple[str, str, str], str]:
+    """(machine, from, to) -> "illegal" or "skipped", from the counted rules of each change."""
+    from orderfsm.check.audit.parts import Parts  # noqa: PLC0415
+
+    parts = Parts.of(result.machine)
+    out: dict[tuple[str, str, str], str] = {}
+    for machine, src, dst in result.taken:
+        part = parts.main if machine == parts.main.machine.name else parts.refund
+        assert part is not None
+        table = _pairs(part.machine)
+        if (src, dst) not in table:
+            verdict = part.rules.judge_any(src, dst)
+            out[(machine, src, dst)] = verdict
+    return out
+
+
+def overlay_dot(result: AuditResult) -> str:
+    """The DOT source of the overlay."""
+    g = Graph(f"audit_{result.machine.name}")
+    g.attr(rankdir="LR", fontname="Helvetica", label=f"audit of {', '.join(result.files)}")
+    g.attr("node", shape="box", style="rounded", fontname="Helvetica")
+    g.attr("edge", fontname="Helvetica", fontsize="10")
+    verdicts = _verdicts(result)
+    for name, machine in result.machines.items():
+        with g.subgraph(f"cluster_{name}") as sub:
+            sub.attr(label=name)
+            for s in machine.states:
+                sub.node(f"{name}.{s.name}", label=str(s), peripheries="2" if s.final else "1")
+            for (src, dst), events in _pairs(machine).items():
+                n = result.taken.get((name, src, dst), 0)
+                sub.edge(
+                    f"{name}.{src}",
+                    f"{name}.{dst}",
+                    label=f"{' / '.join(events)} \u00d7{n}",
+                    color=TAKEN if n else UNTAKEN,
+                    fontcolor=TAKEN if n else UNTAKEN,
+                    penwidth="2" if n else "1",
+                )
+            for (m, src, dst), n in sorted(result.taken.items()):
+                if m != name or (src, dst) in _pairs(machine):
+                    continue
+                kind = verdicts.get((m, src, dst), "illegal")
+                colour = ILLEGAL if kind == "illegal" else SKIPPED
+                sub.edge(
+                    f"{name}.{src}",
+                    f"{name}.{dst}",
+                    label=f"{kind} \u00d7{n}",
+                    color=colour,
+                    fontcolor=colour,
+                    style="bold" if kind == "illegal" else "dashed",
+                )
+    return g.source
+
+
+def overlay_mermaid(result: AuditResult) -> str:
+    """The overlay as a Mermaid flowchart (counts on edges; untaken and illegal styled)."""
+    lines = ["flowchart LR"]
+    styles: list[str] = []
+    index = 0
+    verdicts = _verdicts(result)
+    for name, machine in result.machines.items():
+        lines.append(f"  subgraph {name}")
+        for s in machine.states:
+            lines.append(f'    {name}_{s.name}["{str(s).replace(chr(34), chr(39))}"]')
+        pairs = _pairs(machine)
+        for (src, dst), events in pairs.items():
+            n = result.taken.get((name, src, dst), 0)
+            lines.append(f'    {name}_{src} -->|"{" / ".join(events)} x{n}"| {name}_{dst}')
+            styles.append(f"  linkStyle {index} stroke:{TAKEN if n else UNTAKEN}")
+            index += 1
+        for (m, src, dst), n in sorted(result.taken.items()):
+            if m != name or (src, dst) in pairs:
+                continue
+            kind = verdicts.get((m, src, dst), "illegal")
+            lines.append(f'    {name}_{src} -.->|"{kind} x{n}"| {name}_{dst}')
+            styles.append(f"  linkStyle {index} stroke:{ILLEGAL if kind == 'illegal' else SKIPPED}")
+            index += 1
+        lines.append("  end")
+    return "\n".join(lines + styles) + "\n"
+
+
+def write_overlay(result: AuditResult, out: Path) -> None:
+    """Write the overlay to ``out`` as ``.dot``, ``.svg`` or ``.mmd`` (by its suffix)."""
+    suffix = out.suffix.lower()
+    if suffix == ".dot":
+        data = overlay_dot(result).encode("utf-8")
+    elif suffix in (".mmd", ".mermaid"):
+        data = overlay_mermaid(result).encode("utf-8")
+    elif suffix == ".svg":
+        from orderfsm.render.graphviz_run import draw  # noqa: PLC0415
+
+        data = draw(overlay_dot(result), "svg")
+    else:
+        raise OrderFsmError(f"{out}: the diagram must end in .dot, .svg or .mmd")
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise OrderFsmError(f"{out}: cannot write the diagram: {exc.strerror or exc}") from None
