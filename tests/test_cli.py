@@ -78,19 +78,29 @@ def test_diagrams_outside_the_source_tree_need_out(
     assert (tmp_path / "pics" / "icbu_trade.dot").is_file()
 
 
-def test_diagrams_never_write_through_a_planted_symlink(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("command", "planted", "starts"),
+    [
+        (
+            ["diagrams", "--format", "dot", "--machine", "taobao_order"],
+            "taobao_order.dot",
+            "digraph",
+        ),
+        (["export", "taobao_order", "--format", "json"], "taobao_order.json", "{"),
+    ],
+)
+def test_output_is_never_written_through_a_planted_symlink(
+    tmp_path: Path, command: list[str], planted: str, starts: str
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me", "utf-8")
-    (out / "taobao_order.dot").symlink_to(victim)
-    args = ["diagrams", "--out", str(out), "--format", "dot", "--machine", "taobao_order"]
-    assert main(args) == 0
+    (out / planted).symlink_to(victim)
+    assert main([*command, "--out", str(out)]) == 0
     assert victim.read_text("utf-8") == "keep me"
-    assert not (out / "taobao_order.dot").is_symlink()
-    assert (out / "taobao_order.dot").read_text("utf-8").startswith("digraph")
+    assert not (out / planted).is_symlink()
+    assert (out / planted).read_text("utf-8").startswith(starts)
 
 
 @pytest.mark.parametrize("bad", ["a_file", "missing/deeper"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from orderfsm.export import json_doc, xstate
 from orderfsm.model.compile import CompiledMachine
+from orderfsm.render.outputs import write_file
 
 FORMATS = ("json", "xstate")
 
@@ -33,15 +34,10 @@ def plan(machines: Sequence[CompiledMachine], formats: Sequence[str]) -> dict[st
 
 
 def write(files: dict[str, str], out: Path) -> list[Path]:
-    """Write ``files`` under ``out``; returns the paths whose content changed."""
-    out.mkdir(parents=True, exist_ok=True)
-    changed = []
-    for name, text in files.items():
-        path = out / name
-        if not path.exists() or path.read_bytes() != text.encode("utf-8"):
-            path.write_bytes(text.encode("utf-8"))
-            changed.append(path)
-    return changed
+    """Write ``files`` under ``out``; returns the paths whose content changed. Like the
+    diagrams, a file is never written through a symbolic link planted in ``out``, and a
+    path that cannot be written is an :class:`~orderfsm.OrderFsmError` naming it."""
+    return [out / name for name, text in files.items() if write_file(out / name, text.encode())]
 
 
 def stale(files: dict[str, str], out: Path) -> list[str]:

@@ -157,7 +157,7 @@ def write(p: Plan) -> Written:
     """
     written: list[Path] = []
     for path, text in sorted(p.texts.items()):
-        if _put(path, text.encode("utf-8")):
+        if write_file(path, text.encode("utf-8")):
             written.append(path)
     missing: str | None = None
     for path, dot in sorted(p.drawings.items()):
@@ -172,12 +172,12 @@ def write(p: Plan) -> Written:
         except GraphvizMissing as exc:
             missing = str(exc)
             break
-        if _put(path, data):
+        if write_file(path, data):
             written.append(path)
     return Written(tuple(written), missing)
 
 
-def _put(path: Path, data: bytes) -> bool:
+def write_file(path: Path, data: bytes) -> bool:
     """Write ``data`` unless ``path`` already holds it; whether anything changed.
 
     Never through a symbolic link: the file is written beside ``path`` and renamed over
