@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -173,3 +175,23 @@ def test_audit_diagram_counts_and_marks_illegal_steps(tmp_path: Path) -> None:
     mmd = tmp_path / "a.mmd"
     assert main(["audit", str(export), "--machine", "icbu_trade", "--diagram", str(mmd)]) == 1
     assert mmd.read_text("utf-8").startswith("flowchart LR")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    """`orderfsm summary | head -1`: the pipe closes under us; stderr stays clean."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from orderfsm.cli import main; raise SystemExit(main())",
+            "summary",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() in (0, 1)
+    assert "Traceback" not in err

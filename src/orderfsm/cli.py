@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -421,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"orderfsm: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `orderfsm ... | head`: the reader left; not our error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 
