@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -229,3 +230,116 @@ def test_stored_dicts_of_format_1_written_before_still_read() -> None:
         ],
     }  # fmt: skip
     assert orderfsm.TaobaoOrder.from_dict(data).to_dict() == data
+
+
+# ----------------------------------------------------------------------------- the quick path
+#
+# from_dict checks a history written as to_dict writes it by C-level passes and decodes
+# it on first read; anything else goes entry by entry. Both must decide the same.
+
+CELL_VALUES = st.sampled_from(
+    [
+        *{s.code for s in (*MAIN.states, *REFUND.states, *ICBU.states, *KA.states)},
+        *{*MAIN.event_names, *REFUND.event_names, *ICBU.event_names, *KA.event_names},
+        *("trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"),
+        *("order", "sub_order_status", "refund", "s1", "s2", "7", "o1", "a", 9),
+        *(None, True, False, 1.0, 10.0, "10", [], {}, [1], {"a": 1}),
+    ]
+)
+ORDER_MODULES = {
+    orderfsm.TaobaoOrder: "orderfsm.orders.taobao.quick_history",
+    orderfsm.IcbuOrder: "orderfsm.orders.icbu.quick_history",
+    orderfsm.KaTrade: "orderfsm.orders.ka.quick_ka_history",
+}
+
+
+def respellings(value: Any) -> st.SearchStrategy[Any]:
+    """Values equal to ``value`` (or naming the same status) in another type."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return st.sampled_from(
+            [float(value), str(value), *([bool(value)] if value in (0, 1) else [])]
+        )
+    return st.just(value)
+
+
+def decide(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    """What ``from_dict`` makes of ``data``: the refusal's path and problem, or the
+    order's stored form (as JSON: ``True == 1`` in Python, not in JSON) and history."""
+    try:
+        order = order_type.from_dict(copy.deepcopy(data))
+    except orderfsm.PayloadError as e:
+        return "refused", (e.path, e.problem)
+    return "accepted", (json.dumps(order.to_dict()), order.history)
+
+
+def entry_by_entry(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    with mock.patch(ORDER_MODULES[order_type], lambda *_: None):
+        return decide(order_type, data)
+
+
+def walked_orders() -> st.SearchStrategy[Any]:
+    def taobao(start: Any, steps: list[Any]) -> Any:
+        order = orderfsm.TaobaoOrder(None if start == "NOPE" else start, {"s1": None, 7: 10})
+        for step in steps:
+            if step[0] == "apply":
+                order.apply(step[1], force=step[2])
+                continue
+            with contextlib.suppress(orderfsm.TransitionRejected, orderfsm.UnknownSubOrder):
+                order.trigger(step[1], sub_order=step[2] if step[0] == "refund" else None)
+        return order
+
+    def icbu(pay_step: str, steps: list[Any]) -> Any:
+        order = orderfsm.IcbuOrder(pay_step=pay_step)
+        for step in steps:
+            if step[0] == "apply":
+                order.apply(step[1], force=step[2])
+                continue
+            with contextlib.suppress(orderfsm.TransitionRejected):
+                order.trigger(step[1])
+        return order
+
+    def ka(steps: list[Any]) -> Any:
+        trade = orderfsm.KaTrade({"o1": ["a", "b"], "o2": ["c"], 9: [9]})
+        for event, address in steps:
+            order, sub = address or (None, None)
+            with contextlib.suppress(orderfsm.TransitionRejected):
+                trade.trigger(event, order=order, sub_order=sub)
+        return trade
+
+    return st.one_of(
+        st.builds(taobao, main_values, st.lists(taobao_steps, min_size=1, max_size=12)),
+        st.builds(icbu, st.sampled_from(["ADVANCE", "FULL"]), st.lists(icbu_steps, max_size=12)),
+        st.builds(ka, st.lists(ka_steps, min_size=1, max_size=12)),
+    )
+
+
+@given(order=walked_orders(), data=st.data())
+def test_a_corrupted_history_cell_is_decided_as_entry_by_entry(order: Any, data: Any) -> None:
+    """Any single history cell replaced: the quick path refuses exactly what the
+    entry-by-entry path refuses (same field path and problem), accepts the rest to an
+    equal order with an equal decoded history; an untouched dict round-trips both ways."""
+    stored = order.to_dict()
+    assert decide(type(order), stored) == entry_by_entry(type(order), stored)
+    assert decide(type(order), stored)[1][0] == json.dumps(stored)
+    if not stored["history"]:
+        return
+    entry = data.draw(st.integers(0, len(stored["history"]) - 1), label="entry")
+    key = data.draw(st.sampled_from(sorted(stored["history"][entry])), label="column")
+    value = data.draw(CELL_VALUES | respellings(stored["history"][entry][key]), label="value")
+    corrupted = copy.deepcopy(stored)
+    corrupted["history"][entry][key] = value
+    outcome = decide(type(order), corrupted)
+    assert outcome == entry_by_entry(type(order), corrupted)
+    if outcome[0] == "refused":
+        path = outcome[1][0]
+        assert path.startswith("$.history") or path in ("$.version", "$.frozen_from"), path
+
+
+def test_a_restored_history_is_decoded_only_when_read() -> None:
+    """from_dict leaves a checked history undecoded; new steps follow it in order."""
+    order = busy_taobao()
+    again = orderfsm.TaobaoOrder.from_dict(order.to_dict())
+    assert again._stored and not again._history  # checked, not yet decoded
+    again.trigger("cancel_refund", sub_order="s1")
+    assert again.history == (*order.history, again.history[-1])
+    assert not again._stored

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import gt, itemgetter
 from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError
@@ -34,6 +36,16 @@ _SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
 _VIA: frozenset[str] = frozenset(
     {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
 )
+_TABLE_VIA = ("trigger", "snapshot", "reconstructed")
+_ID_TYPES: frozenset[type] = frozenset({str, int})
+
+HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
+"""The fields of a Taobao or ICBU history entry, in the order ``to_dict`` writes them."""
+KA_HISTORY_KEYS = ("order", "sub_order", "src", "dst", "event")
+"""The fields of a KA history entry, in the order ``to_dict`` writes them."""
+
+Row = tuple[Any, ...]
+"""A history entry as its stored values, in the order of its format's keys."""
 
 
 def change_to_dict(change: Change) -> dict[str, Any]:
@@ -197,10 +209,13 @@ def _part_name(part: Hashable) -> str:
 
 def changes_shown(vias: Sequence[str]) -> int:
     """The fewest changes a history shows: one per trigger, one per run of other steps
-    (one apply records its steps together)."""
-    return sum(
-        1 for i, via in enumerate(vias) if via == "trigger" or i == 0 or vias[i - 1] == "trigger"
-    )
+    (one apply records its steps together), counted where the run starts (first, or
+    right after a trigger); C-level passes, so cheap for long histories."""
+    if vias.count("trigger") == len(vias):
+        return len(vias)
+    triggers = list(map("trigger".__eq__, vias))
+    starts: int = sum(map(gt, triggers, triggers[1:]))
+    return sum(triggers) + (not triggers[0]) + starts
 
 
 def check_version(version: int, *, least: int, most: int | None, silent_changes: bool) -> None:
@@ -237,3 +252,143 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
         if t.dst == dst.name and t.event == event.value:
             return Step(src, dst, t.event, t.actor, t)
     raise PayloadError(event.path, f"{machine.name} has no edge {src} -> {dst} on {event.value!r}")
+
+
+# ---------------------------------------------------------------- the quick path
+#
+# A stored history is checked before the order is returned, but decoded into
+# ``Change``/``Step`` objects only when someone reads ``order.history``. The check runs
+# as a few passes of C-level operations over the raw entries (itemgetter, zip, set
+# inclusion, tuple slices) and accepts only entries exactly as ``to_dict`` writes them
+# (status codes of the code's own type, table steps); anything else - a spelling
+# ``from_dict`` also accepts, a ``forced``/``quarantine``/``release`` step, or an error -
+# goes to the entry-by-entry path, which decodes eagerly or names the bad field. So the
+# quick path only ever accepts what the entry-by-entry path accepts.
+
+
+@lru_cache(maxsize=64)
+def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]]:
+    """Every table step of ``machine`` as stored: ``(src code, dst code, event)``."""
+    code = {s.name: s.code for s in machine.states}
+    return frozenset(
+        (state.code, code[t.dst], t.event)
+        for state in machine.states
+        for t in machine.transitions_from(state)
+        if t.dst is not None
+    )
+
+
+@lru_cache(maxsize=64)
+def part_rows(
+    main: CompiledMachine, refund: CompiledMachine
+) -> frozenset[tuple[object, object, object, str, str]]:
+    """Every stored ``(part, src, dst, event, via)`` a table step can have: the order and
+    a sub-order's own status move on ``main``, a refund on ``refund``."""
+    return frozenset(
+        (part, *edge, via)
+        for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
+        for edge in table_rows(machine)
+        for via in _TABLE_VIA
+    )
+
+
+@lru_cache(maxsize=64)
+def code_types(machine: CompiledMachine) -> frozenset[type]:
+    """The types of ``machine``'s status codes (so ``True`` never passes for ``1``)."""
+    return frozenset(type(s.code) for s in machine.states)
+
+
+def quick_history(
+    raw: object,
+    main: CompiledMachine,
+    refund: CompiledMachine,
+    held: Mapping[Hashable, object],
+) -> tuple[list[Row], int] | None:
+    """The rows of a Taobao/ICBU history and the fewest changes it shows, when every
+    entry is a table step written as ``to_dict`` writes it, each part's steps chain and
+    end in its ``held`` status code (keyed by ``(part, sub_order)``); ``None`` otherwise."""
+    if type(raw) is not list:
+        return None
+    if not raw:
+        return [], 0
+    try:  # a missing key, a non-object entry, an unhashable value: entry by entry
+        rows: list[Row] = list(map(itemgetter(*HISTORY_KEYS), raw))
+        subs, parts, srcs, dsts, events, vias = zip(*rows, strict=True)
+        steps = zip(parts, srcs, dsts, events, vias, strict=True)
+        if not (
+            part_rows(main, refund).issuperset(steps)
+            and {*map(type, srcs), *map(type, dsts)} <= code_types(main) | code_types(refund)
+            and set(map(type, subs)) <= _ID_TYPES | {type(None)}
+            and chains(parts, subs, srcs, dsts, held)
+        ):
+            return None
+    except (KeyError, TypeError):
+        return None
+    return rows, changes_shown(vias)
+
+
+def quick_ka_history(
+    raw: object, machine: CompiledMachine, held: Mapping[Hashable, object]
+) -> list[Row] | None:
+    """The rows of a KA history when every entry is a table step written as ``to_dict``
+    writes it and each sub-order's steps chain and end in its ``held`` status code (keyed
+    by ``(order, sub_order)``); ``None`` otherwise."""
+    if type(raw) is not list:
+        return None
+    if not raw:
+        return []
+    try:  # a missing key, a non-object entry, an unhashable value: entry by entry
+        rows: list[Row] = list(map(itemgetter(*KA_HISTORY_KEYS), raw))
+        orders, subs, srcs, dsts, events = zip(*rows, strict=True)
+        if not (
+            table_rows(machine).issuperset(zip(srcs, dsts, events, strict=True))
+            and {*map(type, srcs), *map(type, dsts)} <= code_types(machine)
+            and {*map(type, orders), *map(type, subs)} <= _ID_TYPES
+            and chains(orders, subs, srcs, dsts, held)
+        ):
+            return None
+    except (KeyError, TypeError):
+        return None
+    return rows
+
+
+def chains(
+    outer: Sequence[Hashable],
+    inner: Sequence[Hashable],
+    srcs: Sequence[object],
+    dsts: Sequence[object],
+    held: Mapping[Any, object],
+) -> bool:
+    """Whether each part (``(outer[i], inner[i])``) is one the order holds, its steps
+    continue from where its previous one ended, and its last one ends in its ``held``
+    status code."""
+    if len(set(outer)) == 1 and len(set(inner)) == 1:  # one part, the usual case
+        key = (outer[0], inner[0])
+        return key in held and srcs[1:] == dsts[:-1] and held[key] == dsts[-1]
+    last: dict[Hashable, object] = {}
+    for key, src, dst in zip(zip(outer, inner, strict=True), srcs, dsts, strict=True):
+        if last.get(key, src) != src:
+            return False
+        last[key] = dst
+    return last.keys() <= held.keys() and all(held[key] == dst for key, dst in last.items())
+
+
+def decode_step(machine: CompiledMachine, src: object, dst: object, event: str) -> Step:
+    """The table step a quick-checked history row stores (it is known to exist)."""
+    source = machine.status(cast(Any, src))
+    target = machine.status(cast(Any, dst))
+    for t in machine.transitions_from(source):
+        if t.dst == target.name and t.event == event:
+            return Step(source, target, t.event, t.actor, t)
+    raise AssertionError(f"{machine.name}: a checked row names no edge: {src} -> {dst}")
+
+
+def decode_change(row: Row, main: CompiledMachine, refund: CompiledMachine) -> Change:
+    """The :class:`Change` a quick-checked Taobao/ICBU row stores."""
+    sid, part, src, dst, event, via = row
+    step = decode_step(refund if part == "refund" else main, src, dst, event)
+    return Change(sid, step, part == "sub_order_status", via)
+
+
+def row_dict(keys: Sequence[str], row: Row) -> dict[str, Any]:
+    return dict(zip(keys, row, strict=True))

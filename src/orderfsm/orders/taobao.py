@@ -26,14 +26,19 @@ from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import (
+    HISTORY_KEYS,
     Field,
     Link,
+    Row,
     change_from,
     change_to_dict,
     changes_shown,
     check_history,
     check_version,
+    decode_change,
     header,
+    quick_history,
+    row_dict,
     unambiguous_ids,
 )
 
@@ -88,6 +93,7 @@ class TaobaoOrder(LockedOrder):
             self._known(sid)
             self._sub_status[sid] = self._main.status(value)
         self._history: list[Change] = []
+        self._stored: tuple[Row, ...] = ()  # checked, not yet decoded; before _history
         self._version = 0
         self._observed_at: int | None = None
         self._lock = self._new_lock()
@@ -112,8 +118,13 @@ class TaobaoOrder(LockedOrder):
 
     @property
     def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first."""
-        return tuple(self._history)
+        """The accepted events, oldest first (a restored history is decoded on first read)."""
+        with self._lock:
+            if self._stored:
+                decoded = [decode_change(r, self._main, self._refund) for r in self._stored]
+                self._history[:0] = decoded
+                self._stored = ()
+            return tuple(self._history)
 
     @property
     def sub_order_statuses(self) -> Mapping[SubOrderId, State]:
@@ -249,15 +260,18 @@ class TaobaoOrder(LockedOrder):
         sub_statuses: Mapping[SubOrderId, State],
         refunds: Mapping[SubOrderId, State],
         history: Sequence[Change],
+        stored: Sequence[Row],
         version: int,
         observed_at: int | None,
     ) -> None:
-        """Replace the whole held state at once (used by :mod:`orderfsm.orders.stored`)."""
+        """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
+        is a checked history still to decode, ``history`` a decoded one."""
         with self._lock:
             self._status = status
             self._subs = dict(refunds)
             self._sub_status = dict(sub_statuses)
             self._history = list(history)
+            self._stored = tuple(stored)
             self._version = version
             self._observed_at = observed_at
 
@@ -335,7 +349,8 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
             {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
             for sid, refund in order._subs.items()
         ],
-        "history": [change_to_dict(c) for c in order._history],
+        "history": [row_dict(HISTORY_KEYS, r) for r in order._stored]
+        + [change_to_dict(c) for c in order._history],
     }
 
 
@@ -355,21 +370,35 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         refunds[sid] = entry.get("refund_status").status(refund)
     status = root.get("status").status(main)
     observed_at = root.get("observed_at").integer(nullable=True)
-    fields = root.get("history").items()
-    history = [change_from(c, main, refund, refunds.keys()) for c in fields]
     held: dict[Hashable, State] = {None: status}
     held.update({("status", sid): s for sid, s in sub_statuses.items()})
     held.update({("refund", sid): s for sid, s in refunds.items()})
-    check_history(
-        [
+    quick = quick_history(
+        root.get("history").value,
+        main,
+        refund,
+        {
+            ("order", None): status.code,
+            **{("sub_order_status", sid): s.code for sid, s in sub_statuses.items()},
+            **{("refund", sid): s.code for sid, s in refunds.items()},
+        },
+    )
+    history: list[Change] = []
+    stored: list[Row]
+    if quick is None:  # entry by entry: decodes other spellings, names what is wrong
+        fields = root.get("history").items()
+        history = [change_from(c, main, refund, refunds.keys()) for c in fields]
+        links = [
             Link(_part(c), c.step.source, c.step.target, c.via, f.path)
             for c, f in zip(history, fields, strict=True)
-        ],
-        held,
-    )
+        ]
+        check_history(links, held)
+        stored, least = [], changes_shown([c.via for c in history])
+    else:
+        stored, least = quick
     check_version(
         version,
-        least=changes_shown([c.via for c in history]),
+        least=least,
         most=None,
         silent_changes=observed_at is not None or bool(refunds),
     )
@@ -378,6 +407,7 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         sub_statuses=sub_statuses,
         refunds=refunds,
         history=history,
+        stored=stored,
         version=version,
         observed_at=observed_at,
     )
