@@ -278,17 +278,27 @@ def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]
     )
 
 
-@lru_cache(maxsize=64)
-def part_rows(
-    main: CompiledMachine, refund: CompiledMachine
-) -> frozenset[tuple[object, object, object, str, str]]:
+@dataclass(frozen=True, slots=True)
+class QuickCheck:
+    """What the quick path checks a Taobao/ICBU history against, built once per machines."""
+
+    steps: frozenset[tuple[object, object, object, str, str]]
     """Every stored ``(part, src, dst, event, via)`` a table step can have: the order and
-    a sub-order's own status move on ``main``, a refund on ``refund``."""
-    return frozenset(
-        (part, *edge, via)
-        for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
-        for edge in table_rows(machine)
-        for via in _TABLE_VIA
+    a sub-order's own status move on the main machine, a refund on the refund machine."""
+    code_types: frozenset[type]
+    """The types of the status codes (so ``True`` never passes for ``1``)."""
+
+
+@lru_cache(maxsize=64)
+def quick_check(main: CompiledMachine, refund: CompiledMachine) -> QuickCheck:
+    return QuickCheck(
+        frozenset(
+            (part, *edge, via)
+            for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
+            for edge in table_rows(machine)
+            for via in _TABLE_VIA
+        ),
+        code_types(main) | code_types(refund),
     )
 
 
@@ -296,6 +306,11 @@ def part_rows(
 def code_types(machine: CompiledMachine) -> frozenset[type]:
     """The types of ``machine``'s status codes (so ``True`` never passes for ``1``)."""
     return frozenset(type(s.code) for s in machine.states)
+
+
+_ROW = itemgetter(*HISTORY_KEYS)
+_KA_ROW = itemgetter(*KA_HISTORY_KEYS)
+_SUB_TYPES = _ID_TYPES | {type(None)}
 
 
 def quick_history(
@@ -312,13 +327,13 @@ def quick_history(
     if not raw:
         return [], 0
     try:  # a missing key, a non-object entry, an unhashable value: entry by entry
-        rows: list[Row] = list(map(itemgetter(*HISTORY_KEYS), raw))
+        rows: list[Row] = list(map(_ROW, raw))
         subs, parts, srcs, dsts, events, vias = zip(*rows, strict=True)
-        steps = zip(parts, srcs, dsts, events, vias, strict=True)
+        check = quick_check(main, refund)
         if not (
-            part_rows(main, refund).issuperset(steps)
-            and {*map(type, srcs), *map(type, dsts)} <= code_types(main) | code_types(refund)
-            and set(map(type, subs)) <= _ID_TYPES | {type(None)}
+            check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
+            and {*map(type, srcs), *map(type, dsts)} <= check.code_types
+            and set(map(type, subs)) <= _SUB_TYPES
             and chains(parts, subs, srcs, dsts, held)
         ):
             return None
@@ -338,7 +353,7 @@ def quick_ka_history(
     if not raw:
         return []
     try:  # a missing key, a non-object entry, an unhashable value: entry by entry
-        rows: list[Row] = list(map(itemgetter(*KA_HISTORY_KEYS), raw))
+        rows: list[Row] = list(map(_KA_ROW, raw))
         orders, subs, srcs, dsts, events = zip(*rows, strict=True)
         if not (
             table_rows(machine).issuperset(zip(srcs, dsts, events, strict=True))
