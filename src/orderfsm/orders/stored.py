@@ -15,6 +15,14 @@ enters the quarantine status and a ``release`` step leaves it; the version is at
 the number of changes the history shows (every trigger one, every run of snapshot steps
 one) and 0 exactly when nothing happened; ids are unambiguous (``7`` and ``"7"`` side
 by side are refused). The format stays ``/1``: every dict the library wrote is read.
+
+Loading costs little more with a long history than with none: a history written the way
+``to_dict`` writes it is checked by :func:`quick_history` / :func:`quick_ka_history`
+(C-level passes over the raw entries, no object per entry) and kept as raw rows, decoded
+into :class:`~orderfsm.orders.history.Change` objects on the first read of
+``order.history``; anything else is read entry by entry (:func:`change_from`,
+:func:`check_history`), which also names the bad field. The quick check accepts only what
+the entry-by-entry path accepts, with the same result.
 """
 
 from __future__ import annotations
