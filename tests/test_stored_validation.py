@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.ingest import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
+from support import format_1, history_rows, with_history_rows
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
@@ -150,23 +151,38 @@ def test_a_status_the_history_does_not_lead_to_is_refused() -> None:
     refused(orderfsm.TaobaoOrder, data, "$.history", "stored status is WAIT_BUYER_CONFIRM")
 
 
-def test_reversed_duplicated_or_cut_history_is_refused() -> None:
+@pytest.mark.parametrize("stored_format", ["/1", "/2"])
+def test_reversed_duplicated_or_cut_history_is_refused(stored_format: str) -> None:
     data = busy_taobao().to_dict()
-    reversed_ = data | {"history": data["history"][::-1]}
-    refused(orderfsm.TaobaoOrder, reversed_, "$.history[2].src", "does not continue")
-    doubled = data | {"history": [data["history"][0], *data["history"]]}
-    refused(orderfsm.TaobaoOrder, doubled, "$.history[1].src", "does not continue")
-    cut = data | {"history": data["history"][:1] + data["history"][2:]}
-    refused(orderfsm.TaobaoOrder, cut, "$.history[1].src", "does not continue")
+    rows = history_rows(data)
+
+    def edited(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        new = with_history_rows(data, rows)
+        return format_1(new) if stored_format == "/1" else new
+
+    def src(i: int) -> str:
+        return f"$.history[{i}].src" if stored_format == "/1" else f"$.history.src[{i}]"
+
+    refused(orderfsm.TaobaoOrder, edited(rows[::-1]), src(2), "does not continue")
+    refused(orderfsm.TaobaoOrder, edited([rows[0], *rows]), src(1), "does not continue")
+    refused(orderfsm.TaobaoOrder, edited(rows[:1] + rows[2:]), src(1), "does not continue")
 
 
 def test_emptied_history_is_refused_where_every_change_leaves_a_step() -> None:
     order = orderfsm.IcbuOrder()
     order.trigger("draft_order")
-    refused(orderfsm.IcbuOrder, order.to_dict() | {"history": []}, "$.version", "at most 0")
+    for data in (order.to_dict(), format_1(order.to_dict())):
+        refused(orderfsm.IcbuOrder, emptied(data), "$.version", "at most 0")
     trade = orderfsm.KaTrade({"o": ["a"]})
     trade.trigger("auto_deduct")
-    refused(orderfsm.KaTrade, trade.to_dict() | {"history": []}, "$.version", "at most 0")
+    for data in (trade.to_dict(), format_1(trade.to_dict())):
+        refused(orderfsm.KaTrade, emptied(data), "$.version", "at most 0")
+
+
+def emptied(data: dict[str, Any]) -> dict[str, Any]:
+    if data["format"].endswith("/1"):
+        return data | {"history": []}
+    return with_history_rows(data, [])
 
 
 def test_ids_7_and_the_string_7_side_by_side_are_refused() -> None:
@@ -185,14 +201,19 @@ def test_forced_steps_must_be_jumps_the_library_forces() -> None:
     snapshot = TaobaoSnapshot("status_callback", "1", 10, None, None, (), "$")
     assert order.apply(snapshot, force=True).part("order").forced  # 4 -> 10: no path
     data = order.to_dict()
-    assert data["history"][0]["via"] == "forced"
+    assert data["history"]["via"] == ["forced"]
     round_trips(order)
-    jump = copy.deepcopy(data)
-    jump["history"][0].update(src=12)  # 12 -> 10 has a table path: never forced
-    refused(orderfsm.TaobaoOrder, jump, "$.history[0]", "where the table has a path")
-    jail = copy.deepcopy(data)
-    jail["history"][0].update(via="quarantine")
-    refused(orderfsm.TaobaoOrder, jail, "$.history[0]", "must enter OTHER_STATUS")
+    for stored in (data, format_1(data)):
+        jump = with_history_rows(data, [history_rows(data)[0] | {"src": 12}])
+        # 12 -> 10 has a table path: never forced
+        refused(orderfsm.TaobaoOrder, same_format(jump, stored), "$.history[0]", "table has a path")
+        jail = with_history_rows(data, [history_rows(data)[0] | {"via": "quarantine"}])
+        refused(orderfsm.TaobaoOrder, same_format(jail, stored), "$.history[0]", "must enter OTHER")
+
+
+def same_format(data: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (format ``/2``) in the format of ``like``."""
+    return format_1(data) if like["format"].endswith("/1") else data
 
 
 def test_an_icbu_order_forced_into_frozen_restores_from_its_own_dict() -> None:
@@ -229,7 +250,10 @@ def test_stored_dicts_of_format_1_written_before_still_read() -> None:
             {"sub_order": "s1", "part": "sub_order_status", "src": 5, "dst": 10, "event": "payment_complete", "via": "reconstructed"},
         ],
     }  # fmt: skip
-    assert orderfsm.TaobaoOrder.from_dict(data).to_dict() == data
+    again = orderfsm.TaobaoOrder.from_dict(data)
+    assert again.to_dict()["format"] == "orderfsm.taobao_order/2"
+    assert format_1(again.to_dict()) == data
+    assert orderfsm.TaobaoOrder.from_dict(again.to_dict()).to_dict() == again.to_dict()
 
 
 # ----------------------------------------------------------------------------- the quick path
@@ -321,13 +345,19 @@ def test_a_corrupted_history_cell_is_decided_as_entry_by_entry(order: Any, data:
     stored = order.to_dict()
     assert decide(type(order), stored) == entry_by_entry(type(order), stored)
     assert decide(type(order), stored)[1][0] == json.dumps(stored)
-    if not stored["history"]:
+    old = format_1(stored)
+    assert decide(type(order), old) == entry_by_entry(type(order), old)
+    assert decide(type(order), old)[1][0] == json.dumps(stored)  # read /1, written /2
+    rows = history_rows(stored)
+    if not rows:
         return
-    entry = data.draw(st.integers(0, len(stored["history"]) - 1), label="entry")
-    key = data.draw(st.sampled_from(sorted(stored["history"][entry])), label="column")
-    value = data.draw(CELL_VALUES | respellings(stored["history"][entry][key]), label="value")
+    entry = data.draw(st.integers(0, len(rows) - 1), label="entry")
+    key = data.draw(st.sampled_from(sorted(rows[entry])), label="column")
+    value = data.draw(CELL_VALUES | respellings(rows[entry][key]), label="value")
     corrupted = copy.deepcopy(stored)
-    corrupted["history"][entry][key] = value
+    corrupted["history"][key][entry] = value
+    if data.draw(st.booleans(), label="as format /1"):
+        corrupted = format_1(corrupted)
     outcome = decide(type(order), corrupted)
     assert outcome == entry_by_entry(type(order), corrupted)
     if outcome[0] == "refused":

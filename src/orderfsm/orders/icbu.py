@@ -23,21 +23,24 @@ from orderfsm.orders.history import Change
 from orderfsm.orders.machines import require
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
+    Columns,
     Field,
     Link,
-    Row,
     change_from,
-    change_to_dict,
+    change_row,
     changes_shown,
     check_history,
     check_version,
+    columns_out,
     decode_change,
     header,
+    history_columns,
+    history_entries,
     quick_history,
-    row_dict,
 )
 
-FORMAT = "orderfsm.icbu_trade/1"
+FORMAT = "orderfsm.icbu_trade/2"
+FORMAT_1 = "orderfsm.icbu_trade/1"  # history as an array of entry objects: still read
 
 MACHINE = "icbu_trade"
 INTERCEPT_TAG = "must_intercept"
@@ -89,7 +92,7 @@ class IcbuOrder(LockedOrder):
             None if frozen_from is None else m.check_remembered(self._status, frozen_from)
         )
         self._history: list[Change] = []
-        self._stored: tuple[Row, ...] = ()  # checked, not yet decoded; before _history
+        self._stored: Columns = ()  # a checked history not yet decoded; before _history
         self._version = 0
         self._lock = self._new_lock()
 
@@ -133,7 +136,8 @@ class IcbuOrder(LockedOrder):
         with self._lock:
             if self._stored:
                 m = self._machine
-                self._history[:0] = [decode_change(r, m, m) for r in self._stored]
+                rows = zip(*self._stored, strict=True)
+                self._history[:0] = [decode_change(r, m, m) for r in rows]
                 self._stored = ()
             return tuple(self._history)
 
@@ -207,7 +211,7 @@ class IcbuOrder(LockedOrder):
         variables: Mapping[str, str],
         remembered: State | None,
         history: list[Change],
-        stored: list[Row],
+        stored: Columns,
         version: int,
     ) -> None:
         """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
@@ -217,7 +221,7 @@ class IcbuOrder(LockedOrder):
             self._variables = self._machine.variables(variables)
             self._remembered = remembered
             self._history = list(history)
-            self._stored = tuple(stored)
+            self._stored = tuple(map(tuple, stored))
             self._version = version
 
     def can(self, event: str) -> bool:
@@ -251,15 +255,17 @@ def _to_dict(order: IcbuOrder) -> dict[str, Any]:
         "status": order._status.code,
         "variables": dict(sorted(order._variables.items())),
         "frozen_from": None if order._remembered is None else order._remembered.code,
-        "history": [row_dict(HISTORY_KEYS, r) for r in order._stored]
-        + [change_to_dict(c) for c in order._history],
+        "history": columns_out(
+            HISTORY_KEYS, order._stored, [change_row(c) for c in order._history]
+        ),
     }
 
 
 def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     """Fill the fresh ``order`` from ``data`` (as produced by :meth:`IcbuOrder.to_dict`)."""
     root = Field(data, "$")
-    version = header(root, FORMAT)
+    version = header(root, FORMAT, FORMAT_1)
+    columnar = root.get("format").value == FORMAT
     machine = order.machine
     status = root.get("status").status(machine)
     raw_vars = root.get("variables")
@@ -271,26 +277,33 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
         variables = machine.variables(raw_vars.value)
     except OrderFsmError as e:
         raise PayloadError(raw_vars.path, str(e)) from None
-    raw = root.get("history").value
-    quick = quick_history(raw, machine, machine, {("order", None): status.code})
+    stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
+    least = None
+    if stored is not None:
+        least = quick_history(stored, machine, machine, {("order", None): status.code})
     history: list[Change] = []
-    stored: list[Row]
-    if quick is None:  # entry by entry: decodes other spellings, names what is wrong
-        fields = root.get("history").items()
+    if stored is None or least is None:  # entry by entry: other spellings, or an error
+        fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
         history = [change_from(c, machine, machine, ()) for c in fields]
         links = [
-            Link(None, c.step.source, c.step.target, c.via, f.path)
+            Link(None, c.step.source, c.step.target, c.via, f.get("src").path)
             for c, f in zip(history, fields, strict=True)
         ]
         check_history(links, {None: status})
-        stored, least = [], changes_shown([c.via for c in history])
+        stored, least = (), changes_shown([c.via for c in history])
         entered = _entered(machine, ((c.step.source, c.step.target) for c in reversed(history)))
     else:
-        stored, least = quick
+        srcs, dsts = reversed(stored[2]), reversed(stored[3])
         entered = _entered(
-            machine, ((machine.status(r[2]), machine.status(r[3])) for r in reversed(stored))
+            machine,
+            ((machine.status(s), machine.status(d)) for s, d in zip(srcs, dsts, strict=True)),
         )
-    check_version(version, least=least, most=len(history) + len(stored), silent_changes=False)
+    check_version(
+        version,
+        least=least,
+        most=len(history) + len(stored[2] if stored else ()),
+        silent_changes=False,
+    )
     remembered = _remembered(machine, status, root.get("frozen_from"), entered)
     order._restore(
         status=status,
