@@ -62,17 +62,20 @@ taobao_steps = st.one_of(
 )
 
 
-@given(start=main_values, steps=st.lists(taobao_steps, max_size=15))
-def test_every_taobao_walk_round_trips(start: Any, steps: list[tuple[Any, ...]]) -> None:
-    status = None if start == "NOPE" else start
-    order = orderfsm.TaobaoOrder(status, sub_orders={"s1": None, 7: 10})
+def taobao_walk(start: Any, steps: list[tuple[Any, ...]]) -> orderfsm.TaobaoOrder:
+    order = orderfsm.TaobaoOrder(None if start == "NOPE" else start, {"s1": None, 7: 10})
     for step in steps:
         if step[0] == "apply":
             order.apply(step[1], force=step[2])
             continue
         with contextlib.suppress(orderfsm.TransitionRejected, orderfsm.UnknownSubOrder):
             order.trigger(step[1], sub_order=step[2] if step[0] == "refund" else None)
-    round_trips(order)
+    return order
+
+
+@given(start=main_values, steps=st.lists(taobao_steps, max_size=15))
+def test_every_taobao_walk_round_trips(start: Any, steps: list[tuple[Any, ...]]) -> None:
+    round_trips(taobao_walk(start, steps))
 
 
 icbu_snapshots = st.builds(
@@ -96,6 +99,10 @@ icbu_steps = st.one_of(
     steps=st.lists(icbu_steps, max_size=15),
 )
 def test_every_icbu_walk_round_trips(start: Any, pay_step: str, steps: list[Any]) -> None:
+    round_trips(icbu_walk(start, pay_step, steps))
+
+
+def icbu_walk(start: Any, pay_step: str, steps: list[Any]) -> orderfsm.IcbuOrder:
     order = orderfsm.IcbuOrder(start, pay_step=pay_step)
     for step in steps:
         if step[0] == "apply":
@@ -103,7 +110,7 @@ def test_every_icbu_walk_round_trips(start: Any, pay_step: str, steps: list[Any]
             continue
         with contextlib.suppress(orderfsm.TransitionRejected):
             order.trigger(step[1])
-    round_trips(order)
+    return order
 
 
 ka_steps = st.tuples(
@@ -114,12 +121,16 @@ ka_steps = st.tuples(
 
 @given(steps=st.lists(ka_steps, max_size=15))
 def test_every_ka_walk_round_trips(steps: list[Any]) -> None:
+    round_trips(ka_walk(steps))
+
+
+def ka_walk(steps: list[Any]) -> orderfsm.KaTrade:
     trade = orderfsm.KaTrade({"o1": ["a", "b"], "o2": ["c"], 9: [9]})
     for event, address in steps:
         order, sub = address or (None, None)
         with contextlib.suppress(orderfsm.TransitionRejected):
             trade.trigger(event, order=order, sub_order=sub)
-    round_trips(trade)
+    return trade
 
 
 # ----------------------------------------------------------------------------- refusals
@@ -302,38 +313,16 @@ def entry_by_entry(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
 
 
 def walked_orders() -> st.SearchStrategy[Any]:
-    def taobao(start: Any, steps: list[Any]) -> Any:
-        order = orderfsm.TaobaoOrder(None if start == "NOPE" else start, {"s1": None, 7: 10})
-        for step in steps:
-            if step[0] == "apply":
-                order.apply(step[1], force=step[2])
-                continue
-            with contextlib.suppress(orderfsm.TransitionRejected, orderfsm.UnknownSubOrder):
-                order.trigger(step[1], sub_order=step[2] if step[0] == "refund" else None)
-        return order
-
-    def icbu(pay_step: str, steps: list[Any]) -> Any:
-        order = orderfsm.IcbuOrder(pay_step=pay_step)
-        for step in steps:
-            if step[0] == "apply":
-                order.apply(step[1], force=step[2])
-                continue
-            with contextlib.suppress(orderfsm.TransitionRejected):
-                order.trigger(step[1])
-        return order
-
-    def ka(steps: list[Any]) -> Any:
-        trade = orderfsm.KaTrade({"o1": ["a", "b"], "o2": ["c"], 9: [9]})
-        for event, address in steps:
-            order, sub = address or (None, None)
-            with contextlib.suppress(orderfsm.TransitionRejected):
-                trade.trigger(event, order=order, sub_order=sub)
-        return trade
-
+    """Orders of every type after a random walk with ``force`` (at least one step)."""
     return st.one_of(
-        st.builds(taobao, main_values, st.lists(taobao_steps, min_size=1, max_size=12)),
-        st.builds(icbu, st.sampled_from(["ADVANCE", "FULL"]), st.lists(icbu_steps, max_size=12)),
-        st.builds(ka, st.lists(ka_steps, min_size=1, max_size=12)),
+        st.builds(taobao_walk, main_values, st.lists(taobao_steps, min_size=1, max_size=12)),
+        st.builds(
+            icbu_walk,
+            st.just("intention_processing"),
+            st.sampled_from(["ADVANCE", "FULL"]),
+            st.lists(icbu_steps, max_size=12),
+        ),
+        st.builds(ka_walk, st.lists(ka_steps, min_size=1, max_size=12)),
     )
 
 
