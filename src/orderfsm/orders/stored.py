@@ -402,8 +402,9 @@ def chains(
     """Whether each part (``(outer[i], inner[i])``) is one the order holds, its steps
     continue from where its previous one ended, and its last one ends in its ``held``
     status code."""
-    if len(set(outer)) == 1 and len(set(inner)) == 1:  # one part, the usual case
-        key = (outer[0], inner[0])
+    key = (outer[0], inner[0])
+    if outer.count(key[0]) == len(outer) and inner.count(key[1]) == len(inner):
+        # one part, the usual case (counting compares by identity first: no hashing)
         return key in held and srcs[1:] == dsts[:-1] and held[key] == dsts[-1]
     last: dict[Hashable, object] = {}
     for key, src, dst in zip(zip(outer, inner, strict=True), srcs, dsts, strict=True):
