@@ -23,7 +23,8 @@ from transitions import Machine
 
 import orderfsm
 
-FORMAT = "orderfsm.taobao_order/1"
+FORMAT = "orderfsm.taobao_order/2"
+HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
 TABLE = orderfsm.load("taobao_order").table
 STATES = [s.name for s in TABLE.states]
 CODE = {s.name: s.code for s in TABLE.states}
@@ -34,7 +35,7 @@ MAIN_INITIAL = TABLE.initial
 
 
 def stored(
-    status: str, subs: list[Any], history: list[dict[str, Any]], version: int
+    status: str, subs: list[Any], history: dict[str, list[Any]], version: int
 ) -> dict[str, Any]:
     """The stored dict, field for field what ``TaobaoOrder.to_dict`` writes."""
     return {
@@ -50,15 +51,9 @@ def stored(
     }
 
 
-def entry(src: str, dst: str, event: str) -> dict[str, Any]:
-    return {
-        "sub_order": None,
-        "part": "order",
-        "src": CODE[src],
-        "dst": CODE[dst],
-        "event": event,
-        "via": "trigger",
-    }
+def entry(src: str, dst: str, event: str) -> tuple[Any, ...]:
+    """One history entry, its values in the order of the stored columns."""
+    return (None, "order", CODE[src], CODE[dst], event, "trigger")
 
 
 class _Model:
@@ -67,15 +62,18 @@ class _Model:
     def __init__(self, subs: list[Any], status: str = MAIN_INITIAL) -> None:
         self.state = status
         self.subs = subs
-        self.history: list[dict[str, Any]] = []
+        self.history: dict[str, list[Any]] = {key: [] for key in HISTORY_KEYS}
         self.version = 0
 
     def record(self, event: str, src: str) -> None:
-        self.history.append(entry(src, self.state, event))
+        for column, value in zip(self.history.values(), entry(src, self.state, event), strict=True):
+            column.append(value)
         self.version += 1
 
     def to_dict(self) -> dict[str, Any]:
-        return stored(self.state, self.subs, list(self.history), self.version)
+        return stored(
+            self.state, self.subs, {k: list(v) for k, v in self.history.items()}, self.version
+        )
 
 
 class PerOrderMachine:
@@ -172,7 +170,7 @@ class DictOrder:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DictOrder:
         order = cls([s["id"] for s in data["sub_orders"]], NAME[data["status"]])
-        order.model.history = list(data["history"])
+        order.model.history = {k: list(v) for k, v in data["history"].items()}
         order.model.version = data["version"]
         return order
 

@@ -32,3 +32,23 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
         for i, item in enumerate(value):
             out += json_paths(item, (*prefix, i))
     return out
+
+
+def history_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a stored history (format ``/2`` keeps it as columns), one dict each."""
+    columns = data["history"]
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+
+
+def with_history_rows(data: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``data`` (format ``/2``) with its history replaced by ``rows``, as columns."""
+    return data | {"history": {key: [row[key] for row in rows] for key in data["history"]}}
+
+
+def format_1(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored dict of format ``/2`` as format ``/1`` wrote it: the history an array of
+    entry objects, every other field the same."""
+    assert data["format"].endswith("/2"), data["format"]
+    return data | {"format": data["format"][:-1] + "1", "history": history_rows(data)}

@@ -56,18 +56,16 @@ BAD: dict[str, tuple[Any, str]] = {
     ),
     "history": (
         {
-            "history": [
-                {
-                    "sub_order": None,
-                    "part": "order",
-                    "src": "unpay",
-                    "dst": "undeliver",
-                    "event": "pay",
-                    "via": "trigger",
-                }
-            ]
+            "history": {
+                "sub_order": [None],
+                "part": ["order"],
+                "src": ["unpay"],
+                "dst": ["undeliver"],
+                "event": ["pay"],
+                "via": ["trigger"],
+            }
         },
-        "$.history[0].event",
+        "$.history.event[0]",
     ),
 }
 

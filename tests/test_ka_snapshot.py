@@ -66,9 +66,9 @@ def base() -> dict[str, Any]:
             lambda d: d["orders"][0]["sub_orders"].append(dict(d["orders"][0]["sub_orders"][0])),
             "$.orders[0].sub_orders[1].id",
         ),
-        (lambda d: d["history"][0].update(event="ship"), "$.history[0].event"),
-        (lambda d: d["history"][0].update(sub_order="zz"), "$.history[0]"),
-        (lambda d: d.update(orders=[], history=[]), "$.orders"),
+        (lambda d: d["history"]["event"].__setitem__(0, "ship"), "$.history.event[0]"),
+        (lambda d: d["history"]["sub_order"].__setitem__(0, "zz"), "$.history[0]"),
+        (lambda d: d.update(orders=[], history={k: [] for k in d["history"]}), "$.orders"),
     ],
 )
 def test_bad_dicts_name_the_field(edit: Any, path: str) -> None:

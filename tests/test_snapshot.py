@@ -94,10 +94,13 @@ def test_any_history_round_trips(steps: list[tuple[str, Any]]) -> None:
         (lambda d: d["sub_orders"][0].update(refund_status=55), "$.sub_orders[0].refund_status"),
         (lambda d: d["sub_orders"][0].update(id=1.5), "$.sub_orders[0].id"),
         (lambda d: d["sub_orders"].append(dict(d["sub_orders"][0])), "$.sub_orders[4].id"),
-        (lambda d: d["history"][0].update(event="ship"), "$.history[0].event"),
-        (lambda d: d["history"][0].update(via="magic"), "$.history[0].via"),
-        (lambda d: d["history"][0].update(part="other"), "$.history[0].part"),
-        (lambda d: d["history"][0].update(sub_order="s"), "$.history[0].sub_order"),
+        (lambda d: d["history"]["event"].__setitem__(0, "ship"), "$.history.event[0]"),
+        (lambda d: d["history"]["via"].__setitem__(0, "magic"), "$.history.via[0]"),
+        (lambda d: d["history"]["part"].__setitem__(0, "other"), "$.history.part[0]"),
+        (lambda d: d["history"]["sub_order"].__setitem__(0, "s"), "$.history.sub_order[0]"),
+        (lambda d: d["history"]["src"].pop(), "$.history.src"),
+        (lambda d: d["history"].pop("dst"), "$.history.dst"),
+        (lambda d: d.update(history=[]), "$.history"),
     ],
 )
 def test_invalid_dicts_name_the_field(edit: Any, path: str) -> None:

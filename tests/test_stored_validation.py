@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.ingest import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
+from support import format_1, history_rows, with_history_rows
 
 MAIN = orderfsm.load("taobao_order")
 REFUND = orderfsm.load("taobao_refund")
@@ -60,17 +62,20 @@ taobao_steps = st.one_of(
 )
 
 
-@given(start=main_values, steps=st.lists(taobao_steps, max_size=15))
-def test_every_taobao_walk_round_trips(start: Any, steps: list[tuple[Any, ...]]) -> None:
-    status = None if start == "NOPE" else start
-    order = orderfsm.TaobaoOrder(status, sub_orders={"s1": None, 7: 10})
+def taobao_walk(start: Any, steps: list[tuple[Any, ...]]) -> orderfsm.TaobaoOrder:
+    order = orderfsm.TaobaoOrder(None if start == "NOPE" else start, {"s1": None, 7: 10})
     for step in steps:
         if step[0] == "apply":
             order.apply(step[1], force=step[2])
             continue
         with contextlib.suppress(orderfsm.TransitionRejected, orderfsm.UnknownSubOrder):
             order.trigger(step[1], sub_order=step[2] if step[0] == "refund" else None)
-    round_trips(order)
+    return order
+
+
+@given(start=main_values, steps=st.lists(taobao_steps, max_size=15))
+def test_every_taobao_walk_round_trips(start: Any, steps: list[tuple[Any, ...]]) -> None:
+    round_trips(taobao_walk(start, steps))
 
 
 icbu_snapshots = st.builds(
@@ -94,6 +99,10 @@ icbu_steps = st.one_of(
     steps=st.lists(icbu_steps, max_size=15),
 )
 def test_every_icbu_walk_round_trips(start: Any, pay_step: str, steps: list[Any]) -> None:
+    round_trips(icbu_walk(start, pay_step, steps))
+
+
+def icbu_walk(start: Any, pay_step: str, steps: list[Any]) -> orderfsm.IcbuOrder:
     order = orderfsm.IcbuOrder(start, pay_step=pay_step)
     for step in steps:
         if step[0] == "apply":
@@ -101,7 +110,7 @@ def test_every_icbu_walk_round_trips(start: Any, pay_step: str, steps: list[Any]
             continue
         with contextlib.suppress(orderfsm.TransitionRejected):
             order.trigger(step[1])
-    round_trips(order)
+    return order
 
 
 ka_steps = st.tuples(
@@ -112,12 +121,16 @@ ka_steps = st.tuples(
 
 @given(steps=st.lists(ka_steps, max_size=15))
 def test_every_ka_walk_round_trips(steps: list[Any]) -> None:
+    round_trips(ka_walk(steps))
+
+
+def ka_walk(steps: list[Any]) -> orderfsm.KaTrade:
     trade = orderfsm.KaTrade({"o1": ["a", "b"], "o2": ["c"], 9: [9]})
     for event, address in steps:
         order, sub = address or (None, None)
         with contextlib.suppress(orderfsm.TransitionRejected):
             trade.trigger(event, order=order, sub_order=sub)
-    round_trips(trade)
+    return trade
 
 
 # ----------------------------------------------------------------------------- refusals
@@ -149,23 +162,38 @@ def test_a_status_the_history_does_not_lead_to_is_refused() -> None:
     refused(orderfsm.TaobaoOrder, data, "$.history", "stored status is WAIT_BUYER_CONFIRM")
 
 
-def test_reversed_duplicated_or_cut_history_is_refused() -> None:
+@pytest.mark.parametrize("stored_format", ["/1", "/2"])
+def test_reversed_duplicated_or_cut_history_is_refused(stored_format: str) -> None:
     data = busy_taobao().to_dict()
-    reversed_ = data | {"history": data["history"][::-1]}
-    refused(orderfsm.TaobaoOrder, reversed_, "$.history[2].src", "does not continue")
-    doubled = data | {"history": [data["history"][0], *data["history"]]}
-    refused(orderfsm.TaobaoOrder, doubled, "$.history[1].src", "does not continue")
-    cut = data | {"history": data["history"][:1] + data["history"][2:]}
-    refused(orderfsm.TaobaoOrder, cut, "$.history[1].src", "does not continue")
+    rows = history_rows(data)
+
+    def edited(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        new = with_history_rows(data, rows)
+        return format_1(new) if stored_format == "/1" else new
+
+    def src(i: int) -> str:
+        return f"$.history[{i}].src" if stored_format == "/1" else f"$.history.src[{i}]"
+
+    refused(orderfsm.TaobaoOrder, edited(rows[::-1]), src(2), "does not continue")
+    refused(orderfsm.TaobaoOrder, edited([rows[0], *rows]), src(1), "does not continue")
+    refused(orderfsm.TaobaoOrder, edited(rows[:1] + rows[2:]), src(1), "does not continue")
 
 
 def test_emptied_history_is_refused_where_every_change_leaves_a_step() -> None:
     order = orderfsm.IcbuOrder()
     order.trigger("draft_order")
-    refused(orderfsm.IcbuOrder, order.to_dict() | {"history": []}, "$.version", "at most 0")
+    for data in (order.to_dict(), format_1(order.to_dict())):
+        refused(orderfsm.IcbuOrder, emptied(data), "$.version", "at most 0")
     trade = orderfsm.KaTrade({"o": ["a"]})
     trade.trigger("auto_deduct")
-    refused(orderfsm.KaTrade, trade.to_dict() | {"history": []}, "$.version", "at most 0")
+    for data in (trade.to_dict(), format_1(trade.to_dict())):
+        refused(orderfsm.KaTrade, emptied(data), "$.version", "at most 0")
+
+
+def emptied(data: dict[str, Any]) -> dict[str, Any]:
+    if data["format"].endswith("/1"):
+        return data | {"history": []}
+    return with_history_rows(data, [])
 
 
 def test_ids_7_and_the_string_7_side_by_side_are_refused() -> None:
@@ -184,14 +212,19 @@ def test_forced_steps_must_be_jumps_the_library_forces() -> None:
     snapshot = TaobaoSnapshot("status_callback", "1", 10, None, None, (), "$")
     assert order.apply(snapshot, force=True).part("order").forced  # 4 -> 10: no path
     data = order.to_dict()
-    assert data["history"][0]["via"] == "forced"
+    assert data["history"]["via"] == ["forced"]
     round_trips(order)
-    jump = copy.deepcopy(data)
-    jump["history"][0].update(src=12)  # 12 -> 10 has a table path: never forced
-    refused(orderfsm.TaobaoOrder, jump, "$.history[0]", "where the table has a path")
-    jail = copy.deepcopy(data)
-    jail["history"][0].update(via="quarantine")
-    refused(orderfsm.TaobaoOrder, jail, "$.history[0]", "must enter OTHER_STATUS")
+    for stored in (data, format_1(data)):
+        jump = with_history_rows(data, [history_rows(data)[0] | {"src": 12}])
+        # 12 -> 10 has a table path: never forced
+        refused(orderfsm.TaobaoOrder, same_format(jump, stored), "$.history[0]", "table has a path")
+        jail = with_history_rows(data, [history_rows(data)[0] | {"via": "quarantine"}])
+        refused(orderfsm.TaobaoOrder, same_format(jail, stored), "$.history[0]", "must enter OTHER")
+
+
+def same_format(data: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (format ``/2``) in the format of ``like``."""
+    return format_1(data) if like["format"].endswith("/1") else data
 
 
 def test_an_icbu_order_forced_into_frozen_restores_from_its_own_dict() -> None:
@@ -228,4 +261,104 @@ def test_stored_dicts_of_format_1_written_before_still_read() -> None:
             {"sub_order": "s1", "part": "sub_order_status", "src": 5, "dst": 10, "event": "payment_complete", "via": "reconstructed"},
         ],
     }  # fmt: skip
-    assert orderfsm.TaobaoOrder.from_dict(data).to_dict() == data
+    again = orderfsm.TaobaoOrder.from_dict(data)
+    assert again.to_dict()["format"] == "orderfsm.taobao_order/2"
+    assert format_1(again.to_dict()) == data
+    assert orderfsm.TaobaoOrder.from_dict(again.to_dict()).to_dict() == again.to_dict()
+
+
+# ----------------------------------------------------------------------------- the quick path
+#
+# from_dict checks a history written as to_dict writes it by C-level passes and decodes
+# it on first read; anything else goes entry by entry. Both must decide the same.
+
+CELL_VALUES = st.sampled_from(
+    [
+        *{s.code for s in (*MAIN.states, *REFUND.states, *ICBU.states, *KA.states)},
+        *{*MAIN.event_names, *REFUND.event_names, *ICBU.event_names, *KA.event_names},
+        *("trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"),
+        *("order", "sub_order_status", "refund", "s1", "s2", "7", "o1", "a", 9),
+        *(None, True, False, 1.0, 10.0, "10", [], {}, [1], {"a": 1}),
+    ]
+)
+ORDER_MODULES = {
+    orderfsm.TaobaoOrder: "orderfsm.orders.taobao.quick_history",
+    orderfsm.IcbuOrder: "orderfsm.orders.icbu.quick_history",
+    orderfsm.KaTrade: "orderfsm.orders.ka.quick_ka_history",
+}
+
+
+def respellings(value: Any) -> st.SearchStrategy[Any]:
+    """Values equal to ``value`` (or naming the same status) in another type."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return st.sampled_from(
+            [float(value), str(value), *([bool(value)] if value in (0, 1) else [])]
+        )
+    return st.just(value)
+
+
+def decide(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    """What ``from_dict`` makes of ``data``: the refusal's path and problem, or the
+    order's stored form (as JSON: ``True == 1`` in Python, not in JSON) and history."""
+    try:
+        order = order_type.from_dict(copy.deepcopy(data))
+    except orderfsm.PayloadError as e:
+        return "refused", (e.path, e.problem)
+    return "accepted", (json.dumps(order.to_dict()), order.history)
+
+
+def entry_by_entry(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    with mock.patch(ORDER_MODULES[order_type], lambda *_: None):
+        return decide(order_type, data)
+
+
+def walked_orders() -> st.SearchStrategy[Any]:
+    """Orders of every type after a random walk with ``force`` (at least one step)."""
+    return st.one_of(
+        st.builds(taobao_walk, main_values, st.lists(taobao_steps, min_size=1, max_size=12)),
+        st.builds(
+            icbu_walk,
+            st.just("intention_processing"),
+            st.sampled_from(["ADVANCE", "FULL"]),
+            st.lists(icbu_steps, max_size=12),
+        ),
+        st.builds(ka_walk, st.lists(ka_steps, min_size=1, max_size=12)),
+    )
+
+
+@given(order=walked_orders(), data=st.data())
+def test_a_corrupted_history_cell_is_decided_as_entry_by_entry(order: Any, data: Any) -> None:
+    """Any single history cell replaced: the quick path refuses exactly what the
+    entry-by-entry path refuses (same field path and problem), accepts the rest to an
+    equal order with an equal decoded history; an untouched dict round-trips both ways."""
+    stored = order.to_dict()
+    assert decide(type(order), stored) == entry_by_entry(type(order), stored)
+    assert decide(type(order), stored)[1][0] == json.dumps(stored)
+    old = format_1(stored)
+    assert decide(type(order), old) == entry_by_entry(type(order), old)
+    assert decide(type(order), old)[1][0] == json.dumps(stored)  # read /1, written /2
+    rows = history_rows(stored)
+    if not rows:
+        return
+    entry = data.draw(st.integers(0, len(rows) - 1), label="entry")
+    key = data.draw(st.sampled_from(sorted(rows[entry])), label="column")
+    value = data.draw(CELL_VALUES | respellings(rows[entry][key]), label="value")
+    corrupted = copy.deepcopy(stored)
+    corrupted["history"][key][entry] = value
+    if data.draw(st.booleans(), label="as format /1"):
+        corrupted = format_1(corrupted)
+    outcome = decide(type(order), corrupted)
+    assert outcome == entry_by_entry(type(order), corrupted)
+    if outcome[0] == "refused":
+        path = outcome[1][0]
+        assert path.startswith("$.history") or path in ("$.version", "$.frozen_from"), path
+
+
+def test_a_restored_history_is_decoded_only_when_read() -> None:
+    """from_dict leaves a checked history undecoded; new steps follow it in order."""
+    order = busy_taobao()
+    again = orderfsm.TaobaoOrder.from_dict(order.to_dict())
+    assert again._stored and not again._history  # checked, not yet decoded
+    again.trigger("cancel_refund", sub_order="s1")
+    assert again.history == (*order.history, again.history[-1])
+    assert not again._stored

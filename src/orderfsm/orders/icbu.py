@@ -9,7 +9,7 @@ status, ``pay_step`` and the remembered status stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Self
 
@@ -22,17 +22,25 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.machines import require
 from orderfsm.orders.stored import (
+    HISTORY_KEYS,
+    Columns,
     Field,
     Link,
     change_from,
-    change_to_dict,
+    change_row,
     changes_shown,
     check_history,
     check_version,
+    columns_out,
+    decode_change,
     header,
+    history_columns,
+    history_entries,
+    quick_history,
 )
 
-FORMAT = "orderfsm.icbu_trade/1"
+FORMAT = "orderfsm.icbu_trade/2"
+FORMAT_1 = "orderfsm.icbu_trade/1"  # history as an array of entry objects: still read
 
 MACHINE = "icbu_trade"
 INTERCEPT_TAG = "must_intercept"
@@ -84,6 +92,7 @@ class IcbuOrder(LockedOrder):
             None if frozen_from is None else m.check_remembered(self._status, frozen_from)
         )
         self._history: list[Change] = []
+        self._stored: Columns = ()  # a checked history not yet decoded; before _history
         self._version = 0
         self._lock = self._new_lock()
 
@@ -122,8 +131,15 @@ class IcbuOrder(LockedOrder):
 
     @property
     def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first (``sub_order`` is always ``None`` here)."""
-        return tuple(self._history)
+        """The accepted events, oldest first (``sub_order`` is always ``None`` here; a
+        restored history is decoded on first read)."""
+        with self._lock:
+            if self._stored:
+                m = self._machine
+                rows = zip(*self._stored, strict=True)
+                self._history[:0] = [decode_change(r, m, m) for r in rows]
+                self._stored = ()
+            return tuple(self._history)
 
     @property
     def version(self) -> int:
@@ -195,14 +211,17 @@ class IcbuOrder(LockedOrder):
         variables: Mapping[str, str],
         remembered: State | None,
         history: list[Change],
+        stored: Columns,
         version: int,
     ) -> None:
-        """Replace the whole held state at once (used by :mod:`orderfsm.orders.stored`)."""
+        """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
+        is a checked history still to decode, ``history`` a decoded one."""
         with self._lock:
             self._status = status
             self._variables = self._machine.variables(variables)
             self._remembered = remembered
             self._history = list(history)
+            self._stored = tuple(map(tuple, stored))
             self._version = version
 
     def can(self, event: str) -> bool:
@@ -232,18 +251,21 @@ def _to_dict(order: IcbuOrder) -> dict[str, Any]:
     pre-freeze status, history and version."""
     return {
         "format": FORMAT,
-        "version": order.version,
-        "status": order.status.code,
-        "variables": dict(sorted(order.variables.items())),
-        "frozen_from": None if order.frozen_from is None else order.frozen_from.code,
-        "history": [change_to_dict(c) for c in order.history],
+        "version": order._version,
+        "status": order._status.code,
+        "variables": dict(sorted(order._variables.items())),
+        "frozen_from": None if order._remembered is None else order._remembered.code,
+        "history": columns_out(
+            HISTORY_KEYS, order._stored, [change_row(c) for c in order._history]
+        ),
     }
 
 
 def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     """Fill the fresh ``order`` from ``data`` (as produced by :meth:`IcbuOrder.to_dict`)."""
     root = Field(data, "$")
-    version = header(root, FORMAT)
+    version = header(root, FORMAT, FORMAT_1)
+    columnar = root.get("format").value == FORMAT
     machine = order.machine
     status = root.get("status").status(machine)
     raw_vars = root.get("variables")
@@ -255,33 +277,71 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
         variables = machine.variables(raw_vars.value)
     except OrderFsmError as e:
         raise PayloadError(raw_vars.path, str(e)) from None
-    fields = root.get("history").items()
-    history = [change_from(c, machine, machine, ()) for c in fields]
-    check_history(
-        [
-            Link(None, c.step.source, c.step.target, c.via, f.path)
+    stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
+    least = None
+    if stored is not None:
+        least = quick_history(stored, machine, machine, {("order", None): status.code})
+    history: list[Change] = []
+    if stored is None or least is None:  # entry by entry: other spellings, or an error
+        fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
+        history = [change_from(c, machine, machine, ()) for c in fields]
+        links = [
+            Link(None, c.step.source, c.step.target, c.via, f.get("src").path)
             for c, f in zip(history, fields, strict=True)
-        ],
-        {None: status},
+        ]
+        check_history(links, {None: status})
+        stored, least = (), changes_shown([c.via for c in history])
+        entered = _entered(machine, ((c.step.source, c.step.target) for c in reversed(history)))
+    else:
+        srcs, dsts = reversed(stored[2]), reversed(stored[3])
+        entered = _entered(
+            machine,
+            ((machine.status(s), machine.status(d)) for s, d in zip(srcs, dsts, strict=True)),
+        )
+    check_version(
+        version,
+        least=least,
+        most=len(history) + len(stored[2] if stored else ()),
+        silent_changes=False,
     )
-    vias = [c.via for c in history]
-    check_version(version, least=changes_shown(vias), most=len(history), silent_changes=False)
-    remembered = _remembered(machine, status, root.get("frozen_from"), history)
+    remembered = _remembered(machine, status, root.get("frozen_from"), entered)
     order._restore(
-        status=status, variables=variables, remembered=remembered, history=history, version=version
+        status=status,
+        variables=variables,
+        remembered=remembered,
+        history=history,
+        stored=stored,
+        version=version,
     )
+
+
+def _entered(
+    machine: CompiledMachine, newest_first: Iterable[tuple[State, State]]
+) -> tuple[State | None] | None:
+    """What the history says the order remembers at its end (``None``: there is no
+    history to say): :meth:`~orderfsm.CompiledMachine.remembered_after` over every step,
+    found walking back from the newest step to the one that entered the history state."""
+    jail = machine.history_states
+    seen = False
+    for source, target in newest_first:
+        seen = True
+        if target.name not in jail:
+            return (None,)
+        if source.name not in jail:
+            return (source,)
+    return (None,) if seen else None
 
 
 def _remembered(
-    machine: CompiledMachine, status: State, stored: Field, history: list[Change]
+    machine: CompiledMachine,
+    status: State,
+    stored: Field,
+    entered: tuple[State | None] | None,
 ) -> State | None:
-    """The stored ``frozen_from``, checked against the history: where the history shows
-    the order entering its history state, it must remember that step's source (even a
-    forced one); otherwise it must be a status the history state can be entered from."""
-    entered: tuple[State | None] | None = None  # None: the history does not say
-    for change in history:
-        before = entered[0] if entered is not None else None
-        entered = (machine.remembered_after(change.step, before),)
+    """The stored ``frozen_from``, checked against what the history says (``entered``,
+    see :func:`_entered`): where the history shows the order entering its history state,
+    it must remember that step's source (even a forced one); otherwise it must be a
+    status the history state can be entered from."""
     if stored.value is None:
         if entered is not None and entered[0] is not None:
             raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")

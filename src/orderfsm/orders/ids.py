@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from orderfsm.errors import InvalidOrderState
 
@@ -22,11 +22,19 @@ def is_id(value: object) -> TypeGuard[SubOrderId]:
     return isinstance(value, str | int) and not isinstance(value, bool)
 
 
+_ONE_KIND: tuple[set[type], ...] = (set(), {str}, {int})
+
+
 def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
     """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
     ``None``). Anything else, a string, an id that is not a ``str``/``int``, or two ids
     with the same text raises :class:`InvalidOrderState`."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict:  # the usual arguments first: no abstract-class checks
+        pairs = list(cast(dict[Any, Any], value).items())
+    elif kind is list or kind is tuple:
+        pairs = [(i, None) for i in cast(Iterable[Any], value)]
+    elif isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
         pairs = [(i, None) for i in value]
@@ -34,8 +42,11 @@ def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
         raise InvalidOrderState(
             f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
         )
+    keys = [key for key, _ in pairs]
+    if set(map(type, keys)) in _ONE_KIND and len(set(keys)) == len(keys):
+        return pairs  # all plain str or all plain int, distinct: their texts are distinct
     seen: dict[str, SubOrderId] = {}
-    for key, _ in pairs:
+    for key in keys:
         if not is_id(key):
             raise InvalidOrderState(f"{what}: id {key!r} is not a str or an int")
         if str(key) in seen:

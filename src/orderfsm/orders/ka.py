@@ -29,16 +29,24 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
 from orderfsm.orders.machines import require
 from orderfsm.orders.stored import (
+    KA_HISTORY_KEYS,
+    Columns,
     Field,
     Link,
     check_history,
     check_version,
+    columns_out,
+    decode_step,
     header,
+    history_columns,
+    history_entries,
+    quick_ka_history,
     table_step,
     unambiguous_ids,
 )
 
-FORMAT = "orderfsm.ka_trade/1"
+FORMAT = "orderfsm.ka_trade/2"
+FORMAT_1 = "orderfsm.ka_trade/1"  # history as an array of entry objects: still read
 _K = TypeVar("_K", bound="KaTrade")
 
 MACHINE = "ka_pool_order"
@@ -128,6 +136,7 @@ class KaTrade(LockedOrder):
             leaf: self._check_remembered(leaf, value) for leaf, value in (remembered or {}).items()
         }
         self._history: list[tuple[Leaf, Step]] = []
+        self._stored: Columns = ()  # a checked history not yet decoded; before _history
         self._version = 0
         self._lock = self._new_lock()
 
@@ -182,8 +191,16 @@ class KaTrade(LockedOrder):
 
     @property
     def history(self) -> tuple[tuple[Leaf, Step], ...]:
-        """The accepted sub-order steps, oldest first, each with its (order, sub-order)."""
+        """The accepted sub-order steps, oldest first, each with its (order, sub-order)
+        (a restored history is decoded on first read)."""
         with self._lock:
+            if self._stored:
+                m = self._machine
+                self._history[:0] = [
+                    ((o, s), decode_step(m, src, dst, e))
+                    for o, s, src, dst, e in zip(*self._stored, strict=True)
+                ]
+                self._stored = ()
             return tuple(self._history)
 
     @property
@@ -209,10 +226,13 @@ class KaTrade(LockedOrder):
         table); :class:`~orderfsm.PayloadError` names the first invalid field."""
         return _from_dict(data, cls, machine or load(MACHINE))
 
-    def _restore(self, *, history: list[tuple[Leaf, Step]], version: int) -> None:
-        """Set the history and version of a freshly built trade (used by :mod:`orderfsm.orders.stored`)."""
+    def _restore(self, *, history: list[tuple[Leaf, Step]], stored: Columns, version: int) -> None:
+        """Set the history and version of a freshly built trade (used by
+        :func:`_from_dict`): ``stored`` is a checked history still to decode, ``history``
+        a decoded one."""
         with self._lock:
             self._history = list(history)
+            self._stored = tuple(map(tuple, stored))
             self._version = version
 
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
@@ -341,23 +361,22 @@ def _to_dict(trade: KaTrade) -> dict[str, Any]:
             }
             for oid, view in trade.orders.items()
         ],
-        "history": [
-            {
-                "order": oid,
-                "sub_order": sid,
-                "src": step.source.code,
-                "dst": step.target.code,
-                "event": step.event,
-            }
-            for (oid, sid), step in trade.history
-        ],
+        "history": columns_out(
+            KA_HISTORY_KEYS,
+            trade._stored,
+            [
+                (oid, sid, step.source.code, step.target.code, step.event)
+                for (oid, sid), step in trade._history
+            ],
+        ),
     }
 
 
 def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine) -> _K:
     """Rebuild a trade of class ``cls`` on ``machine`` from :meth:`KaTrade.to_dict`'s output."""
     root = Field(data, "$")
-    version = header(root, FORMAT)
+    version = header(root, FORMAT, FORMAT_1)
+    columnar = root.get("format").value == FORMAT
     if root.get("machine").value != machine.name:
         raise PayloadError("$.machine", f"expected {machine.name!r}")
     orders: dict[OrderId, dict[SubOrderId, State]] = {}
@@ -375,24 +394,30 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
             if sub.get("remembered").value is not None:
                 remembered[(oid, sid)] = sub.get("remembered").status(machine)
         orders[oid] = subs
-    history = []
-    links = []
-    for entry in root.get("history").items():
-        leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
-        if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
-            raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
-        src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
-        history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
-        links.append(Link(leaf, src, dst, "trigger", entry.path))
     held: dict[Hashable, State] = {
         (oid, sid): s for oid, subs in orders.items() for sid, s in subs.items()
     }
+    history: list[tuple[Leaf, Step]] = []
+    stored = history_columns(root.get("history").value, KA_HISTORY_KEYS, columnar=columnar)
+    links: list[Link] = []
+    if stored is None or not quick_ka_history(
+        stored, machine, {leaf: s.code for leaf, s in held.items()}
+    ):  # entry by entry: other spellings, or an error
+        stored = ()
+        for entry in history_entries(root, KA_HISTORY_KEYS, columnar=columnar):
+            leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
+            if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
+                raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
+            src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
+            history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
+            links.append(Link(leaf, src, dst, "trigger", entry.get("src").path))
     try:
         trade = cls(orders, machine=machine, remembered=remembered)
     except OrderFsmError as e:
         raise PayloadError("$.orders", str(e)) from None
-    check_history(links, held)
+    check_history(links, held)  # no links: the quick check has checked the history
     # One event moves every sub-order it addresses: one change, one or more entries.
-    check_version(version, least=min(len(history), 1), most=len(history), silent_changes=False)
-    trade._restore(history=history, version=version)
+    steps = len(history) + len(stored[0] if stored else ())
+    check_version(version, least=min(steps, 1), most=steps, silent_changes=False)
+    trade._restore(history=history, stored=stored, version=version)
     return trade

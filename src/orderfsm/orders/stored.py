@@ -14,13 +14,33 @@ where no table path leads (the only case :meth:`apply` forces), a ``quarantine``
 enters the quarantine status and a ``release`` step leaves it; the version is at least
 the number of changes the history shows (every trigger one, every run of snapshot steps
 one) and 0 exactly when nothing happened; ids are unambiguous (``7`` and ``"7"`` side
-by side are refused). The format stays ``/1``: every dict the library wrote is read.
+by side are refused).
+
+The format is versioned by the ``format`` tag's suffix. ``/2`` (what ``to_dict`` writes)
+keeps the history as columns, one array per field, entry ``i`` being the ``i``-th cell
+of each (``"history": {"sub_order": [...], "part": [...], "src": [...], "dst": [...],
+"event": [...], "via": [...]}``; a KA trade's columns are ``order``, ``sub_order``,
+``src``, ``dst``, ``event``); a bad cell is named ``$.history.src[3]``. ``/1`` kept it as
+an array of entry objects (``$.history[3].src``); every ``/1`` dict is still read, with
+the same checks, and written back as ``/2``.
+
+Loading costs little more with a long history than with none: a history written the way
+``to_dict`` writes it is checked by :func:`quick_history` / :func:`quick_ka_history`
+(C-level passes over its columns, no object per entry) and kept as columns, decoded
+into :class:`~orderfsm.orders.history.Change` objects on the first read of
+``order.history``; new steps are appended after it and ``to_dict`` writes the columns
+back as they came. Anything else (another spelling of a status, a ``forced``,
+``quarantine`` or ``release`` step, an error) is read entry by entry
+(:func:`change_from`, :func:`check_history`), which also names the bad field. The quick
+check accepts only what the entry-by-entry path accepts, with the same result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import gt, itemgetter
 from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError
@@ -34,18 +54,16 @@ _SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
 _VIA: frozenset[str] = frozenset(
     {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
 )
+_TABLE_VIA = ("trigger", "snapshot", "reconstructed")
+_ID_TYPES: frozenset[type] = frozenset({str, int})
 
+HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
+"""The fields of a Taobao or ICBU history entry, in the order ``to_dict`` writes them."""
+KA_HISTORY_KEYS = ("order", "sub_order", "src", "dst", "event")
+"""The fields of a KA history entry, in the order ``to_dict`` writes them."""
 
-def change_to_dict(change: Change) -> dict[str, Any]:
-    step = change.step
-    return {
-        "sub_order": change.sub_order,
-        "part": part_of(change),
-        "src": step.source.code,
-        "dst": step.target.code,
-        "event": step.event,
-        "via": change.via,
-    }
+Row = tuple[Any, ...]
+"""A history entry as its stored values, in the order of its format's keys."""
 
 
 def part_of(change: Change) -> str:
@@ -100,10 +118,11 @@ class Field:
             raise PayloadError(self.path, str(e)) from None
 
 
-def header(root: Field, expected_format: str) -> int:
-    """Check the ``format`` tag and return the (non-negative) ``version``."""
-    if root.get("format").value != expected_format:
-        raise PayloadError("$.format", f"expected {expected_format!r}")
+def header(root: Field, expected_format: str, older: str) -> int:
+    """Check the ``format`` tag (the current one or the ``older`` one, still read) and
+    return the (non-negative) ``version``."""
+    if root.get("format").value not in (expected_format, older):
+        raise PayloadError("$.format", f"expected {expected_format!r} (or {older!r})")
     version = root.get("version").integer()
     assert version is not None
     if version < 0:
@@ -165,7 +184,7 @@ class Link:
     source: State
     target: State
     via: str
-    path: str
+    src_path: str
 
 
 def check_history(links: Sequence[Link], held: Mapping[Hashable, State]) -> None:
@@ -177,7 +196,7 @@ def check_history(links: Sequence[Link], held: Mapping[Hashable, State]) -> None
         before = last.get(link.part)
         if before is not None and link.source != before:
             raise PayloadError(
-                f"{link.path}.src",
+                link.src_path,
                 f"{link.source} does not continue from {before}, where this part's "
                 "previous step ended (history reordered, repeated or cut?)",
             )
@@ -197,10 +216,13 @@ def _part_name(part: Hashable) -> str:
 
 def changes_shown(vias: Sequence[str]) -> int:
     """The fewest changes a history shows: one per trigger, one per run of other steps
-    (one apply records its steps together)."""
-    return sum(
-        1 for i, via in enumerate(vias) if via == "trigger" or i == 0 or vias[i - 1] == "trigger"
-    )
+    (one apply records its steps together), counted where the run starts (first, or
+    right after a trigger); C-level passes, so cheap for long histories."""
+    if vias.count("trigger") == len(vias):
+        return len(vias)
+    triggers = list(map("trigger".__eq__, vias))
+    starts: int = sum(map(gt, triggers, triggers[1:]))
+    return sum(triggers) + (not triggers[0]) + starts
 
 
 def check_version(version: int, *, least: int, most: int | None, silent_changes: bool) -> None:
@@ -237,3 +259,232 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
         if t.dst == dst.name and t.event == event.value:
             return Step(src, dst, t.event, t.actor, t)
     raise PayloadError(event.path, f"{machine.name} has no edge {src} -> {dst} on {event.value!r}")
+
+
+# ---------------------------------------------------------------- the quick path
+#
+# A stored history is checked before the order is returned, but decoded into
+# ``Change``/``Step`` objects only when someone reads ``order.history``. The check runs
+# as a few passes of C-level operations over the columns (zip, set inclusion, tuple
+# slices; a ``/1`` history is transposed first) and accepts only entries exactly as ``to_dict`` writes them
+# (status codes of the code's own type, table steps); anything else - a spelling
+# ``from_dict`` also accepts, a ``forced``/``quarantine``/``release`` step, or an error -
+# goes to the entry-by-entry path, which decodes eagerly or names the bad field. So the
+# quick path only ever accepts what the entry-by-entry path accepts.
+
+
+@lru_cache(maxsize=64)
+def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]]:
+    """Every table step of ``machine`` as stored: ``(src code, dst code, event)``."""
+    code = {s.name: s.code for s in machine.states}
+    return frozenset(
+        (state.code, code[t.dst], t.event)
+        for state in machine.states
+        for t in machine.transitions_from(state)
+        if t.dst is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QuickCheck:
+    """What the quick path checks a Taobao/ICBU history against, built once per machines."""
+
+    steps: frozenset[tuple[object, object, object, str, str]]
+    """Every stored ``(part, src, dst, event, via)`` a table step can have: the order and
+    a sub-order's own status move on the main machine, a refund on the refund machine."""
+    code_types: frozenset[type]
+    """The types of the status codes (so ``True`` never passes for ``1``)."""
+
+
+@lru_cache(maxsize=64)
+def quick_check(main: CompiledMachine, refund: CompiledMachine) -> QuickCheck:
+    return QuickCheck(
+        frozenset(
+            (part, *edge, via)
+            for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
+            for edge in table_rows(machine)
+            for via in _TABLE_VIA
+        ),
+        code_types(main) | code_types(refund),
+    )
+
+
+@lru_cache(maxsize=64)
+def code_types(machine: CompiledMachine) -> frozenset[type]:
+    """The types of ``machine``'s status codes (so ``True`` never passes for ``1``)."""
+    return frozenset(type(s.code) for s in machine.states)
+
+
+_SUB_TYPES = _ID_TYPES | {type(None)}
+
+Columns = tuple[Sequence[Any], ...]
+"""A history as its columns, in the order of its format's keys."""
+
+
+def history_columns(raw: object, keys: Sequence[str], *, columnar: bool) -> Columns | None:
+    """The columns of a stored history, when it has the shape ``to_dict`` writes: an
+    object of equally long arrays (``columnar``, format ``/2``) or an array of objects
+    (format ``/1``, transposed); ``None`` for any other shape."""
+    if columnar:
+        if type(raw) is not dict:
+            return None
+        try:
+            columns = tuple(raw[key] for key in keys)
+        except KeyError:
+            return None
+        if any(type(c) is not list for c in columns) or len(set(map(len, columns))) != 1:
+            return None
+        return columns
+    if type(raw) is not list:
+        return None
+    if not raw:
+        return ((),) * len(keys)
+    try:  # a missing key or a non-object entry: entry by entry
+        return tuple(zip(*map(itemgetter(*keys), raw), strict=True))
+    except (KeyError, TypeError):
+        return None
+
+
+def quick_history(
+    columns: Columns,
+    main: CompiledMachine,
+    refund: CompiledMachine,
+    held: Mapping[Hashable, object],
+) -> int | None:
+    """The fewest changes a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) shows,
+    when every entry is a table step written as ``to_dict`` writes it and each part's
+    steps chain and end in its ``held`` status code (keyed by ``(part, sub_order)``);
+    ``None`` otherwise."""
+    subs, parts, srcs, dsts, events, vias = columns
+    if not srcs:
+        return 0
+    check = quick_check(main, refund)
+    try:  # an unhashable value: entry by entry
+        if not (
+            check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
+            and {*map(type, srcs), *map(type, dsts)} <= check.code_types
+            and set(map(type, subs)) <= _SUB_TYPES
+            and chains(parts, subs, srcs, dsts, held)
+        ):
+            return None
+    except TypeError:
+        return None
+    return changes_shown(vias)
+
+
+def quick_ka_history(
+    columns: Columns, machine: CompiledMachine, held: Mapping[Hashable, object]
+) -> bool:
+    """Whether every entry of a KA history (:data:`KA_HISTORY_KEYS` columns) is a table
+    step written as ``to_dict`` writes it and each sub-order's steps chain and end in its
+    ``held`` status code (keyed by ``(order, sub_order)``)."""
+    orders, subs, srcs, dsts, events = columns
+    if not srcs:
+        return True
+    try:  # an unhashable value: entry by entry
+        return (
+            table_rows(machine).issuperset(zip(srcs, dsts, events, strict=True))
+            and {*map(type, srcs), *map(type, dsts)} <= code_types(machine)
+            and {*map(type, orders), *map(type, subs)} <= _ID_TYPES
+            and chains(orders, subs, srcs, dsts, held)
+        )
+    except TypeError:
+        return False
+
+
+def chains(
+    outer: Sequence[Hashable],
+    inner: Sequence[Hashable],
+    srcs: Sequence[object],
+    dsts: Sequence[object],
+    held: Mapping[Any, object],
+) -> bool:
+    """Whether each part (``(outer[i], inner[i])``) is one the order holds, its steps
+    continue from where its previous one ended, and its last one ends in its ``held``
+    status code."""
+    key = (outer[0], inner[0])
+    if outer.count(key[0]) == len(outer) and inner.count(key[1]) == len(inner):
+        # one part, the usual case (counting compares by identity first: no hashing)
+        return key in held and srcs[1:] == dsts[:-1] and held[key] == dsts[-1]
+    last: dict[Hashable, object] = {}
+    for key, src, dst in zip(zip(outer, inner, strict=True), srcs, dsts, strict=True):
+        if last.get(key, src) != src:
+            return False
+        last[key] = dst
+    return last.keys() <= held.keys() and all(held[key] == dst for key, dst in last.items())
+
+
+def decode_step(machine: CompiledMachine, src: object, dst: object, event: str) -> Step:
+    """The table step a quick-checked history entry stores (it is known to exist)."""
+    source = machine.status(cast(Any, src))
+    target = machine.status(cast(Any, dst))
+    for t in machine.transitions_from(source):
+        if t.dst == target.name and t.event == event:
+            return Step(source, target, t.event, t.actor, t)
+    raise AssertionError(f"{machine.name}: a checked entry names no edge: {src} -> {dst}")
+
+
+def decode_change(row: Row, main: CompiledMachine, refund: CompiledMachine) -> Change:
+    """The :class:`Change` a quick-checked Taobao/ICBU history entry stores."""
+    sid, part, src, dst, event, via = row
+    step = decode_step(refund if part == "refund" else main, src, dst, event)
+    return Change(sid, step, part == "sub_order_status", via)
+
+
+def change_row(change: Change) -> Row:
+    """A :class:`Change` as the values of its stored entry (:data:`HISTORY_KEYS`)."""
+    step = change.step
+    return (
+        change.sub_order,
+        part_of(change),
+        step.source.code,
+        step.target.code,
+        step.event,
+        change.via,
+    )
+
+
+def columns_out(keys: Sequence[str], stored: Columns, rows: Sequence[Row]) -> dict[str, Any]:
+    """The stored history (format ``/2``): the checked ``stored`` columns, then ``rows``."""
+    new: Columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(keys)
+    old: Columns = stored or ((),) * len(keys)
+    return {key: [*o, *n] for key, o, n in zip(keys, old, new, strict=True)}
+
+
+def history_entries(root: Field, keys: Sequence[str], *, columnar: bool) -> list[Field]:
+    """The history's entries for the entry-by-entry path (format ``/2``: one
+    :class:`ColumnEntry` per index, after checking the columns' shape)."""
+    history = root.get("history")
+    if not columnar:
+        return history.items()
+    if not isinstance(history.value, Mapping):
+        raise PayloadError(history.path, "expected an object of columns")
+    values: dict[str, list[Any]] = {}
+    for key in keys:
+        column = history.get(key)
+        if not isinstance(column.value, list):
+            raise PayloadError(column.path, "expected an array")
+        values[key] = column.value
+    first = len(values[keys[0]])
+    for key, column_values in values.items():
+        if len(column_values) != first:
+            raise PayloadError(
+                f"{history.path}.{key}", f"has {len(column_values)} entries, {keys[0]} has {first}"
+            )
+    return [ColumnEntry(values, i, history.path) for i in range(first)]
+
+
+class ColumnEntry(Field):
+    """Entry ``index`` of a columnar history, read like an entry object: its fields are
+    the columns' cells (``$.history.src[3]``)."""
+
+    def __init__(self, columns: Mapping[str, list[Any]], index: int, path: str) -> None:
+        super().__init__(None, f"{path}[{index}]")
+        self.columns = columns
+        self.index = index
+        self.history_path = path
+
+    def get(self, key: str) -> Field:
+        if key not in self.columns:
+            raise PayloadError(f"{self.history_path}.{key}", "required field is missing")
+        return Field(self.columns[key][self.index], f"{self.history_path}.{key}[{self.index}]")

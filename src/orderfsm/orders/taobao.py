@@ -26,18 +26,26 @@ from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import (
+    HISTORY_KEYS,
+    Columns,
     Field,
     Link,
     change_from,
-    change_to_dict,
+    change_row,
     changes_shown,
     check_history,
     check_version,
+    columns_out,
+    decode_change,
     header,
+    history_columns,
+    history_entries,
+    quick_history,
     unambiguous_ids,
 )
 
-FORMAT = "orderfsm.taobao_order/1"
+FORMAT = "orderfsm.taobao_order/2"
+FORMAT_1 = "orderfsm.taobao_order/1"  # history as an array of entry objects: still read
 
 __all__ = ["SUB_ORDER_RULE_SOURCE", "Change", "SubOrderId", "TaobaoOrder"]
 
@@ -88,6 +96,7 @@ class TaobaoOrder(LockedOrder):
             self._known(sid)
             self._sub_status[sid] = self._main.status(value)
         self._history: list[Change] = []
+        self._stored: Columns = ()  # a checked history not yet decoded; before _history
         self._version = 0
         self._observed_at: int | None = None
         self._lock = self._new_lock()
@@ -112,8 +121,14 @@ class TaobaoOrder(LockedOrder):
 
     @property
     def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first."""
-        return tuple(self._history)
+        """The accepted events, oldest first (a restored history is decoded on first read)."""
+        with self._lock:
+            if self._stored:
+                rows = zip(*self._stored, strict=True)
+                decoded = [decode_change(r, self._main, self._refund) for r in rows]
+                self._history[:0] = decoded
+                self._stored = ()
+            return tuple(self._history)
 
     @property
     def sub_order_statuses(self) -> Mapping[SubOrderId, State]:
@@ -249,15 +264,18 @@ class TaobaoOrder(LockedOrder):
         sub_statuses: Mapping[SubOrderId, State],
         refunds: Mapping[SubOrderId, State],
         history: Sequence[Change],
+        stored: Columns,
         version: int,
         observed_at: int | None,
     ) -> None:
-        """Replace the whole held state at once (used by :mod:`orderfsm.orders.stored`)."""
+        """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
+        is a checked history still to decode, ``history`` a decoded one."""
         with self._lock:
             self._status = status
             self._subs = dict(refunds)
             self._sub_status = dict(sub_statuses)
             self._history = list(history)
+            self._stored = tuple(map(tuple, stored))
             self._version = version
             self._observed_at = observed_at
 
@@ -335,7 +353,9 @@ def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
             {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
             for sid, refund in order._subs.items()
         ],
-        "history": [change_to_dict(c) for c in order._history],
+        "history": columns_out(
+            HISTORY_KEYS, order._stored, [change_row(c) for c in order._history]
+        ),
     }
 
 
@@ -343,7 +363,8 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
     """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`),
     accepting only what the library could have produced (see :mod:`orderfsm.orders.stored`)."""
     root = Field(data, "$")
-    version = header(root, FORMAT)
+    version = header(root, FORMAT, FORMAT_1)
+    columnar = root.get("format").value == FORMAT
     main, refund = order.machine, order.refund_machine
     entries = root.get("sub_orders").items()
     ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
@@ -355,21 +376,35 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         refunds[sid] = entry.get("refund_status").status(refund)
     status = root.get("status").status(main)
     observed_at = root.get("observed_at").integer(nullable=True)
-    fields = root.get("history").items()
-    history = [change_from(c, main, refund, refunds.keys()) for c in fields]
     held: dict[Hashable, State] = {None: status}
     held.update({("status", sid): s for sid, s in sub_statuses.items()})
     held.update({("refund", sid): s for sid, s in refunds.items()})
-    check_history(
-        [
-            Link(_part(c), c.step.source, c.step.target, c.via, f.path)
+    stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
+    least = None
+    if stored is not None:
+        least = quick_history(
+            stored,
+            main,
+            refund,
+            {
+                ("order", None): status.code,
+                **{("sub_order_status", sid): s.code for sid, s in sub_statuses.items()},
+                **{("refund", sid): s.code for sid, s in refunds.items()},
+            },
+        )
+    history: list[Change] = []
+    if stored is None or least is None:  # entry by entry: other spellings, or an error
+        fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
+        history = [change_from(c, main, refund, refunds.keys()) for c in fields]
+        links = [
+            Link(_part(c), c.step.source, c.step.target, c.via, f.get("src").path)
             for c, f in zip(history, fields, strict=True)
-        ],
-        held,
-    )
+        ]
+        check_history(links, held)
+        stored, least = (), changes_shown([c.via for c in history])
     check_version(
         version,
-        least=changes_shown([c.via for c in history]),
+        least=least,
         most=None,
         silent_changes=observed_at is not None or bool(refunds),
     )
@@ -378,6 +413,7 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         sub_statuses=sub_statuses,
         refunds=refunds,
         history=history,
+        stored=stored,
         version=version,
         observed_at=observed_at,
     )
