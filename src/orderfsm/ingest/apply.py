@@ -39,6 +39,7 @@ the order :data:`SEVERITY` and the others are listed in ``also``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter, deque
 from collections.abc import Hashable, Mapping
@@ -306,13 +307,18 @@ def _failing_guard(
     remembered: State | None,
 ) -> str | None:
     """The first guard (event-level first) that refuses ``edge`` in this context, if any."""
+    names = (*machine.event(edge.event).guards, *edge.guards)
+    if not names:  # most edges: nothing to build a context for
+        return None
     src = machine.table.state(edge.src)
     dst = machine.table.state(edge.dst or edge.src)
-    for name in (*machine.event(edge.event).guards, *edge.guards):
+    for name in names:
         g = REGISTRY[name]
         parents: tuple[State | None, ...] = said.parents if "parent" in g.reads else (None,)
-        ctx = GuardContext(machine.name, edge.event, src, dst, None, variables, remembered)
-        if not any(g.check(replace(ctx, parent=p)) for p in parents or (None,)):
+        if not any(
+            g.check(GuardContext(machine.name, edge.event, src, dst, p, variables, remembered))
+            for p in parents or (None,)
+        ):
             return name
     return None
 
@@ -332,6 +338,25 @@ def guarded_path(
     preferred (a later snapshot cannot show that a dispute came and went, and inventing
     one would be worse than skipping it); one that does is taken only when no other exists.
     """
+    wanted = None if said.wanted is None else tuple(sorted(said.wanted.items()))
+    key = (tuple(sorted(said.variables.items())), wanted, said.parents)
+    return _cached_path(machine, src, dst, key, remembered)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_path(
+    machine: CompiledMachine,
+    src: State,
+    dst: State,
+    said_key: tuple[
+        tuple[tuple[str, str], ...], tuple[tuple[str, str], ...] | None, tuple[State, ...]
+    ],
+    remembered: State | None,
+) -> tuple[Transition, ...] | None:
+    """:func:`guarded_path`, remembered: the answer depends only on its arguments (the
+    machines are immutable), and a service applies the same few shapes of snapshot."""
+    variables, wanted, parents = said_key
+    said = Said(dict(variables), None if wanted is None else dict(wanted), parents)
     for through_history in (False, True):
         found = _search(machine, src, dst, said, remembered, through_history=through_history)
         if found is not None:
@@ -360,17 +385,17 @@ def _search(
         if name in interrupts and name != src.name and not through_history:
             continue
         variables = dict(zip(names, values, strict=True))
+        state = machine.table.state(name)
         for t in machine.transitions_from(name):
             if _failing_guard(machine, t, variables, said, memory) is not None:
                 continue
             after = t.apply(variables)
             target = machine.table.state(t.dst or name)
-            step = Step(machine.table.state(name), target, t.event, t.actor, t)
-            nxt = (
-                target.name,
-                tuple(after[n] for n in names),
-                machine.remembered_after(step, memory),
+            # only a machine with history states remembers anything
+            remembers = interrupts and machine.remembered_after(
+                Step(state, target, t.event, t.actor, t), memory
             )
+            nxt = (target.name, tuple(after[n] for n in names), remembers or None)
             if nxt in came_from:
                 continue
             came_from[nxt] = (node, t)

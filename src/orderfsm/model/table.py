@@ -122,7 +122,12 @@ class State:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, State):
-            return self is other or _fields(self) == _fields(other)
+            if self is other:
+                return True
+            # different statuses differ in code or name: settle those without every field
+            if self.code != other.code or self.name != other.name:
+                return False
+            return _fields(self) == _fields(other)
         if not _is_code(other):
             return NotImplemented
         if other == self.code:
