@@ -30,9 +30,7 @@ from orderfsm.errors import (
     UnknownMachine,
     UnknownStatus,
 )
-from orderfsm.model.document import check_edges, is_document, read_document, read_json
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
-from orderfsm.model.reader import parse_table, parse_toml, read_bytes, read_table
 from orderfsm.model.table import Code, Event, State, Table, Transition, Variable
 
 if TYPE_CHECKING:
@@ -896,9 +894,11 @@ def shipped_table(name: str) -> Table:
         )
     from importlib import resources  # noqa: PLC0415 - only to read a shipped table
 
+    from orderfsm.model import reader  # noqa: PLC0415 - tables are read on first load
+
     ref = resources.files("orderfsm") / "data" / "tables" / f"{name}.toml"
     with resources.as_file(ref) as path:
-        table = read_table(path)
+        table = reader.read_table(path)
     return replace(table, file=f"orderfsm/data/tables/{name}.toml")
 
 
@@ -923,10 +923,12 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
         cached = _cache.get((source, verify))
         if cached is not None:
             return cached
+    from orderfsm.model import reader  # noqa: PLC0415 - tables are read on first load
+
     if isinstance(source, Mapping):
-        if is_document(source):
+        if "format" in source:  # an exported document: tables have no `format` key
             return _load_document(source, "<export>", verify)
-        return _compile_with_parent(parse_table(source), verify)
+        return _compile_with_parent(reader.parse_table(source), verify)
     if not isinstance(source, str | os.PathLike) or source == "":
         raise UnknownMachine(
             f"expected a machine name ({', '.join(SHIPPED_TABLES)}), a table file path or a "
@@ -953,14 +955,16 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
             f"{', '.join(SHIPPED_TABLES)}"
         )
     if path.suffix == ".json":
+        from orderfsm.model.document import read_json  # noqa: PLC0415 - only for documents
+
         return _load_document(read_json(path), str(path), verify)
-    content = read_bytes(path)
+    content = reader.read_bytes(path)
     digest = _digest(content)
     key = (resolved, verify)
     hit = _file_cache.get(key)
     if hit is not None and hit[0] == digest:
         return hit[1]
-    machine = _compile_with_parent(parse_toml(content, str(path)), verify)
+    machine = _compile_with_parent(reader.parse_toml(content, str(path)), verify)
     with _cache_lock:
         _file_cache.pop(key, None)
         while len(_file_cache) >= FILE_CACHE_SIZE:
@@ -977,6 +981,8 @@ def _digest(content: bytes) -> bytes:
 
 def _load_document(data: Mapping[str, Any], file: str, verify: bool) -> CompiledMachine:
     """An exported document (``orderfsm export``): its table, checked against its edges."""
+    from orderfsm.model.document import check_edges, read_document  # noqa: PLC0415
+
     machine = _compile_with_parent(read_document(data, file), verify)
     check_edges(data, machine.edges, file)
     return machine

@@ -27,11 +27,6 @@ TABLE_SECTIONS = ("machine", "variables", "states", "events", "transitions", "de
 _DOCUMENT_KEYS = {"$schema", "format", "version", "guards", "edges", *TABLE_SECTIONS}
 
 
-def is_document(data: Mapping[str, object]) -> bool:
-    """Whether ``data`` claims to be an exported machine document (it has a ``format`` key)."""
-    return "format" in data
-
-
 def edge_data(edge: Transition) -> dict[str, object]:
     """One compiled edge as the document lists it; ``history`` marks an expanded history edge."""
     return {

@@ -11,10 +11,8 @@ see and report one that can never pass.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 
 from orderfsm.errors import (
@@ -108,6 +106,9 @@ def parse_guard(name: str, data: object, file: str, entry: str) -> Guard:
 
 
 def _load_registry() -> dict[str, Guard]:
+    import tomllib  # noqa: PLC0415 - read on first use, not at `import orderfsm`
+    from importlib import resources  # noqa: PLC0415
+
     text = (resources.files("orderfsm") / "data" / "guards.toml").read_text("utf-8")
     return {
         name: parse_guard(name, body, GUARDS_FILE, name)
@@ -115,4 +116,28 @@ def _load_registry() -> dict[str, Guard]:
     }
 
 
-REGISTRY: Mapping[str, Guard] = MappingProxyType(_load_registry())
+class _Registry(Mapping[str, Guard]):
+    """The guards of ``data/guards.toml``, read the first time one is looked up (so that
+    importing the library reads no file). Read-only, like the mapping it stands for."""
+
+    _guards: Mapping[str, Guard] | None = None
+
+    def _loaded(self) -> Mapping[str, Guard]:
+        if self._guards is None:  # two threads may both read it: the same data either way
+            self._guards = MappingProxyType(_load_registry())
+        return self._guards
+
+    def __getitem__(self, name: str) -> Guard:
+        return self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __reduce__(self) -> str:
+        return "REGISTRY"  # pickles as the module's one registry
+
+
+REGISTRY: Mapping[str, Guard] = _Registry()
