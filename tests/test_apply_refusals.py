@@ -54,6 +54,17 @@ def test_a_refund_under_a_shipping_order_applies() -> None:
     assert order.refund_status("s1").code == 10
 
 
+def test_a_snapshot_names_an_int_sub_order_id_by_its_text() -> None:
+    """Bodies carry ids as text; an order built with int ids applies them to the same
+    sub-order, never a second one beside it, and still round-trips."""
+    order = orderfsm.TaobaoOrder(status=10, sub_orders=[7])
+    result = order.apply(page(10, {"id": 7, "refundStatus": 10}))
+    assert result.outcome == "advanced"
+    assert list(order.sub_orders) == [7]
+    assert order.refund_status(7).code == 10
+    assert orderfsm.TaobaoOrder.from_dict(order.to_dict()).to_dict() == order.to_dict()
+
+
 def test_a_sub_order_starts_at_its_order_status() -> None:
     order = orderfsm.TaobaoOrder(status=11, sub_orders={"s1": 0})
     assert order.sub_order_status("s1").code == 11

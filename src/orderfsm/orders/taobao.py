@@ -185,21 +185,24 @@ class TaobaoOrder(LockedOrder):
         ``force=True`` moves a part even where no path exists, recording the forced step.
         """
         with self._lock:
+            # a snapshot names sub-orders by text: the planner sees held ids as text too,
+            # and _commit maps them back (ids are unique by text, see orders.ids)
+            held_id = {str(sid): sid for sid in self._subs}
             held = HeldTaobao(
                 self._status,
-                {sid: s for sid, s in self._sub_status.items()},  # typed for the planner's keys
-                {sid: s for sid, s in self._subs.items()},
+                {str(sid): s for sid, s in self._sub_status.items()},
+                {str(sid): s for sid, s in self._subs.items()},
                 self._observed_at,
             )
             result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
-            changed = self._commit(result)
+            changed = self._commit(result, held_id)
             result = replace(
                 result, version=self._version, observed_at=self._observed_at, changed=changed
             )
         log_warnings(result)
         return result
 
-    def _commit(self, result: ApplyResult) -> bool:
+    def _commit(self, result: ApplyResult, held_id: Mapping[str, SubOrderId]) -> bool:
         """Record every step of ``result`` and say whether anything changed (caller holds
         the lock).
 
@@ -213,6 +216,8 @@ class TaobaoOrder(LockedOrder):
         for part in result.parts:
             sid = part.sub_order
             assert sid is None or is_id(sid), sid  # parts name the ids snapshots carry
+            if sid is not None:
+                sid = held_id.get(str(sid), sid)
             if sid is not None and sid not in self._subs:
                 if part.refused:
                     continue
