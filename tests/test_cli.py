@@ -177,6 +177,28 @@ def test_audit_diagram_counts_and_marks_illegal_steps(tmp_path: Path) -> None:
     assert mmd.read_text("utf-8").startswith("flowchart LR")
 
 
+def test_audit_diagram_judges_each_change_in_its_own_context(tmp_path: Path) -> None:
+    """Out of ICBU `frozen` a change is legal only back to where the order froze: the
+    picture colours each change as the audit judged it, not by its pair of statuses."""
+    export = tmp_path / "h.csv"
+    export.write_text(
+        "order_id,seq,status\nB,1,undeliver\nB,2,frozen\nB,3,paid\n"
+        "C,1,undeliver\nC,2,frozen\nC,3,undeliver\nD,1,captured\nD,2,frozen\nD,3,undeliver\n",
+        "utf-8",
+    )
+    out = tmp_path / "deeper" / "f.dot"
+    assert main(["audit", str(export), "--machine", "icbu_trade", "--diagram", str(out)]) == 1
+    dot = out.read_text("utf-8")
+    frozen = r'"icbu_trade\.frozen" -> '
+    assert re.search(frozen + r'"icbu_trade\.paid" \[label="illegal \u00d71" color="#d7191c"', dot)
+    assert re.search(frozen + r'"icbu_trade\.paid" \[label="[^"]*\u00d70" color="#bbbbbb"', dot)
+    skipped = frozen + r'"icbu_trade\.undeliver" \[label="skipped \u00d71" color="#e08214"'
+    assert re.search(skipped, dot)
+    assert re.search(
+        frozen + r'"icbu_trade\.undeliver" \[label="[^"]*\u00d71" color="#1b7837"', dot
+    )
+
+
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
     """`orderfsm summary | head -1`: the pipe closes under us; stderr stays clean."""
     proc = subprocess.Popen(

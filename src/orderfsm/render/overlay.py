@@ -15,6 +15,7 @@ from orderfsm.check.audit.result import AuditResult
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.render.dot_syntax import Graph
+from orderfsm.render.outputs import write_file
 
 TAKEN = "#1b7837"
 UNTAKEN = "#bbbbbb"
@@ -33,20 +34,17 @@ def _pairs(machine: CompiledMachine) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def _verdicts(result: AuditResult) -> dict[tuple[str, str, str], str]:
-    """(machine, from, to) -> "illegal" or "skipped", from the counted rules of each change."""
-    from orderfsm.check.audit.parts import Parts  # noqa: PLC0415
+def _judged(result: AuditResult, name: str) -> list[tuple[str, str, str, int]]:
+    """(from, to, kind, count) of ``name``'s illegal and skipped changes, sorted."""
+    return sorted(
+        (src, dst, kind, n) for (m, src, dst, kind), n in result.judged.items() if m == name
+    )
 
-    parts = Parts.of(result.machine)
-    out: dict[tuple[str, str, str], str] = {}
-    for machine, src, dst in result.taken:
-        part = parts.main if machine == parts.main.machine.name else parts.refund
-        assert part is not None
-        table = _pairs(part.machine)
-        if (src, dst) not in table:
-            verdict = part.rules.judge_any(src, dst)
-            out[(machine, src, dst)] = verdict
-    return out
+
+def _legal(result: AuditResult, name: str, src: str, dst: str) -> int:
+    """How many changes along a table pair were legal single steps in their own context."""
+    judged = sum(n for (m, s, d, _), n in result.judged.items() if (m, s, d) == (name, src, dst))
+    return result.taken.get((name, src, dst), 0) - judged
 
 
 def overlay_dot(result: AuditResult) -> str:
@@ -55,14 +53,13 @@ def overlay_dot(result: AuditResult) -> str:
     g.attr(rankdir="LR", fontname="Helvetica", label=f"audit of {', '.join(result.files)}")
     g.attr("node", shape="box", style="rounded", fontname="Helvetica")
     g.attr("edge", fontname="Helvetica", fontsize="10")
-    verdicts = _verdicts(result)
     for name, machine in result.machines.items():
         with g.subgraph(f"cluster_{name}") as sub:
             sub.attr(label=name)
             for s in machine.states:
                 sub.node(f"{name}.{s.name}", label=str(s), peripheries="2" if s.final else "1")
             for (src, dst), events in _pairs(machine).items():
-                n = result.taken.get((name, src, dst), 0)
+                n = _legal(result, name, src, dst)
                 sub.edge(
                     f"{name}.{src}",
                     f"{name}.{dst}",
@@ -71,10 +68,7 @@ def overlay_dot(result: AuditResult) -> str:
                     fontcolor=TAKEN if n else UNTAKEN,
                     penwidth="2" if n else "1",
                 )
-            for (m, src, dst), n in sorted(result.taken.items()):
-                if m != name or (src, dst) in _pairs(machine):
-                    continue
-                kind = verdicts.get((m, src, dst), "illegal")
+            for src, dst, kind, n in _judged(result, name):
                 colour = ILLEGAL if kind == "illegal" else SKIPPED
                 sub.edge(
                     f"{name}.{src}",
@@ -92,21 +86,17 @@ def overlay_mermaid(result: AuditResult) -> str:
     lines = ["flowchart LR"]
     styles: list[str] = []
     index = 0
-    verdicts = _verdicts(result)
     for name, machine in result.machines.items():
         lines.append(f"  subgraph {name}")
         for s in machine.states:
             lines.append(f'    {name}_{s.name}["{str(s).replace(chr(34), chr(39))}"]')
         pairs = _pairs(machine)
         for (src, dst), events in pairs.items():
-            n = result.taken.get((name, src, dst), 0)
+            n = _legal(result, name, src, dst)
             lines.append(f'    {name}_{src} -->|"{" / ".join(events)} x{n}"| {name}_{dst}')
             styles.append(f"  linkStyle {index} stroke:{TAKEN if n else UNTAKEN}")
             index += 1
-        for (m, src, dst), n in sorted(result.taken.items()):
-            if m != name or (src, dst) in pairs:
-                continue
-            kind = verdicts.get((m, src, dst), "illegal")
+        for src, dst, kind, n in _judged(result, name):
             lines.append(f'    {name}_{src} -.->|"{kind} x{n}"| {name}_{dst}')
             styles.append(f"  linkStyle {index} stroke:{ILLEGAL if kind == 'illegal' else SKIPPED}")
             index += 1
@@ -127,7 +117,4 @@ def write_overlay(result: AuditResult, out: Path) -> None:
         data = draw(overlay_dot(result), "svg")
     else:
         raise OrderFsmError(f"{out}: the diagram must end in .dot, .svg or .mmd")
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise OrderFsmError(f"{out}: cannot write the diagram: {exc.strerror or exc}") from None
+    write_file(out, data)

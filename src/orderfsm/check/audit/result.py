@@ -81,6 +81,9 @@ class AuditResult:
     rules: Counter[str] = field(default_factory=Counter)
     taken: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     """``(machine, from, to)`` status names -> how many times orders changed so (any verdict)."""
+    judged: Counter[tuple[str, str, str, FindingKind]] = field(default_factory=Counter)
+    """``(machine, from, to, kind)`` status names -> how many of those changes were
+    ``illegal`` or ``skipped``, each judged in its own context (the overlay draws these)."""
     non_final: Counter[tuple[str, str]] = field(default_factory=Counter)
     """``(machine, status name)`` -> how many orders (or sub-orders) ended there, not final."""
     notes: list[str] = field(default_factory=list)
@@ -90,6 +93,10 @@ class AuditResult:
         """Count ``finding``; hold it if fewer than ``keep`` of its kind are held."""
         self.counts[finding.kind] += 1
         self.rules[f"{finding.kind}: {finding.rule}"] += 1
+        if finding.source is not None and finding.target is not None:
+            m = self.machines.get(finding.machine, self.machine)
+            src, dst = m.status(finding.source).name, m.status(finding.target).name
+            self.judged[(finding.machine, src, dst, finding.kind)] += 1
         held = {"illegal": self.illegal, "skipped": self.warnings, "input": self.problems}[
             finding.kind
         ]

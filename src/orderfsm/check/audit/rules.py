@@ -125,19 +125,6 @@ class StepRules:
             f"no transition or path from {src} to {dst}{where} in {m.name}",
         )
 
-    def judge_any(self, src: str, dst: str) -> Kind:
-        """``illegal`` if the change is illegal in every observable context, else ``skipped``.
-
-        For pictures that draw one edge per pair of statuses whatever the context.
-        """
-        kinds = {
-            v.kind
-            for key in self.keys()
-            if key.src == src and key.dst == dst
-            if (v := self.judge(key)) is not None
-        }
-        return "skipped" if "skipped" in kinds else "illegal"
-
     def keys(self) -> Iterator[StepKey]:
         """Every change the SQL engine may meet: all pairs, remembered and parent values."""
         m = self.machine
