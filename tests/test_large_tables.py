@@ -214,3 +214,13 @@ def test_a_table_file_is_compiled_once_until_it_changes(tmp_path: Path) -> None:
     assert second is not first and second.table == first.table
     assert orderfsm.load(path) is second
     assert orderfsm.load(path, verify=True) is not second
+
+
+def test_a_mapping_reusing_one_object_everywhere_is_walked_once_per_depth() -> None:
+    """A decoded mapping may hold one list in many places: 2**25 paths, 26 objects. The
+    shape check walks each object once per depth met (before: every path, for hours)."""
+    shared: object = {"code": 1}
+    for _ in range(25):
+        shared = [shared, shared]
+    with pytest.raises(orderfsm.TableError):
+        orderfsm.load({"states": shared})

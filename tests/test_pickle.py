@@ -9,6 +9,7 @@ import pickle
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm import errors
 from orderfsm.ingest import parse
+from orderfsm.model.predicates import GuardContext
 from orderfsm.testing import taobao_orders
 from support import PAYLOADS, TAOBAO_SNAPSHOTS
 
@@ -235,3 +237,19 @@ def test_orders_and_rejections_cross_a_process_pool() -> None:
     assert changed.refund_status("s2") == 10 and changed.version == 1
     assert changed.machine is orderfsm.load("taobao_order")  # the shared instance here
     assert order.refund_status("s2") == 0 and order.version == 0
+
+
+@pytest.mark.parametrize("name", orderfsm.MACHINES)
+def test_a_guard_context_pickles_and_deep_copies(name: str) -> None:
+    machine = orderfsm.load(name)
+    for parent, variables in machine.contexts():
+        ctx = GuardContext(
+            name,
+            machine.event_names[0],
+            machine.initial,
+            machine.states[-1],
+            parent,
+            variables=MappingProxyType(dict(variables)),
+        )
+        for twin in (pickle.loads(pickle.dumps(ctx)), copy.deepcopy(ctx), copy.copy(ctx)):
+            assert twin == ctx

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 from orderfsm.errors import TableError
 from orderfsm.model.table import State
@@ -57,6 +57,29 @@ class GuardContext:
     parent: State | None = None
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     history: State | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copy and pickle with the variables as a plain dict (a read-only view pickles not)."""
+        return (
+            _context,
+            (
+                self.machine,
+                self.event,
+                self.status,
+                self.target,
+                self.parent,
+                dict(self.variables),
+                self.history,
+            ),
+        )
+
+
+def _context(*fields: Any) -> GuardContext:
+    """Rebuild a pickled :class:`GuardContext`, its variables read-only again."""
+    machine, event, status, target, parent, variables, history = fields
+    return GuardContext(
+        machine, event, status, target, parent, MappingProxyType(variables), history
+    )
 
 
 def _subject(ctx: GuardContext, of: Subject) -> State | None:

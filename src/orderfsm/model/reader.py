@@ -516,15 +516,21 @@ MAX_NESTING = 32
 def _check_shape(data: Mapping[Any, object], file: str) -> None:
     """Reject what no table holds before reading it: a key that is not a string, or
     nesting deeper than :data:`MAX_NESTING` (walked without recursion, so any depth is
-    reported, not crashed on). Linear in the size of ``data``; a path is spelled out only
-    for the error."""
+    reported, not crashed on). Linear in the size of ``data``: a container shared by
+    several places (a decoded mapping may reuse one) is walked again only when met deeper
+    than before, so at most :data:`MAX_NESTING` times; a path is spelled out only for the
+    error."""
     # Each entry: (value, depth, parent entry, key or index in the parent).
     stack: list[tuple[object, int, tuple[Any, ...] | None, object]] = [(data, 0, None, None)]
+    deepest: dict[int, int] = {}  # id of a walked container -> the deepest depth it was met at
     while stack:
         entry = stack.pop()
         value, depth = entry[0], entry[1]
         if depth > MAX_NESTING:
             raise TableError(file, _path(entry), f"nested deeper than {MAX_NESTING} levels")
+        if deepest.get(id(value), -1) >= depth:
+            continue
+        deepest[id(value)] = depth
         if isinstance(value, dict | Mapping):
             for key, item in value.items():
                 if key.__class__ is not str and not isinstance(key, str):
