@@ -199,6 +199,17 @@ def test_audit_diagram_judges_each_change_in_its_own_context(tmp_path: Path) -> 
     )
 
 
+def test_a_diagram_path_no_format_fits_is_refused_before_the_audit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "h.csv"
+    export.write_text("order_id,seq,status\nA,1,paying\nA,2,intention_processing\n", "utf-8")
+    args = ["audit", str(export), "--machine", "icbu_trade", "--diagram", str(tmp_path / "x.png")]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "must end in .dot, .svg or .mmd" in err
+
+
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
     """`orderfsm summary | head -1`: the pipe closes under us; stderr stays clean."""
     proc = subprocess.Popen(

@@ -195,6 +195,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         print(AuditSql(Parts.of(machine)).findings_query())
         return 0
 
+    if args.diagram:
+        from orderfsm.render.overlay import check_diagram_path, write_overlay  # noqa: PLC0415
+
+        check_diagram_path(Path(args.diagram))  # before the audit, not after its work
+
     def show(finding: AuditFinding) -> None:
         print(finding.text(), flush=False)
 
@@ -208,8 +213,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         listener=None if args.json else show,
     )
     if args.diagram:
-        from orderfsm.render.overlay import write_overlay  # noqa: PLC0415
-
         write_overlay(result, Path(args.diagram))
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True))

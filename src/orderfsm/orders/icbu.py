@@ -286,7 +286,7 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
         fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
         history = [change_from(c, machine, machine, ()) for c in fields]
         links = [
-            Link(None, c.step.source, c.step.target, c.via, f.get("src").path)
+            Link(None, c.step.source, c.step.target, f.get("src").path)
             for c, f in zip(history, fields, strict=True)
         ]
         check_history(links, {None: status})

@@ -341,12 +341,13 @@ class KaTrade(LockedOrder):
 
 def _to_dict(trade: KaTrade) -> dict[str, Any]:
     """A :class:`~orderfsm.KaTrade` as a plain dict: every sub-order's status (and the
-    status it will return to from a refund), the history and the version."""
-    remembered = trade.remembered
+    status it will return to from a refund), the history and the version. Reads the held
+    state directly (the caller holds the lock): no order views, no derived statuses."""
+    remembered = trade._remembered
     return {
         "format": FORMAT,
         "machine": trade.machine.name,
-        "version": trade.version,
+        "version": trade._version,
         "orders": [
             {
                 "id": oid,
@@ -356,10 +357,10 @@ def _to_dict(trade: KaTrade) -> dict[str, Any]:
                         "status": status.code,
                         "remembered": None if (r := remembered.get((oid, sid))) is None else r.code,
                     }
-                    for sid, status in view.sub_orders.items()
+                    for sid, status in subs.items()
                 ],
             }
-            for oid, view in trade.orders.items()
+            for oid, subs in trade._subs.items()
         ],
         "history": columns_out(
             KA_HISTORY_KEYS,
@@ -410,7 +411,7 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
                 raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
             src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
             history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
-            links.append(Link(leaf, src, dst, "trigger", entry.get("src").path))
+            links.append(Link(leaf, src, dst, entry.get("src").path))
     try:
         trade = cls(orders, machine=machine, remembered=remembered)
     except OrderFsmError as e:

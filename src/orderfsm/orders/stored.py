@@ -183,7 +183,6 @@ class Link:
     part: Hashable
     source: State
     target: State
-    via: str
     src_path: str
 
 

@@ -402,7 +402,7 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
         history = [change_from(c, main, refund, refunds.keys()) for c in fields]
         links = [
-            Link(_part(c), c.step.source, c.step.target, c.via, f.get("src").path)
+            Link(_part(c), c.step.source, c.step.target, f.get("src").path)
             for c, f in zip(history, fields, strict=True)
         ]
         check_history(links, held)

@@ -104,17 +104,25 @@ def overlay_mermaid(result: AuditResult) -> str:
     return "\n".join(lines + styles) + "\n"
 
 
+SUFFIXES = (".dot", ".svg", ".mmd", ".mermaid")
+
+
+def check_diagram_path(out: Path) -> None:
+    """Refuse a path whose suffix names no format, before any audit work is done."""
+    if out.suffix.lower() not in SUFFIXES:
+        raise OrderFsmError(f"{out}: the diagram must end in .dot, .svg or .mmd")
+
+
 def write_overlay(result: AuditResult, out: Path) -> None:
     """Write the overlay to ``out`` as ``.dot``, ``.svg`` or ``.mmd`` (by its suffix)."""
+    check_diagram_path(out)
     suffix = out.suffix.lower()
     if suffix == ".dot":
         data = overlay_dot(result).encode("utf-8")
     elif suffix in (".mmd", ".mermaid"):
         data = overlay_mermaid(result).encode("utf-8")
-    elif suffix == ".svg":
+    else:
         from orderfsm.render.graphviz_run import draw  # noqa: PLC0415
 
         data = draw(overlay_dot(result), "svg")
-    else:
-        raise OrderFsmError(f"{out}: the diagram must end in .dot, .svg or .mmd")
     write_file(out, data)

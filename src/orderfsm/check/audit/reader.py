@@ -89,7 +89,6 @@ class Header:
         self.refund_status = (
             names.index(columns.refund_status) if columns.refund_status in names else -1
         )
-        self.machine = names.index(columns.machine) if columns.machine in names else -1
         self.width = (
             max(self.order_id, self.seq, self.status, self.sub_order_id, self.refund_status) + 1
         )

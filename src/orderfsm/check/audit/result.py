@@ -19,7 +19,6 @@ FindingKind = Literal["illegal", "skipped", "input"]
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
-EXIT_CANNOT_RUN = 2
 
 
 @dataclass(frozen=True, slots=True)
