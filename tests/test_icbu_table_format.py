@@ -7,11 +7,14 @@ TableError naming the entry (docs/table-format.md).
 from __future__ import annotations
 
 import copy
+import tomllib
+from importlib import resources
 from typing import Any
 
 import pytest
 
 import orderfsm
+from orderfsm.model.guards import HISTORY_GUARD
 
 INFERRED = {"kind": "inferred", "basis": "test table"}
 
@@ -152,3 +155,25 @@ def test_set_without_declared_variables_says_how_to_declare_them() -> None:
     del data["states"][0]["customer_text_by"]
     with pytest.raises(orderfsm.TableError, match=r"add a \[variables.NAME\] table"):
         orderfsm.load(data)
+
+
+def test_a_history_state_never_remembers_itself() -> None:
+    """A self-loop on ICBU `frozen` gives no edge back to `frozen`, so an order in `frozen`
+    cannot remember `frozen`: history_sources agrees with how history edges expand."""
+    text = (resources.files("orderfsm") / "data" / "tables" / "icbu_trade.toml").read_text()
+    data = tomllib.loads(text)
+    data["transitions"].append(
+        {
+            "src": "frozen",
+            "dst": "frozen",
+            "event": "open_refund",
+            "actor": "buyer",
+            "provenance": INFERRED,
+        }
+    )
+    machine = orderfsm.load(data)
+    assert machine.status("frozen") not in machine.history_sources("frozen")
+    returns = {t.dst for t in machine.transitions_from("frozen") if HISTORY_GUARD in t.guards}
+    assert {s.name for s in machine.history_sources("frozen")} == returns
+    with pytest.raises(orderfsm.InvalidOrderState):
+        machine.check_remembered("frozen", "frozen")

@@ -343,9 +343,10 @@ class CompiledMachine:
         return self._reference.history_states
 
     def history_sources(self, state: StatusLike) -> tuple[State, ...]:
-        """The statuses a history state can be entered from (what it may remember)."""
+        """The statuses a history state can be entered from (what it may remember): the
+        sources of its entering edges, itself excluded, exactly as history edges expand."""
         name = self.status(state).name
-        return tuple(s for s in self.states if self.has_edge(s.name, name))
+        return tuple(s for s in self.states if s.name != name and self.has_edge(s.name, name))
 
     def check_remembered(self, status: StatusLike, remembered: StatusLike) -> State:
         """Validate what an order in ``status`` remembers, and return it as a status.
