@@ -316,9 +316,12 @@ class CompiledMachine:
 
     def _guard_reads(self) -> frozenset[str]:
         """Everything any guard of this table reads (``status``, ``parent``, ...)."""
-        guards = {g for e in self.table.events for g in e.guards}
-        guards.update(g for t in self.edges for g in t.guards)
-        return frozenset(r for g in guards for r in REGISTRY[g].reads)
+        memo = self._reference.memo
+        if "guard_reads" not in memo:
+            guards = {g for e in self.table.events for g in e.guards}
+            guards.update(g for t in self.edges for g in t.guards)
+            memo["guard_reads"] = frozenset(r for g in guards for r in REGISTRY[g].reads)
+        return memo["guard_reads"]
 
     def _variables_read(self) -> frozenset[str]:
         """The variables some guard of this table reads, in some context it is tried in."""
