@@ -11,6 +11,7 @@ See docs/performance.md for the figures and the targets.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
@@ -135,7 +136,11 @@ def bench_service() -> None:
     against = (
         (baselines.PerOrderMachine, "(a) transitions Machine per order", "target >= 20x faster"),
         (baselines.SharedMachine, "(b) shared Machine add/remove_model", ""),
-        (baselines.StatemachineOrder, "(c) python-statemachine instance", "target >= 50x faster"),
+        (
+            baselines.StatemachineOrder,
+            f"(c) python-statemachine {importlib.metadata.version('python-statemachine')}",
+            "target >= 50x faster",
+        ),
         (baselines.DictOrder, "(d) plain dicts (the floor)", "target within 5x"),
     )
     for events in (1, 2):
@@ -357,7 +362,9 @@ def _timed_child(code: str, timeout: float) -> str:
         f"{code}\n"
         "took = time.perf_counter() - start\n"
         "use = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "cpu, rss = use.ru_utime + use.ru_stime - cpu0, use.ru_maxrss / 1024\n"
+        "cpu = use.ru_utime + use.ru_stime - cpu0\n"
+        "rss = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+        "           if line.startswith('VmHWM:')) / 1024\n"
         "print(f'{took:7.2f} s wall {cpu:7.2f} s CPU  peak RSS {rss:5.0f} MB  {result}')\n"
     )
     try:
