@@ -1,0 +1,384 @@
+"""Orders kept in a SQL database with optimistic locking: :class:`OrderStore` and
+:class:`AsyncOrderStore`.
+
+``store.update(key, change, new=TaobaoOrder)`` reads the order's row, restores the
+order, calls ``change(order)`` and, if the order's version moved, saves in one
+transaction: the compare-and-set of the ``orders`` row (``UPDATE ... WHERE version = ?``,
+or for a new order ``INSERT ... ON CONFLICT DO NOTHING``), the new ``order_history``
+rows and one ``order_outbox`` row. Another writer having saved first rolls it back; the
+store then waits a jittered, growing delay and starts again from a fresh read, so the
+loser re-applies its change on top of the winner's order. A change that leaves the
+version where it was (a refused, duplicate or stale callback) writes nothing, and for an
+order not stored yet that means no row is created.
+
+Both classes run the same retry plan (:func:`orderfsm.orders.concurrency.retry_plan`)
+and the same statements (:mod:`orderfsm.store.sql`); they differ only in calling the
+backend with or without ``await``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from orderfsm.errors import OrderNotStored, StoreError
+from orderfsm.orders.concurrency import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    retry_plan,
+    run_plan,
+    run_plan_async,
+)
+from orderfsm.orders.icbu import IcbuOrder
+from orderfsm.orders.ka import KaTrade
+from orderfsm.orders.taobao import TaobaoOrder
+from orderfsm.store import sql
+from orderfsm.store.backend import AsyncBackend, Backend, Result
+from orderfsm.store.rows import StoredOrder, _history_rows, row_dict
+from orderfsm.store.sql import Dialect, Statement
+
+_T = TypeVar("_T")
+
+Restore = Callable[[str, Mapping[str, Any]], StoredOrder]
+"""Rebuilds an order from its row's ``machine`` name and stored dict."""
+
+_SHIPPED: dict[str, Callable[[Mapping[str, Any]], StoredOrder]] = {
+    "taobao_order": TaobaoOrder.from_dict,
+    "icbu_trade": IcbuOrder.from_dict,
+    "ka_pool_order": KaTrade.from_dict,
+}
+
+
+def restore_shipped(machine: str, body: Mapping[str, Any]) -> StoredOrder:
+    """The default ``restore``: the order class of a shipped machine, ``from_dict``.
+
+    An order on an edited table needs a ``restore`` that passes its ``machine=``.
+    """
+    from_dict = _SHIPPED.get(machine)
+    if from_dict is None:
+        raise StoreError(
+            f"a stored order runs on machine {machine!r}, which is not shipped: give the "
+            "store a restore= that rebuilds it with its machine"
+        )
+    return from_dict(body)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One accepted change, as the relay hands it to ``publish``.
+
+    ``(order_id, version)`` is unique: a consumer that may see a message twice (the relay
+    publishes at least once) drops repeats by it. ``payload`` holds the order's
+    ``status`` after the change and the change's ``order_history`` rows (``changes``).
+    """
+
+    id: int
+    order_id: str
+    machine: str
+    version: int
+    payload: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class _Read:
+    """What the current attempt read: whether the row existed and its history length."""
+
+    existed: bool = False
+    stored_changes: int = 0
+
+
+class _Conflict(Exception):
+    """Another writer saved first: the transaction rolls back and the update retries."""
+
+
+def _body(value: object) -> Mapping[str, Any]:
+    """A stored ``body``: PostgreSQL's drivers decode JSONB, SQLite gives the text."""
+    if isinstance(value, str | bytes):
+        decoded: Mapping[str, Any] = json.loads(value)
+        return decoded
+    if isinstance(value, Mapping):
+        return value
+    raise StoreError(f"orders.body holds a {type(value).__name__}, not a JSON object")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _stored_changes(body: Mapping[str, Any]) -> int:
+    """How many changes the stored dict's history holds (columns in ``/2``, entries in
+    ``/1``): the history rows already in ``order_history``."""
+    history = body.get("history", ())
+    if isinstance(history, Mapping):
+        return len(history.get("src", ()))
+    return len(history)
+
+
+def _restorer(
+    key: str, seen: _Read, restore: Restore, new: Callable[[], StoredOrder] | None
+) -> Callable[[list[tuple[Any, ...]]], StoredOrder]:
+    """Turns the rows an attempt read into its order, noting what was stored."""
+
+    def from_rows(rows: list[tuple[Any, ...]]) -> StoredOrder:
+        if not rows:
+            if new is None:
+                raise OrderNotStored(key)
+            seen.existed, seen.stored_changes = False, 0
+            return new()
+        machine, _version, raw = rows[0]
+        body = _body(raw)
+        seen.existed, seen.stored_changes = True, _stored_changes(body)
+        return restore(machine, body)
+
+    return from_rows
+
+
+def _save(d: Dialect, key: str, expected: int, seen: _Read, order: StoredOrder) -> list[Statement]:
+    """The statements of one save, in one transaction: the order's compare-and-set, its
+    new history rows, and its outbox row."""
+    data = order.to_dict()
+    machine = order.machine.name
+    body = _json(data)
+    new_rows = _history_rows(order, key)[seen.stored_changes :]
+    row = (
+        sql.update_order(d, key, expected, order.version, body)
+        if seen.existed
+        else sql.insert_order(d, key, machine, order.version, body)
+    )
+    payload = {
+        "order_id": key,
+        "machine": machine,
+        "version": order.version,
+        "status": str(data["status"]) if "status" in data else str(order.status.code),
+        "changes": [row_dict(r) for r in new_rows],
+    }
+    statements = [row]
+    if new_rows:
+        statements.append(sql.insert_history([tuple(r) for r in new_rows]))
+    statements.append(sql.insert_outbox(d, key, machine, order.version, _json(payload)))
+    return statements
+
+
+def _checked(statement: Statement, result: Result) -> Result:
+    if statement.must_change and result.rowcount != 1:
+        raise _Conflict
+    return result
+
+
+def _messages(result: Result) -> list[OutboxMessage]:
+    return [
+        OutboxMessage(int(i), str(k), str(m), int(v), _body(p)) for i, k, m, v, p in result.rows
+    ]
+
+
+def _schema_problem(table: str, exc: StoreError) -> StoreError:
+    columns = ", ".join(sql.TABLES[table])
+    return StoreError(
+        f"table {table} is missing or lacks a column the store needs ({columns}): {exc}"
+    )
+
+
+class _Settings:
+    """What both store classes are configured with."""
+
+    def __init__(self, restore: Restore, attempts: int, backoff: Backoff | None) -> None:
+        if attempts < 1:
+            raise StoreError(f"attempts must be at least 1, not {attempts}")
+        self.restore = restore
+        self.attempts = attempts
+        self.backoff = backoff
+
+
+class OrderStore:
+    """Orders of any order class in a SQL database, saved with compare-and-set.
+
+    ``backend`` is :class:`~orderfsm.store.sqlite.SqliteBackend`,
+    :class:`~orderfsm.store.psycopg.PsycopgBackend` or
+    :class:`~orderfsm.store.sqlalchemy.SqlAlchemyBackend`. ``attempts`` bounds the
+    reads of one :meth:`update` under contention, ``backoff`` spaces them.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        restore: Restore = restore_shipped,
+        attempts: int = 50,
+        backoff: Backoff | None = DEFAULT_BACKOFF,
+    ) -> None:
+        self.backend = backend
+        self._settings = _Settings(restore, attempts, backoff)
+
+    def _run(self, statements: Sequence[Statement], write: bool = True) -> list[Result]:
+        with self.backend.transaction(write) as tx:
+            return [_checked(s, tx.execute(s)) for s in statements]
+
+    def create_schema(self) -> None:
+        """Create the tables where missing, then check every table has the columns the
+        store uses (:class:`StoreError` naming the table otherwise)."""
+        self._run(sql.schema(self.backend.dialect))
+        for table, probe in sql.probes():
+            try:
+                self._run([probe], write=False)
+            except StoreError as exc:
+                raise _schema_problem(table, exc) from exc
+
+    def load(self, key: str) -> StoredOrder | None:
+        """The order stored under ``key``, or ``None``."""
+        rows = self._run([sql.load(key)], write=False)[0].rows
+        return None if not rows else _restorer(key, _Read(), self._settings.restore, None)(rows)
+
+    def get(self, key: str) -> StoredOrder:
+        """The order stored under ``key``; :class:`OrderNotStored` if there is none."""
+        order = self.load(key)
+        if order is None:
+            raise OrderNotStored(key)
+        return order
+
+    def update(
+        self,
+        key: str,
+        change: Callable[[Any], _T],
+        *,
+        new: Callable[[], StoredOrder] | None = None,
+    ) -> _T:
+        """Apply ``change`` to the stored order and save it; returns what ``change`` did.
+
+        ``new`` builds the order when none is stored (e.g. ``new=TaobaoOrder``); it is
+        saved only if ``change`` changed it. Without ``new`` an absent order raises
+        :class:`OrderNotStored`. Errors ``change`` raises (a rejected trigger) leave
+        everything as it was.
+        """
+        seen = _Read()
+        s = self._settings
+        plan = retry_plan(
+            key,
+            change,
+            _restorer(key, seen, s.restore, new),
+            attempts=s.attempts,
+            backoff=s.backoff,
+        )
+        return run_plan(
+            plan,
+            lambda: self._run([sql.load(key)], write=False)[0].rows,
+            lambda expected, order: self._save(key, expected, seen, order),
+        )
+
+    def add(self, key: str, order: StoredOrder) -> bool:
+        """Store an order built elsewhere (with all its history) unless ``key`` is taken;
+        returns whether it was stored."""
+        return self._save(key, order.version, _Read(), order)
+
+    def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
+        try:
+            self._run(_save(self.backend.dialect, key, expected, seen, order))
+        except _Conflict:
+            return False
+        return True
+
+    def relay(self, publish: Callable[[OutboxMessage], object], *, limit: int = 100) -> int:
+        """Publish up to ``limit`` unpublished outbox messages, oldest first, and mark them
+        published in the same transaction; returns how many. If ``publish`` raises,
+        nothing is marked and the messages come again (at least once)."""
+        d = self.backend.dialect
+        with self.backend.transaction(True) as tx:
+            messages = _messages(tx.execute(sql.pending(d, limit)))
+            for message in messages:
+                publish(message)
+            if messages:
+                tx.execute(sql.mark_published(d, [m.id for m in messages]))
+        return len(messages)
+
+
+class AsyncOrderStore:
+    """:class:`OrderStore` for asyncio: the same methods, awaited, on an async backend
+    (:class:`~orderfsm.store.psycopg.AsyncPsycopgBackend`,
+    :class:`~orderfsm.store.sqlalchemy.AsyncSqlAlchemyBackend`). Waiting on the database
+    and between retries never blocks the event loop."""
+
+    def __init__(
+        self,
+        backend: AsyncBackend,
+        *,
+        restore: Restore = restore_shipped,
+        attempts: int = 50,
+        backoff: Backoff | None = DEFAULT_BACKOFF,
+    ) -> None:
+        self.backend = backend
+        self._settings = _Settings(restore, attempts, backoff)
+
+    async def _run(self, statements: Sequence[Statement], write: bool = True) -> list[Result]:
+        async with self.backend.transaction(write) as tx:
+            return [_checked(s, await tx.execute(s)) for s in statements]
+
+    async def create_schema(self) -> None:
+        """See :meth:`OrderStore.create_schema`."""
+        await self._run(sql.schema(self.backend.dialect))
+        for table, probe in sql.probes():
+            try:
+                await self._run([probe], write=False)
+            except StoreError as exc:
+                raise _schema_problem(table, exc) from exc
+
+    async def load(self, key: str) -> StoredOrder | None:
+        """See :meth:`OrderStore.load`."""
+        rows = (await self._run([sql.load(key)], write=False))[0].rows
+        return None if not rows else _restorer(key, _Read(), self._settings.restore, None)(rows)
+
+    async def get(self, key: str) -> StoredOrder:
+        """See :meth:`OrderStore.get`."""
+        order = await self.load(key)
+        if order is None:
+            raise OrderNotStored(key)
+        return order
+
+    async def update(
+        self,
+        key: str,
+        change: Callable[[Any], _T],
+        *,
+        new: Callable[[], StoredOrder] | None = None,
+    ) -> _T:
+        """See :meth:`OrderStore.update`."""
+        seen = _Read()
+        s = self._settings
+        plan = retry_plan(
+            key,
+            change,
+            _restorer(key, seen, s.restore, new),
+            attempts=s.attempts,
+            backoff=s.backoff,
+        )
+
+        async def read() -> list[tuple[Any, ...]]:
+            return (await self._run([sql.load(key)], write=False))[0].rows
+
+        return await run_plan_async(
+            plan, read, lambda expected, order: self._save(key, expected, seen, order)
+        )
+
+    async def add(self, key: str, order: StoredOrder) -> bool:
+        """See :meth:`OrderStore.add`."""
+        return await self._save(key, order.version, _Read(), order)
+
+    async def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
+        try:
+            await self._run(_save(self.backend.dialect, key, expected, seen, order))
+        except _Conflict:
+            return False
+        return True
+
+    async def relay(
+        self, publish: Callable[[OutboxMessage], Awaitable[object]], *, limit: int = 100
+    ) -> int:
+        """See :meth:`OrderStore.relay`; ``publish`` is awaited."""
+        d = self.backend.dialect
+        async with self.backend.transaction(True) as tx:
+            messages = _messages(await tx.execute(sql.pending(d, limit)))
+            for message in messages:
+                await publish(message)
+            if messages:
+                await tx.execute(sql.mark_published(d, [m.id for m in messages]))
+        return len(messages)
