@@ -2,6 +2,7 @@
 
 import os
 
+from database import postgres_server, postgres_url  # noqa: F401  # fixtures for the store
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
