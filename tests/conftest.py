@@ -2,8 +2,9 @@
 
 import os
 
-from database import postgres_server, postgres_url  # noqa: F401  # fixtures for the store
 from hypothesis import HealthCheck, settings
+
+from database import postgres_server, postgres_url  # noqa: F401  # fixtures for the store
 
 settings.register_profile(
     "ci",

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from database import sqlalchemy_url
 
+from database import sqlalchemy_url
 from orderfsm.ingest import TaobaoSnapshot, parse
 from orderfsm.store import AsyncOrderStore, OrderStore, SqliteBackend
 from orderfsm.store.sql import Statement
