@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import os
+import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from database import sqlalchemy_url
+from orderfsm.cli import main as orderfsm_main
 from orderfsm.ingest import TaobaoSnapshot, parse
 from orderfsm.store import AsyncOrderStore, OrderStore, SqliteBackend
-from orderfsm.store.sql import Statement
+from orderfsm.store.sql import HISTORY_COLUMNS, Statement
 
 SYNC_BACKENDS = ["sqlite", "psycopg", "sqlalchemy-postgresql", "sqlalchemy-sqlite"]
 ASYNC_BACKENDS = ["psycopg-async", "sqlalchemy-async"]
@@ -87,3 +94,86 @@ def callback(
         ],
     }
     return parse(json.dumps(body).encode(), "status_callback")[0]
+
+
+def open_store(kind: str, location: str) -> OrderStore:
+    """A store on an existing database: a SQLite file or a PostgreSQL URL (in a worker)."""
+    if kind == "sqlite":
+        return OrderStore(SqliteBackend(location))
+    from orderfsm.store.psycopg import PsycopgBackend  # noqa: PLC0415
+
+    return OrderStore(PsycopgBackend(location))
+
+
+def refund_each(kind: str, location: str, key: str, sub_orders: list[str]) -> int:
+    """A worker process: refund each sub-order of one order, one update each; returns
+    how many reads its updates took (more than one each when it lost a race)."""
+    store = open_store(kind, location)
+    reads = 0
+
+    def refund(order: Any, sub: str) -> None:
+        nonlocal reads
+        reads += 1
+        order.trigger("apply_refund", sub_order=sub)
+
+    for sub in sub_orders:
+        store.update(key, lambda o, s=sub: refund(o, s))
+    return reads
+
+
+class _CrashingTransaction:
+    def __init__(self, tx: Any, before: str, crash: Any) -> None:
+        self._tx, self._before, self._crash = tx, before, crash
+
+    def execute(self, statement: Statement) -> Any:
+        if statement.sql.startswith(self._before):
+            self._crash()
+        return self._tx.execute(statement)
+
+
+class CrashingBackend:
+    """A backend that calls ``crash()`` just before running a statement starting with
+    ``before`` (inside the save's transaction, after the order row was written)."""
+
+    def __init__(self, backend: Any, before: str, crash: Any) -> None:
+        self._backend, self._before, self._crash = backend, before, crash
+        self.dialect = backend.dialect
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[_CrashingTransaction]:
+        with self._backend.transaction(write) as tx:
+            yield _CrashingTransaction(tx, self._before, self._crash)
+
+
+def die_before_the_outbox(kind: str, location: str, key: str) -> None:
+    """A worker process that is killed (SIGKILL: no cleanup, no rollback of its own)
+    inside the save's transaction, after the order's row and history were written."""
+    store = open_store(kind, location)
+    store.backend = CrashingBackend(  # type: ignore[assignment]
+        store.backend,
+        "INSERT INTO order_outbox",
+        lambda: os.kill(os.getpid(), signal.SIGKILL),
+    )
+    store.update(key, lambda o: o.trigger("apply_refund", sub_order="a"))
+
+
+AUDIT_QUERY = f"SELECT {', '.join(HISTORY_COLUMNS[:-1])} FROM order_history ORDER BY order_id, seq"
+"""The ``order_history`` rows as an analyst exports them for ``orderfsm audit``."""
+
+
+def audit(found: list[tuple[Any, ...]], tmp: Path, machine: str, engine: str) -> dict[str, Any]:
+    """``orderfsm audit --json`` of history rows (as :data:`AUDIT_QUERY` selects them),
+    written to a CSV file; its summary. The audit must find the file auditable."""
+    path = tmp / f"history-{engine}.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HISTORY_COLUMNS[:-1])
+        writer.writerows(found)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = orderfsm_main(
+            ["audit", str(path), "--machine", machine, "--engine", engine, "--json"]
+        )
+    summary: dict[str, Any] = json.loads(out.getvalue())["summary"]
+    assert code == 0, summary
+    return summary
