@@ -11,7 +11,6 @@ import os
 import sys
 
 import uvicorn
-
 from examples.service.app import create_app
 
 
