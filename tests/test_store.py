@@ -17,7 +17,7 @@ import orderfsm
 from orderfsm.ingest import parse
 from orderfsm.store import OrderStore, OutboxMessage, SqliteBackend
 from orderfsm.store.rows import StoredOrder, _history_rows
-from orderfsm.store.sql import HISTORY_COLUMNS
+from orderfsm.store.sql import HISTORY_COLUMNS, update_order
 from store_support import SYNC_BACKENDS, callback, rows, sync_store
 from support import PAYLOADS
 
@@ -223,3 +223,29 @@ def test_an_order_on_an_edited_machine_needs_its_restore(tmp_path: Path) -> None
         plain.backend, restore=lambda _m, body: orderfsm.IcbuOrder.from_dict(body, machine=ours)
     )
     assert store.get("1").machine is ours
+
+
+def test_migrate_rewrites_an_older_stored_format_and_nothing_else(store: OrderStore) -> None:
+    store.update(
+        "m",
+        lambda o: o.trigger("apply_refund", sub_order="a"),
+        new=lambda: orderfsm.TaobaoOrder(status=10, sub_orders=["a"]),
+    )
+    current = store.get("m").to_dict()
+    older = dict(current, format=current["format"].replace("/2", "/1"))
+    older["history"] = [
+        dict(zip(current["history"], cells, strict=True))
+        for cells in zip(*current["history"].values(), strict=True)
+    ]
+    d = store.backend.dialect
+    with store.backend.transaction(True) as tx:
+        tx.execute(update_order(d, "m", 1, 1, json.dumps(older)))
+    assert store.get("m").to_dict() == current  # /1 is read as it always was
+    assert store.migrate("m") is True
+    assert store.migrate("m") is False
+    ((version, body),) = rows(store, "SELECT version, body FROM orders")
+    stored = json.loads(body) if isinstance(body, str) else body
+    assert (version, stored) == (1, current)
+    assert counts(store) == (1, 1, 1)  # no history or outbox row: nothing happened to the order
+    with pytest.raises(orderfsm.OrderNotStored):
+        store.migrate("nope")

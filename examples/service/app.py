@@ -199,12 +199,16 @@ def create_app(database_url: str) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers={orderfsm.StoreError: store_unavailable},
+        exception_handlers={
+            orderfsm.StoreError: store_unavailable,
+            orderfsm.ConcurrentModification: store_unavailable,
+        },
     )
     app.state.store = store
     return app
 
 
 async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database failed (or the order stayed contended past every retry): 503."""
+    """The database failed, or the order stayed contended past every retry: 503, so the
+    platform redelivers (nothing was saved)."""
     return problem(503, error="store", problem=str(exc))

@@ -161,6 +161,22 @@ def _save(d: Dialect, key: str, expected: int, seen: _Read, order: StoredOrder) 
     return statements
 
 
+def _rewrite(
+    d: Dialect, key: str, rows: list[tuple[Any, ...]], restore: Restore
+) -> Statement | None:
+    """The compare-and-set that rewrites a stored dict of an older format in the current
+    one (``None`` when it is current already)."""
+    if not rows:
+        raise OrderNotStored(key)
+    machine, _version, raw = rows[0]
+    body = _body(raw)
+    order = restore(machine, body)
+    data = order.to_dict()
+    if body.get("format") == data["format"]:
+        return None
+    return sql.update_order(d, key, order.version, order.version, _json(data))
+
+
 def _checked(statement: Statement, result: Result) -> Result:
     if statement.must_change and result.rowcount != 1:
         raise _Conflict
@@ -278,6 +294,20 @@ class OrderStore:
             return False
         return True
 
+    def migrate(self, key: str) -> bool:
+        """Rewrite the order's stored dict in the format ``to_dict`` writes now, if it is
+        stored in an older one; returns whether it did. The write is a compare-and-set on
+        the version read: a concurrent save (which writes the current format) wins."""
+        rows = self._run([sql.load(key)], write=False)[0].rows
+        rewrite = _rewrite(self.backend.dialect, key, rows, self._settings.restore)
+        if rewrite is None:
+            return False
+        try:
+            self._run([rewrite])
+        except _Conflict:
+            return False
+        return True
+
     def relay(self, publish: Callable[[OutboxMessage], object], *, limit: int = 100) -> int:
         """Publish up to ``limit`` unpublished outbox messages, oldest first, and mark them
         published in the same transaction; returns how many. If ``publish`` raises,
@@ -366,6 +396,18 @@ class AsyncOrderStore:
     async def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
         try:
             await self._run(_save(self.backend.dialect, key, expected, seen, order))
+        except _Conflict:
+            return False
+        return True
+
+    async def migrate(self, key: str) -> bool:
+        """See :meth:`OrderStore.migrate`."""
+        rows = (await self._run([sql.load(key)], write=False))[0].rows
+        rewrite = _rewrite(self.backend.dialect, key, rows, self._settings.restore)
+        if rewrite is None:
+            return False
+        try:
+            await self._run([rewrite])
         except _Conflict:
             return False
         return True

@@ -1,0 +1,71 @@
+"""AsyncOrderStore on psycopg's and SQLAlchemy's asyncio drivers: the same behaviour as
+the sync store (contention is in test_store_concurrency.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import orderfsm
+from orderfsm.store import AsyncOrderStore, OutboxMessage
+from orderfsm.store.sql import Statement, update_order
+from store_support import ASYNC_BACKENDS, async_store, callback
+
+
+async def _rows(store: AsyncOrderStore, query: str) -> list[tuple[object, ...]]:
+    async with store.backend.transaction(False) as tx:
+        return (await tx.execute(Statement(query, fetch=True))).rows
+
+
+async def _close(store: AsyncOrderStore) -> None:
+    close = getattr(store.backend, "close", None)
+    if close is not None:
+        await close()
+
+
+@pytest.mark.parametrize("kind", ASYNC_BACKENDS)
+def test_the_async_store_creates_saves_refuses_relays_and_migrates(
+    kind: str, postgres_url: str
+) -> None:
+    async def run() -> None:
+        store = await async_store(kind, postgres_url)
+        await store.create_schema()  # idempotent
+        # a refused first change stores nothing
+        with pytest.raises(orderfsm.IllegalTransition):
+            await store.update("1", lambda o: o.trigger("ship"), new=orderfsm.TaobaoOrder)
+        assert await store.load("1") is None
+        with pytest.raises(orderfsm.OrderNotStored):
+            await store.get("1")
+        snap = callback(1, "WAIT_SELLER_SEND_GOODS", 2000, a="WAIT_SELLER_SEND_GOODS")
+        result = await store.update("1", lambda o: o.apply(snap), new=orderfsm.TaobaoOrder)
+        assert result.outcome == "advanced"
+        assert (await store.update("1", lambda o: o.apply(snap).outcome)) == "duplicate"
+        assert await _rows(store, "SELECT version FROM orders") == [(1,)]
+
+        published: list[OutboxMessage] = []
+
+        async def publish(message: OutboxMessage) -> None:
+            await asyncio.sleep(0)
+            published.append(message)
+
+        assert await store.relay(publish) == 1 and await store.relay(publish) == 0
+        assert published[0].payload["status"] == "10"
+
+        current = (await store.get("1")).to_dict()
+        older = dict(current, format=current["format"].replace("/2", "/1"))
+        older["history"] = [
+            dict(zip(current["history"], cells, strict=True))
+            for cells in zip(*current["history"].values(), strict=True)
+        ]
+        async with store.backend.transaction(True) as tx:
+            await tx.execute(update_order(store.backend.dialect, "1", 1, 1, json.dumps(older)))
+        assert await store.migrate("1") is True
+        assert await store.migrate("1") is False
+        assert (await store.get("1")).to_dict() == current
+        assert await store.add("2", orderfsm.IcbuOrder()) is True
+        assert await store.add("2", orderfsm.IcbuOrder()) is False
+        await _close(store)
+
+    asyncio.run(run())
