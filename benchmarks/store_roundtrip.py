@@ -5,7 +5,8 @@ apply a status callback (it advances one step), and save it with compare-and-set
 history row and an outbox row, in one transaction. ``orderfsm.store`` does it with
 ``store.update``; the baseline is what a service writes by hand: a ``SELECT``,
 ``from_dict``, ``apply``, an ``UPDATE ... WHERE version = %s``, the history row from the
-new steps and an outbox ``INSERT``, in ``conn.transaction()``. Same server, same tables
+new steps and an outbox ``INSERT``, in ``conn.transaction()`` (the read, one statement,
+outside it, as the store reads). Same server, same tables
 (in two schemas), same psycopg connection settings; each call uses a fresh order, so
 histories stay as short as a real order's.
 
@@ -109,10 +110,9 @@ def by_hand(url: str, keys: Iterator[str]) -> Callable[[], object]:
 
     def round_trip() -> object:
         key = next(keys)
-        with conn.transaction():
-            version, body = conn.execute(
-                "SELECT version, body FROM orders WHERE key = %s", (key,)
-            ).fetchone()  # type: ignore[misc]
+        version, body = conn.execute(
+            "SELECT version, body FROM orders WHERE key = %s", (key,)
+        ).fetchone()  # type: ignore[misc]
         order = orderfsm.TaobaoOrder.from_dict(body)
         before = len(order.history)
         result = order.apply(snap)
@@ -124,11 +124,12 @@ def by_hand(url: str, keys: Iterator[str]) -> Callable[[], object]:
                 (order.version, json.dumps(order.to_dict()), key, version),
             )
             assert done.rowcount == 1
-            conn.cursor().executemany(
-                "INSERT INTO order_history (order_id, seq, machine, sub_order_id, status,"
-                " refund_status, via) VALUES (%s, %s, 'taobao_order', '', %s, '', %s)",
-                [(key, before + i, str(c.step.target.code), c.via) for i, c in enumerate(new, 1)],
-            )
+            for i, change in enumerate(new, 1):
+                conn.execute(
+                    "INSERT INTO order_history (order_id, seq, machine, sub_order_id, status,"
+                    " refund_status, via) VALUES (%s, %s, 'taobao_order', '', %s, '', %s)",
+                    (key, before + i, str(change.step.target.code), change.via),
+                )
             conn.execute(
                 "INSERT INTO order_outbox (order_id, machine, version, payload)"
                 " VALUES (%s, 'taobao_order', %s, CAST(%s AS jsonb))",

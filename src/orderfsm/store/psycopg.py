@@ -40,16 +40,25 @@ def _sql(statement: Statement) -> str:
     return numbered(statement.sql, "%s")
 
 
+def _batch(statement: Statement) -> list[tuple[Any, ...]]:
+    """The parameter tuples to run the statement with (one execute for a batch of one:
+    ``executemany`` costs a pipeline sync more)."""
+    if statement.many:
+        return cast(list[tuple[Any, ...]], statement.params)
+    return [cast(tuple[Any, ...], statement.params)]
+
+
 class _Transaction:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
 
     def execute(self, statement: Statement) -> Result:
         with self._conn.cursor() as cursor:
-            if statement.many:
-                cursor.executemany(_sql(statement), statement.params)  # type: ignore[arg-type]
+            batch = _batch(statement)
+            if len(batch) == 1:
+                cursor.execute(_sql(statement), batch[0])
             else:
-                cursor.execute(_sql(statement), statement.params)
+                cursor.executemany(_sql(statement), batch)
             return Result(cursor.fetchall() if statement.fetch else [], cursor.rowcount)
 
 
@@ -59,10 +68,11 @@ class _AsyncTransaction:
 
     async def execute(self, statement: Statement) -> Result:
         async with self._conn.cursor() as cursor:
-            if statement.many:
-                await cursor.executemany(_sql(statement), statement.params)  # type: ignore[arg-type]
+            batch = _batch(statement)
+            if len(batch) == 1:
+                await cursor.execute(_sql(statement), batch[0])
             else:
-                await cursor.execute(_sql(statement), statement.params)
+                await cursor.executemany(_sql(statement), batch)
             return Result(await cursor.fetchall() if statement.fetch else [], cursor.rowcount)
 
 
@@ -112,8 +122,14 @@ class PsycopgBackend:
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[_Transaction]:
-        with driver_errors(self._psycopg.Error), self._checkout() as conn, conn.transaction():
-            yield _Transaction(conn)
+        with driver_errors(self._psycopg.Error), self._checkout() as conn:
+            if not write and conn.autocommit:
+                # the store reads with one statement, atomic on its own: no BEGIN/COMMIT
+                # round trips for it
+                yield _Transaction(conn)
+                return
+            with conn.transaction():
+                yield _Transaction(conn)
 
     def close(self) -> None:
         """Close the connections this backend opened itself (not yours, not a pool's)."""
@@ -169,8 +185,12 @@ class AsyncPsycopgBackend:
     @asynccontextmanager
     async def transaction(self, write: bool) -> AsyncIterator[_AsyncTransaction]:
         with driver_errors(self._psycopg.Error):
-            async with self._checkout() as conn, conn.transaction():
-                yield _AsyncTransaction(conn)
+            async with self._checkout() as conn:
+                if not write and conn.autocommit:  # see PsycopgBackend.transaction
+                    yield _AsyncTransaction(conn)
+                    return
+                async with conn.transaction():
+                    yield _AsyncTransaction(conn)
 
     async def close(self) -> None:
         """Close the connections this backend opened itself (not yours, not a pool's)."""
