@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from orderfsm.errors import OrderNotStored, StoreError
 from orderfsm.orders.concurrency import (
     DEFAULT_BACKOFF,
     Backoff,
+    RetryPlan,
     retry_plan,
     run_plan,
     run_plan_async,
@@ -196,36 +197,48 @@ def _schema_problem(table: str, exc: StoreError) -> StoreError:
     )
 
 
-class _Settings:
-    """What both store classes are configured with."""
-
-    def __init__(self, restore: Restore, attempts: int, backoff: Backoff | None) -> None:
-        if attempts < 1:
-            raise StoreError(f"attempts must be at least 1, not {attempts}")
-        self.restore = restore
-        self.attempts = attempts
-        self.backoff = backoff
+_B = TypeVar("_B", Backend, AsyncBackend)
 
 
-class OrderStore:
-    """Orders of any order class in a SQL database, saved with compare-and-set.
-
-    ``backend`` is :class:`~orderfsm.store.sqlite.SqliteBackend`,
-    :class:`~orderfsm.store.psycopg.PsycopgBackend` or
-    :class:`~orderfsm.store.sqlalchemy.SqlAlchemyBackend`. ``attempts`` bounds the
-    reads of one :meth:`update` under contention, ``backoff`` spaces them.
-    """
+class _Configured(Generic[_B]):
+    """What both store classes are built from: a backend, how to restore an order from
+    its row, and how hard to retry a contended save."""
 
     def __init__(
         self,
-        backend: Backend,
+        backend: _B,
         *,
         restore: Restore = restore_shipped,
         attempts: int = 50,
         backoff: Backoff | None = DEFAULT_BACKOFF,
     ) -> None:
-        self.backend = backend
-        self._settings = _Settings(restore, attempts, backoff)
+        if attempts < 1:
+            raise StoreError(f"attempts must be at least 1, not {attempts}")
+        self.backend: _B = backend
+        self._restore = restore
+        self._attempts = attempts
+        self._backoff = backoff
+
+    def _plan(
+        self,
+        key: str,
+        change: Callable[[Any], _T],
+        seen: _Read,
+        new: Callable[[], StoredOrder] | None,
+    ) -> RetryPlan[_T]:
+        restore = _restorer(key, seen, self._restore, new)
+        return retry_plan(key, change, restore, attempts=self._attempts, backoff=self._backoff)
+
+
+class OrderStore(_Configured[Backend]):
+    """Orders of any order class in a SQL database, saved with compare-and-set.
+
+    ``backend`` is :class:`~orderfsm.store.sqlite.SqliteBackend`,
+    :class:`~orderfsm.store.psycopg.PsycopgBackend` or
+    :class:`~orderfsm.store.sqlalchemy.SqlAlchemyBackend`. ``restore`` rebuilds an order
+    from its row (the shipped machines by default), ``attempts`` bounds the reads of one
+    :meth:`update` under contention, ``backoff`` spaces them.
+    """
 
     def _run(self, statements: Sequence[Statement], write: bool = True) -> list[Result]:
         with self.backend.transaction(write) as tx:
@@ -244,7 +257,7 @@ class OrderStore:
     def load(self, key: str) -> StoredOrder | None:
         """The order stored under ``key``, or ``None``."""
         rows = self._run([sql.load(key)], write=False)[0].rows
-        return None if not rows else _restorer(key, _Read(), self._settings.restore, None)(rows)
+        return None if not rows else _restorer(key, _Read(), self._restore, None)(rows)
 
     def get(self, key: str) -> StoredOrder:
         """The order stored under ``key``; :class:`OrderNotStored` if there is none."""
@@ -268,14 +281,7 @@ class OrderStore:
         everything as it was.
         """
         seen = _Read()
-        s = self._settings
-        plan = retry_plan(
-            key,
-            change,
-            _restorer(key, seen, s.restore, new),
-            attempts=s.attempts,
-            backoff=s.backoff,
-        )
+        plan = self._plan(key, change, seen, new)
         return run_plan(
             plan,
             lambda: self._run([sql.load(key)], write=False)[0].rows,
@@ -299,7 +305,7 @@ class OrderStore:
         stored in an older one; returns whether it did. The write is a compare-and-set on
         the version read: a concurrent save (which writes the current format) wins."""
         rows = self._run([sql.load(key)], write=False)[0].rows
-        rewrite = _rewrite(self.backend.dialect, key, rows, self._settings.restore)
+        rewrite = _rewrite(self.backend.dialect, key, rows, self._restore)
         if rewrite is None:
             return False
         try:
@@ -322,22 +328,11 @@ class OrderStore:
         return len(messages)
 
 
-class AsyncOrderStore:
+class AsyncOrderStore(_Configured[AsyncBackend]):
     """:class:`OrderStore` for asyncio: the same methods, awaited, on an async backend
     (:class:`~orderfsm.store.psycopg.AsyncPsycopgBackend`,
     :class:`~orderfsm.store.sqlalchemy.AsyncSqlAlchemyBackend`). Waiting on the database
     and between retries never blocks the event loop."""
-
-    def __init__(
-        self,
-        backend: AsyncBackend,
-        *,
-        restore: Restore = restore_shipped,
-        attempts: int = 50,
-        backoff: Backoff | None = DEFAULT_BACKOFF,
-    ) -> None:
-        self.backend = backend
-        self._settings = _Settings(restore, attempts, backoff)
 
     async def _run(self, statements: Sequence[Statement], write: bool = True) -> list[Result]:
         async with self.backend.transaction(write) as tx:
@@ -355,7 +350,7 @@ class AsyncOrderStore:
     async def load(self, key: str) -> StoredOrder | None:
         """See :meth:`OrderStore.load`."""
         rows = (await self._run([sql.load(key)], write=False))[0].rows
-        return None if not rows else _restorer(key, _Read(), self._settings.restore, None)(rows)
+        return None if not rows else _restorer(key, _Read(), self._restore, None)(rows)
 
     async def get(self, key: str) -> StoredOrder:
         """See :meth:`OrderStore.get`."""
@@ -373,14 +368,7 @@ class AsyncOrderStore:
     ) -> _T:
         """See :meth:`OrderStore.update`."""
         seen = _Read()
-        s = self._settings
-        plan = retry_plan(
-            key,
-            change,
-            _restorer(key, seen, s.restore, new),
-            attempts=s.attempts,
-            backoff=s.backoff,
-        )
+        plan = self._plan(key, change, seen, new)
 
         async def read() -> list[tuple[Any, ...]]:
             return (await self._run([sql.load(key)], write=False))[0].rows
@@ -403,7 +391,7 @@ class AsyncOrderStore:
     async def migrate(self, key: str) -> bool:
         """See :meth:`OrderStore.migrate`."""
         rows = (await self._run([sql.load(key)], write=False))[0].rows
-        rewrite = _rewrite(self.backend.dialect, key, rows, self._settings.restore)
+        rewrite = _rewrite(self.backend.dialect, key, rows, self._restore)
         if rewrite is None:
             return False
         try:
