@@ -2,8 +2,9 @@
 
 ``SqliteBackend("orders.db")`` opens one connection per thread (in WAL mode, waiting up
 to ``timeout`` seconds for a lock); ``SqliteBackend(connection)`` uses the connection
-you opened (``:memory:`` included), one transaction at a time. Writes begin with
-``BEGIN IMMEDIATE``, so two writers queue for the lock instead of deadlocking.
+you opened (``:memory:`` included), one transaction at a time; it must not be inside a
+transaction of your own when the store uses it. Writes begin with ``BEGIN IMMEDIATE``,
+so two writers queue for the lock instead of deadlocking.
 """
 
 from __future__ import annotations
