@@ -233,3 +233,38 @@ def test_concurrent_clients_lose_no_update_and_every_refusal_is_explained(
         icbu = http.get("/orders/icbu/12345").json()
     assert icbu["status"]["code"] == "trade_success"
     assert outbox["icbu:12345"] == icbu["version"]
+
+
+def test_scripts_run_service_starts_its_own_postgres_and_stops_it_with_the_service(
+    postgres_server: str,  # only to skip where PostgreSQL cannot be had (never under CI)
+) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["ORDERFSM_PORT"] = str(port)
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / "run"), "service"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+    finally:
+        proc.terminate()  # SIGTERM to scripts/run, as a process manager would send it
+        out = proc.communicate(timeout=60)[0]
+    database = next(
+        line.split(" at ", 1)[1].split()[0] for line in out.splitlines() if "PostgreSQL at" in line
+    )
+    assert "127.0.0.1" in database, out
+    with pytest.raises(psycopg.OperationalError):  # the server it started is gone
+        psycopg.connect(database, connect_timeout=5).close()

@@ -114,7 +114,7 @@ class PsycopgBackend:
             yield conn
         finally:
             with self._lock:
-                keep = not conn.closed and len(self._idle) < _IDLE
+                keep = not (conn.closed or conn.broken) and len(self._idle) < _IDLE
                 if keep:
                     self._idle.append(conn)
             if not keep:
@@ -177,7 +177,7 @@ class AsyncPsycopgBackend:
         try:
             yield conn
         finally:
-            if not conn.closed and len(self._idle) < _IDLE:
+            if not (conn.closed or conn.broken) and len(self._idle) < _IDLE:
                 self._idle.append(conn)
             else:
                 await conn.close()
