@@ -249,3 +249,20 @@ def test_migrate_rewrites_an_older_stored_format_and_nothing_else(store: OrderSt
     assert counts(store) == (1, 1, 1)  # no history or outbox row: nothing happened to the order
     with pytest.raises(orderfsm.OrderNotStored):
         store.migrate("nope")
+
+
+def test_a_row_that_is_not_an_order_is_a_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "o.sqlite"
+    store = OrderStore(SqliteBackend(db))
+    store.create_schema()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO orders (key, machine, version, body) VALUES ('1', 'taobao_order', 0, '{')"
+        )
+        conn.execute(
+            "INSERT INTO orders (key, machine, version, body) VALUES ('2', 'taobao_order', 0, '[]')"
+        )
+    with pytest.raises(orderfsm.StoreError, match="not JSON"):
+        store.get("1")
+    with pytest.raises(orderfsm.StoreError, match="holds a list"):
+        store.update("2", lambda o: o.trigger("cancel"))

@@ -95,13 +95,15 @@ class _Conflict(Exception):
 
 
 def _body(value: object) -> Mapping[str, Any]:
-    """A stored ``body``: PostgreSQL's drivers decode JSONB, SQLite gives the text."""
+    """A stored JSON column: PostgreSQL's drivers decode JSONB, SQLite gives the text."""
     if isinstance(value, str | bytes):
-        decoded: Mapping[str, Any] = json.loads(value)
-        return decoded
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise StoreError(f"a stored JSON column is not JSON: {exc}") from None
     if isinstance(value, Mapping):
         return value
-    raise StoreError(f"orders.body holds a {type(value).__name__}, not a JSON object")
+    raise StoreError(f"a stored JSON column holds a {type(value).__name__}, not an object")
 
 
 def _json(value: object) -> str:
@@ -152,7 +154,7 @@ def _save(d: Dialect, key: str, expected: int, seen: _Read, order: StoredOrder) 
         "order_id": key,
         "machine": machine,
         "version": order.version,
-        "status": str(data["status"]) if "status" in data else str(order.status.code),
+        "status": str(order.status.code),
         "changes": [row_dict(r) for r in new_rows],
     }
     statements = [row]
