@@ -1,4 +1,5 @@
-"""The order store's round trip against the same work done by hand with psycopg.
+"""The order store's round trip against the same work done by hand with psycopg, and
+its retries under contention.
 
 One round trip: load an order (2 sub-orders, paid, awaiting finance) from PostgreSQL,
 apply a status callback (it advances one step), and save it with compare-and-set, its
@@ -10,6 +11,11 @@ outside it, as the store reads). Same server, same tables
 (in two schemas), same psycopg connection settings; each call uses a fresh order, so
 histories stay as short as a real order's.
 
+Contention: 4 processes refund 200 sub-orders of one order (50 each, one update each),
+once with the store's default jittered backoff and once retrying at once; printed are
+the reads per update, the most attempts one update needed, how many needed more than 20
+(``update_with_retry``'s default), and the wall time.
+
 The server: ``$ORDERFSM_BENCH_DATABASE_URL``, else a private one (``scripts/pg``),
 installed and started for the run and stopped after it.
 """
@@ -17,10 +23,13 @@ installed and started for the run and stopped after it.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
@@ -140,6 +149,44 @@ def by_hand(url: str, keys: Iterator[str]) -> Callable[[], object]:
     return round_trip
 
 
+CONTENDED = [f"s{i:03d}" for i in range(200)]
+
+
+def refund_share(url: str, share: list[str], backoff: orderfsm.Backoff | None) -> list[int]:
+    """A contending process: one update per sub-order; the reads each update took."""
+    store = OrderStore(PsycopgBackend(url), backoff=backoff)
+    reads = []
+    for sub in share:
+        tries = 0
+
+        def refund(order: orderfsm.TaobaoOrder, sub: str = sub) -> None:
+            nonlocal tries
+            tries += 1
+            order.trigger("apply_refund", sub_order=sub)
+
+        store.update("1", refund)
+        reads.append(tries)
+    return reads
+
+
+def contention(url: str, label: str, backoff: orderfsm.Backoff | None) -> None:
+    store = OrderStore(PsycopgBackend(url))
+    store.create_schema()
+    store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=CONTENDED))
+    started = time.perf_counter()
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
+        shares = [CONTENDED[i::4] for i in range(4)]
+        reads = [
+            n for part in pool.map(refund_share, [url] * 4, shares, [backoff] * 4) for n in part
+        ]
+    took = time.perf_counter() - started
+    assert store.get("1").version == len(CONTENDED)  # every update landed
+    print(
+        f"  {label:<44} {sum(reads) / len(reads):.2f} reads/update, most {max(reads)},"
+        f" {sum(n > 20 for n in reads)} of {len(reads)} over 20, {took:.2f} s"
+    )
+
+
 def bench_store(show: Callable[..., None], number: int, repeats: int) -> None:
     print("store round trip on PostgreSQL: load, apply a callback, save (history + outbox)")
     with postgres() as url:
@@ -162,3 +209,8 @@ def bench_store(show: Callable[..., None], number: int, repeats: int) -> None:
             number=number,
             repeats=repeats,
         )
+        print("store under contention: 4 processes, 200 updates of one order")
+        contention(
+            in_schema(url, "bench_backoff"), "jittered backoff (the default)", orderfsm.Backoff()
+        )
+        contention(in_schema(url, "bench_eager"), "no backoff (retry at once)", None)

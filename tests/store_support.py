@@ -105,20 +105,19 @@ def open_store(kind: str, location: str) -> OrderStore:
     return OrderStore(PsycopgBackend(location))
 
 
-def refund_each(kind: str, location: str, key: str, sub_orders: list[str]) -> int:
+def refund_each(kind: str, location: str, key: str, sub_orders: list[str]) -> list[int]:
     """A worker process: refund each sub-order of one order, one update each; returns
-    how many reads its updates took (more than one each when it lost a race)."""
+    how many reads each update took (more than one when it lost a race)."""
     store = open_store(kind, location)
-    reads = 0
+    reads = dict.fromkeys(sub_orders, 0)
 
     def refund(order: Any, sub: str) -> None:
-        nonlocal reads
-        reads += 1
+        reads[sub] += 1
         order.trigger("apply_refund", sub_order=sub)
 
     for sub in sub_orders:
         store.update(key, lambda o, s=sub: refund(o, s))
-    return reads
+    return list(reads.values())
 
 
 class _CrashingTransaction:

@@ -122,13 +122,14 @@ def test_update_with_retry_async_gives_up_after_its_attempts() -> None:
     conflicts=st.integers(min_value=0, max_value=12),
     attempts=st.integers(min_value=1, max_value=10),
     seed=st.integers(min_value=0, max_value=2**32),
+    lock_after=st.none() | st.integers(min_value=0, max_value=6),
 )
 def test_the_retry_plan_reads_once_per_attempt_and_sleeps_only_between_them(
-    conflicts: int, attempts: int, seed: int
+    conflicts: int, attempts: int, seed: int, lock_after: int | None
 ) -> None:
     """Whatever the number of lost races: one read per attempt, a growing bounded sleep
-    before each retry, the change's result once a write lands, the error once the
-    attempts are spent."""
+    before each retry, reads locked from attempt ``lock_after`` on, the change's result
+    once a write lands, the error once the attempts are spent."""
     backoff = Backoff(base=0.01, cap=0.05)
     random.seed(seed)
     plan = retry_plan(
@@ -137,8 +138,10 @@ def test_the_retry_plan_reads_once_per_attempt_and_sleeps_only_between_them(
         orderfsm.TaobaoOrder.from_dict,
         attempts=attempts,
         backoff=backoff,
+        lock_after=lock_after,
     )
     steps: list[type] = []
+    locks: list[bool] = []
     reply: Any = None
     lost = 0
     try:
@@ -146,6 +149,7 @@ def test_the_retry_plan_reads_once_per_attempt_and_sleeps_only_between_them(
             step = plan.send(reply)
             steps.append(type(step))
             if isinstance(step, Read):
+                locks.append(step.lock)
                 reply = orderfsm.TaobaoOrder().to_dict()
             elif isinstance(step, Write):
                 assert step.expected == 0 and step.order.version == 1

@@ -266,3 +266,42 @@ def test_a_row_that_is_not_an_order_is_a_store_error(tmp_path: Path) -> None:
         store.get("1")
     with pytest.raises(orderfsm.StoreError, match="holds a list"):
         store.update("2", lambda o: o.trigger("cancel"))
+
+
+def test_a_locked_attempt_saves_in_the_transaction_it_read_in_and_ends_it_on_every_path(
+    store: OrderStore,
+) -> None:
+    """``lock_after=0``: every attempt reads with the row locked and saves in the same
+    transaction; a refused or raising change ends that transaction (the next update
+    would otherwise wait on, or fail in, the one left open)."""
+    locked = OrderStore(store.backend, lock_after=0)
+    with pytest.raises(orderfsm.IllegalTransition):
+        locked.update("L", lambda o: o.trigger("ship"), new=orderfsm.TaobaoOrder)
+    assert locked.update("L", lambda o: o.apply(UNTIMED).outcome, new=orderfsm.TaobaoOrder) == (
+        "duplicate"
+    )
+    assert counts(store) == (0, 0, 0)
+    locked.update("L", lambda o: o.trigger("creation_complete"), new=orderfsm.TaobaoOrder)
+    locked.update("L", lambda o: o.trigger("cancel"))
+    assert store.get("L").version == 2 and counts(store) == (1, 2, 2)
+    with pytest.raises(orderfsm.TransitionRejected, match="final"):
+        locked.update("L", lambda o: o.trigger("cancel"))  # refused, lock released
+    assert counts(store) == (1, 2, 2)
+
+
+def test_after_lock_after_lost_races_the_update_reads_locked_and_wins(store: OrderStore) -> None:
+    locking = OrderStore(store.backend, lock_after=1)
+    locking.add("W", orderfsm.TaobaoOrder(status=10, sub_orders=["a", "b"]))
+    attempts = []
+
+    def refund_b(order: orderfsm.TaobaoOrder) -> None:
+        attempts.append(order.version)
+        if len(attempts) == 1:  # the optimistic first attempt loses a race ...
+            store.update("W", lambda o: o.trigger("apply_refund", sub_order="a"))
+        order.trigger("apply_refund", sub_order="b")  # ... the locked second cannot
+
+    locking.update("W", refund_b)
+    assert attempts == [0, 1]
+    final = store.get("W")
+    assert isinstance(final, orderfsm.TaobaoOrder) and final.version == 2
+    assert {final.refund_status(s).code for s in "ab"} == {10}

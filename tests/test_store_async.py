@@ -25,12 +25,17 @@ async def _close(store: AsyncOrderStore) -> None:
         await close()
 
 
+@pytest.mark.parametrize("lock_after", [3, 0], ids=["optimistic", "locked"])
 @pytest.mark.parametrize("kind", ASYNC_BACKENDS)
 def test_the_async_store_creates_saves_refuses_relays_and_migrates(
-    kind: str, postgres_url: str
+    kind: str, lock_after: int, postgres_url: str
 ) -> None:
+    """With ``lock_after=0`` every update reads locked and saves in that transaction."""
+
     async def run() -> None:
-        store = await async_store(kind, postgres_url)
+        store = AsyncOrderStore(
+            (await async_store(kind, postgres_url)).backend, lock_after=lock_after
+        )
         await store.create_schema()  # idempotent
         # a refused first change stores nothing
         with pytest.raises(orderfsm.IllegalTransition):

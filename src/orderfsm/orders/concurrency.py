@@ -69,7 +69,14 @@ DEFAULT_BACKOFF = Backoff()
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """Plan step: read the stored order (the reply is what ``read`` returned)."""
+    """Plan step: read the stored order (the reply is what ``read`` returned).
+
+    ``lock``: this attempt has lost enough races that it should read with the row
+    locked until its write (a storage that can, such as the order store, does so; the
+    write then cannot lose).
+    """
+
+    lock: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +108,13 @@ def retry_plan(
     *,
     attempts: int,
     backoff: Backoff | None,
+    lock_after: int | None = None,
 ) -> RetryPlan[_T]:
     """Read, restore, change, conditionally write; on a conflict, back off and start over.
 
     Yields :class:`Read` (send back what was read, handed to ``restore``),
-    :class:`Write` (send back whether it saved) and :class:`Sleep`; returns ``change``'s
+    :class:`Write` (send back whether it saved) and :class:`Sleep`; from attempt number
+    ``lock_after`` (0-based) on, reads ask for the row lock. Returns ``change``'s
     result from the attempt that saved, or that changed nothing (the version did not
     move: nothing is written). After ``attempts`` conflicts raises
     :class:`ConcurrentModification`.
@@ -115,7 +124,8 @@ def retry_plan(
     for attempt in range(attempts):
         if attempt and backoff is not None:
             yield Sleep(backoff.delay(attempt))
-        order = restore((yield Read()))
+        lock = lock_after is not None and attempt >= lock_after
+        order = restore((yield Read(lock)))
         expected = order.version
         outcome = change(order)
         if order.version == expected:
@@ -127,16 +137,17 @@ def retry_plan(
 
 def run_plan(
     plan: RetryPlan[_T],
-    read: Callable[[], Any],
+    read: Callable[[Read], Any],
     write: Callable[[int, Any], bool],
 ) -> _T:
-    """Drive a retry plan synchronously: ``write(expected, order)`` saves the order."""
+    """Drive a retry plan synchronously: ``read(step)`` reads the stored order,
+    ``write(expected, order)`` saves it."""
     reply: Any = None
     try:
         while True:
             step = plan.send(reply)
             if isinstance(step, Read):
-                reply = read()
+                reply = read(step)
             elif isinstance(step, Write):
                 reply = write(step.expected, step.order)
             else:
@@ -149,7 +160,7 @@ def run_plan(
 
 async def run_plan_async(
     plan: RetryPlan[_T],
-    read: Callable[[], Awaitable[Any]],
+    read: Callable[[Read], Awaitable[Any]],
     write: Callable[[int, Any], Awaitable[bool]],
 ) -> _T:
     """Drive a retry plan on the event loop: reads, writes and sleeps are awaited."""
@@ -158,7 +169,7 @@ async def run_plan_async(
         while True:
             step = plan.send(reply)
             if isinstance(step, Read):
-                reply = await read()
+                reply = await read(step)
             elif isinstance(step, Write):
                 reply = await write(step.expected, step.order)
             else:
@@ -215,7 +226,9 @@ def update_with_retry(
     snapshot). After ``attempts`` conflicts :class:`ConcurrentModification` propagates.
     """
     plan = retry_plan(key, change, restore, attempts=attempts, backoff=backoff)
-    return run_plan(plan, read, lambda expected, order: write(expected, order.to_dict()))
+    return run_plan(
+        plan, lambda _step: read(), lambda expected, order: write(expected, order.to_dict())
+    )
 
 
 async def update_with_retry_async(
@@ -236,5 +249,5 @@ async def update_with_retry_async(
     """
     plan = retry_plan(key, change, restore, attempts=attempts, backoff=backoff)
     return await run_plan_async(
-        plan, read, lambda expected, order: write(expected, order.to_dict())
+        plan, lambda _step: read(), lambda expected, order: write(expected, order.to_dict())
     )

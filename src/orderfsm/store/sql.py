@@ -54,6 +54,7 @@ class Dialect:
     now: str
     id_column: str
     lock_pending: str
+    lock_row: str
 
 
 POSTGRESQL = Dialect(
@@ -65,6 +66,7 @@ POSTGRESQL = Dialect(
     id_column="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     # Several relays may run: each claims rows the others have not locked.
     lock_pending=" FOR UPDATE SKIP LOCKED",
+    lock_row=" FOR UPDATE",
 )
 SQLITE = Dialect(
     name="sqlite",
@@ -75,6 +77,8 @@ SQLITE = Dialect(
     id_column="INTEGER PRIMARY KEY AUTOINCREMENT",
     # SQLite serialises writers (BEGIN IMMEDIATE): one relay at a time.
     lock_pending="",
+    # a write transaction (BEGIN IMMEDIATE) holds the database's write lock already
+    lock_row="",
 )
 
 
@@ -152,6 +156,15 @@ def probes() -> list[tuple[str, Statement]]:
 def load(key: str) -> Statement:
     return Statement(
         f"SELECT machine, version, body FROM {ORDERS} WHERE key = ?", (key,), fetch=True
+    )
+
+
+def load_locked(d: Dialect, key: str) -> Statement:
+    """The order's row, locked against other writers until the transaction ends."""
+    return Statement(
+        f"SELECT machine, version, body FROM {ORDERS} WHERE key = ?{d.lock_row}",
+        (key,),
+        fetch=True,
     )
 
 

@@ -27,6 +27,7 @@ from orderfsm.errors import OrderNotStored, StoreError
 from orderfsm.orders.concurrency import (
     DEFAULT_BACKOFF,
     Backoff,
+    Read,
     RetryPlan,
     retry_plan,
     run_plan,
@@ -84,10 +85,17 @@ class OutboxMessage:
 
 @dataclass(slots=True)
 class _Read:
-    """What the current attempt read: whether the row existed and its history length."""
+    """What the current attempt read: whether the row existed and its history length;
+    and for a locked attempt the write transaction it read in, open until its save."""
 
     existed: bool = False
     stored_changes: int = 0
+    held: Any = None
+    tx: Any = None
+
+
+class _Abandoned(Exception):
+    """Ends a locked attempt's transaction that saved nothing: it rolls back."""
 
 
 class _Conflict(Exception):
@@ -213,6 +221,7 @@ class _Configured(Generic[_B]):
         restore: Restore = restore_shipped,
         attempts: int = 50,
         backoff: Backoff | None = DEFAULT_BACKOFF,
+        lock_after: int | None = 3,
     ) -> None:
         if attempts < 1:
             raise StoreError(f"attempts must be at least 1, not {attempts}")
@@ -220,6 +229,7 @@ class _Configured(Generic[_B]):
         self._restore = restore
         self._attempts = attempts
         self._backoff = backoff
+        self._lock_after = lock_after
 
     def _plan(
         self,
@@ -229,7 +239,14 @@ class _Configured(Generic[_B]):
         new: Callable[[], StoredOrder] | None,
     ) -> RetryPlan[_T]:
         restore = _restorer(key, seen, self._restore, new)
-        return retry_plan(key, change, restore, attempts=self._attempts, backoff=self._backoff)
+        return retry_plan(
+            key,
+            change,
+            restore,
+            attempts=self._attempts,
+            backoff=self._backoff,
+            lock_after=self._lock_after,
+        )
 
 
 class OrderStore(_Configured[Backend]):
@@ -239,7 +256,9 @@ class OrderStore(_Configured[Backend]):
     :class:`~orderfsm.store.psycopg.PsycopgBackend` or
     :class:`~orderfsm.store.sqlalchemy.SqlAlchemyBackend`. ``restore`` rebuilds an order
     from its row (the shipped machines by default), ``attempts`` bounds the reads of one
-    :meth:`update` under contention, ``backoff`` spaces them.
+    :meth:`update` under contention, ``backoff`` spaces them, and from attempt
+    ``lock_after`` + 1 on (``None``: never) an update reads with the row locked and saves
+    in the same transaction, so it cannot lose again.
     """
 
     def _run(self, statements: Sequence[Statement], write: bool = True) -> list[Result]:
@@ -284,11 +303,22 @@ class OrderStore(_Configured[Backend]):
         """
         seen = _Read()
         plan = self._plan(key, change, seen, new)
-        return run_plan(
-            plan,
-            lambda: self._run([sql.load(key)], write=False)[0].rows,
-            lambda expected, order: self._save(key, expected, seen, order),
-        )
+        try:
+            return run_plan(
+                plan,
+                lambda step: self._read(key, step, seen),
+                lambda expected, order: self._save(key, expected, seen, order),
+            )
+        finally:
+            if seen.held is not None:  # a locked attempt that saved nothing
+                seen.held.__exit__(_Abandoned, _Abandoned(), None)
+
+    def _read(self, key: str, step: Read, seen: _Read) -> list[tuple[Any, ...]]:
+        if not step.lock:
+            return self._run([sql.load(key)], write=False)[0].rows
+        seen.held = self.backend.transaction(True)
+        seen.tx = seen.held.__enter__()
+        return seen.tx.execute(sql.load_locked(self.backend.dialect, key)).rows  # type: ignore[no-any-return]
 
     def add(self, key: str, order: StoredOrder) -> bool:
         """Store an order built elsewhere (with all its history) unless ``key`` is taken;
@@ -296,10 +326,26 @@ class OrderStore(_Configured[Backend]):
         return self._save(key, order.version, _Read(), order)
 
     def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
+        """Run one save's statements: in a transaction of their own, or in the one a
+        locked attempt read in (then ending it); whether it saved."""
+        statements = _save(self.backend.dialect, key, expected, seen, order)
+        held, tx, seen.held, seen.tx = seen.held, seen.tx, None, None
         try:
-            self._run(_save(self.backend.dialect, key, expected, seen, order))
-        except _Conflict:
+            if held is None:
+                self._run(statements)
+            else:
+                for statement in statements:
+                    _checked(statement, tx.execute(statement))
+        except _Conflict as exc:
+            if held is not None:
+                held.__exit__(_Conflict, exc, None)
             return False
+        except BaseException as exc:
+            if held is not None:
+                held.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if held is not None:
+            held.__exit__(None, None, None)
         return True
 
     def migrate(self, key: str) -> bool:
@@ -371,23 +417,48 @@ class AsyncOrderStore(_Configured[AsyncBackend]):
         """See :meth:`OrderStore.update`."""
         seen = _Read()
         plan = self._plan(key, change, seen, new)
+        try:
+            return await run_plan_async(
+                plan,
+                lambda step: self._read(key, step, seen),
+                lambda expected, order: self._save(key, expected, seen, order),
+            )
+        finally:
+            if seen.held is not None:  # a locked attempt that saved nothing
+                await seen.held.__aexit__(_Abandoned, _Abandoned(), None)
 
-        async def read() -> list[tuple[Any, ...]]:
+    async def _read(self, key: str, step: Read, seen: _Read) -> list[tuple[Any, ...]]:
+        if not step.lock:
             return (await self._run([sql.load(key)], write=False))[0].rows
-
-        return await run_plan_async(
-            plan, read, lambda expected, order: self._save(key, expected, seen, order)
-        )
+        seen.held = self.backend.transaction(True)
+        seen.tx = await seen.held.__aenter__()
+        result = await seen.tx.execute(sql.load_locked(self.backend.dialect, key))
+        return result.rows  # type: ignore[no-any-return]
 
     async def add(self, key: str, order: StoredOrder) -> bool:
         """See :meth:`OrderStore.add`."""
         return await self._save(key, order.version, _Read(), order)
 
     async def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
+        """See :meth:`OrderStore._save`."""
+        statements = _save(self.backend.dialect, key, expected, seen, order)
+        held, tx, seen.held, seen.tx = seen.held, seen.tx, None, None
         try:
-            await self._run(_save(self.backend.dialect, key, expected, seen, order))
-        except _Conflict:
+            if held is None:
+                await self._run(statements)
+            else:
+                for statement in statements:
+                    _checked(statement, await tx.execute(statement))
+        except _Conflict as exc:
+            if held is not None:
+                await held.__aexit__(_Conflict, exc, None)
             return False
+        except BaseException as exc:
+            if held is not None:
+                await held.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        if held is not None:
+            await held.__aexit__(None, None, None)
         return True
 
     async def migrate(self, key: str) -> bool:
