@@ -12,7 +12,8 @@ outside it, as the store reads). Same server, same tables
 histories stay as short as a real order's.
 
 Contention: 4 processes refund 200 sub-orders of one order (50 each, one update each),
-once with the store's default jittered backoff and once retrying at once; printed are
+with the store's defaults (jittered backoff, the row lock after 8 lost races), with
+backoff alone, and retrying at once; printed are
 the reads per update, the most attempts one update needed, how many needed more than 20
 (``update_with_retry``'s default), and the wall time.
 
@@ -152,9 +153,11 @@ def by_hand(url: str, keys: Iterator[str]) -> Callable[[], object]:
 CONTENDED = [f"s{i:03d}" for i in range(200)]
 
 
-def refund_share(url: str, share: list[str], backoff: orderfsm.Backoff | None) -> list[int]:
+def refund_share(
+    url: str, share: list[str], backoff: orderfsm.Backoff | None, lock_after: int | None
+) -> list[int]:
     """A contending process: one update per sub-order; the reads each update took."""
-    store = OrderStore(PsycopgBackend(url), backoff=backoff)
+    store = OrderStore(PsycopgBackend(url), backoff=backoff, lock_after=lock_after)
     reads = []
     for sub in share:
         tries = 0
@@ -169,7 +172,9 @@ def refund_share(url: str, share: list[str], backoff: orderfsm.Backoff | None) -
     return reads
 
 
-def contention(url: str, label: str, backoff: orderfsm.Backoff | None) -> None:
+def contention(
+    url: str, label: str, backoff: orderfsm.Backoff | None, lock_after: int | None
+) -> None:
     store = OrderStore(PsycopgBackend(url))
     store.create_schema()
     store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=CONTENDED))
@@ -177,7 +182,9 @@ def contention(url: str, label: str, backoff: orderfsm.Backoff | None) -> None:
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
         shares = [CONTENDED[i::4] for i in range(4)]
         reads = [
-            n for part in pool.map(refund_share, [url] * 4, shares, [backoff] * 4) for n in part
+            n
+            for part in pool.map(refund_share, [url] * 4, shares, [backoff] * 4, [lock_after] * 4)
+            for n in part
         ]
     took = time.perf_counter() - started
     assert store.get("1").version == len(CONTENDED)  # every update landed
@@ -210,7 +217,9 @@ def bench_store(show: Callable[..., None], number: int, repeats: int) -> None:
             repeats=repeats,
         )
         print("store under contention: 4 processes, 200 updates of one order")
-        contention(
-            in_schema(url, "bench_backoff"), "jittered backoff (the default)", orderfsm.Backoff()
-        )
-        contention(in_schema(url, "bench_eager"), "no backoff (retry at once)", None)
+        for schema, label, backoff, lock_after in (
+            ("bench_default", "backoff, row lock after 8 (the default)", orderfsm.Backoff(), 8),
+            ("bench_backoff", "backoff, never lock", orderfsm.Backoff(), None),
+            ("bench_eager", "no backoff, never lock", None, None),
+        ):
+            contention(in_schema(url, schema), label, backoff, lock_after)

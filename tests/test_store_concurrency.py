@@ -33,7 +33,7 @@ from store_support import (
 )
 
 SUB_ORDERS = [f"s{i:02d}" for i in range(20)]
-LOCK_AFTER = 3  # the store's default
+LOCK_AFTER = 8  # the store's default
 TESTS = Path(__file__).resolve().parent
 
 
@@ -80,8 +80,8 @@ def test_four_processes_refund_twenty_sub_orders_of_one_order_and_all_land(
         futures = [pool.submit(refund_each, kind, location, "1", share) for share in shares]
         reads = [n for f in futures for n in f.result(timeout=120)]
     assert len(reads) == len(SUB_ORDERS)
-    # after 3 lost races an update reads with the row locked and saves in that
-    # transaction: it cannot lose a fourth time
+    # after LOCK_AFTER lost races an update reads with the row locked and saves in that
+    # transaction: it cannot lose again
     assert max(reads) <= LOCK_AFTER + 1
     _all_landed(store, tmp_path)
 
@@ -109,7 +109,7 @@ def test_twenty_asyncio_tasks_refund_twenty_sub_orders_of_one_order_and_all_land
 
     reads = asyncio.run(run())
     assert sum(reads) > len(SUB_ORDERS)  # they did collide, and the losers re-applied
-    assert max(reads) <= LOCK_AFTER + 1  # the fourth attempt holds the row lock
+    assert max(reads) <= LOCK_AFTER + 1  # the last attempt holds the row lock
     _all_landed(open_store("psycopg", postgres_url), tmp_path)
 
 

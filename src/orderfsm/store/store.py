@@ -221,7 +221,7 @@ class _Configured(Generic[_B]):
         restore: Restore = restore_shipped,
         attempts: int = 50,
         backoff: Backoff | None = DEFAULT_BACKOFF,
-        lock_after: int | None = 3,
+        lock_after: int | None = 8,
     ) -> None:
         if attempts < 1:
             raise StoreError(f"attempts must be at least 1, not {attempts}")
