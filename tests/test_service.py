@@ -40,33 +40,32 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def service(postgres_url: str) -> Iterator[str]:
-    """The service's base URL; stopped (and its output shown on failure) after the test."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": postgres_url, "ORDERFSM_PORT": str(port)}
+def _serving(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """Start ``command`` and wait (bounded) until it answers ``/healthz`` on ``port``."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.service"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the service did not start:\n{proc.communicate()[0]}")
         time.sleep(0.1)
+
+
+@pytest.fixture
+def service(postgres_url: str) -> Iterator[str]:
+    """The service's base URL; stopped (and its output shown on failure) after the test."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": postgres_url, "ORDERFSM_PORT": str(port)}
+    proc = _serving([sys.executable, "-m", "examples.service"], env, port)
     try:
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
@@ -241,27 +240,9 @@ def test_scripts_run_service_starts_its_own_postgres_and_stops_it_with_the_servi
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["ORDERFSM_PORT"] = str(port)
-    proc = subprocess.Popen(
-        [str(ROOT / "scripts" / "run"), "service"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
-    finally:
-        proc.terminate()  # SIGTERM to scripts/run, as a process manager would send it
-        out = proc.communicate(timeout=60)[0]
+    proc = _serving([str(ROOT / "scripts" / "run"), "service"], env, port)
+    proc.terminate()  # SIGTERM to scripts/run, as a process manager would send it
+    out = proc.communicate(timeout=60)[0]
     database = next(
         line.split(" at ", 1)[1].split()[0] for line in out.splitlines() if "PostgreSQL at" in line
     )

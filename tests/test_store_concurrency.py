@@ -44,10 +44,12 @@ def _location(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return url
 
 
-def _fresh_store(kind: str, location: str) -> OrderStore:
+def _fresh_store(kind: str, location: str, sub_orders: list[str] | None) -> OrderStore:
+    """A store with its schema, holding order "1" (paid, these sub-orders) unless None."""
     store = open_store(kind, location)
     store.create_schema()
-    store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=SUB_ORDERS))
+    if sub_orders is not None:
+        store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=sub_orders))
     return store
 
 
@@ -74,7 +76,7 @@ def test_four_processes_refund_twenty_sub_orders_of_one_order_and_all_land(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     location = _location(kind, tmp_path, request)
-    store = _fresh_store(kind, location)
+    store = _fresh_store(kind, location, SUB_ORDERS)
     shares = [SUB_ORDERS[i::4] for i in range(4)]
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(refund_each, kind, location, "1", share) for share in shares]
@@ -118,9 +120,7 @@ def test_a_writer_killed_inside_the_save_leaves_order_history_and_outbox_as_they
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     location = _location(kind, tmp_path, request)
-    store = open_store(kind, location)
-    store.create_schema()
-    store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=["a"]))
+    store = _fresh_store(kind, location, ["a"])
     before = _everything(store)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -142,9 +142,7 @@ def test_a_writer_killed_inside_the_save_leaves_order_history_and_outbox_as_they
 def test_an_error_inside_the_save_rolls_back_the_order_with_its_outbox(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    location = _location(kind, tmp_path, request)
-    store = open_store(kind, location)
-    store.create_schema()
+    store = _fresh_store(kind, _location(kind, tmp_path, request), None)
     before = _everything(store)
 
     def fail() -> None:
