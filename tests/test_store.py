@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,27 @@ def test_after_lock_after_lost_races_the_update_reads_locked_and_wins(store: Ord
     final = store.get("W")
     assert isinstance(final, orderfsm.TaobaoOrder) and final.version == 2
     assert {final.refund_status(s).code for s in "ab"} == {10}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "psycopg"])
+def test_concurrent_relays_publish_each_message_exactly_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Several relays may run: each takes rows the others have not locked (PostgreSQL's
+    SKIP LOCKED; SQLite runs one write transaction at a time)."""
+    store = next(sync_store(kind, tmp_path, request))
+    for i in range(30):
+        store.add(f"o{i}", orderfsm.TaobaoOrder(status=5))
+    published: list[tuple[str, int]] = []
+
+    def relay() -> None:
+        while store.relay(lambda m: published.append((m.order_id, m.version)), limit=3):
+            pass
+
+    threads = [threading.Thread(target=relay) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(published) == sorted((f"o{i}", 0) for i in range(30))
+    assert rows(store, "SELECT COUNT(*) FROM order_outbox WHERE published_at IS NULL") == [(0,)]
