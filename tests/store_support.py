@@ -18,11 +18,11 @@ import pytest
 from database import sqlalchemy_url
 from orderfsm.cli import main as orderfsm_main
 from orderfsm.ingest import TaobaoSnapshot, parse
-from orderfsm.store import AsyncOrderStore, OrderStore, SqliteBackend
+from orderfsm.store import AsyncOrderStore, AsyncSqliteBackend, OrderStore, SqliteBackend
 from orderfsm.store.sql import HISTORY_COLUMNS, Statement
 
 SYNC_BACKENDS = ["sqlite", "psycopg", "sqlalchemy-postgresql", "sqlalchemy-sqlite"]
-ASYNC_BACKENDS = ["psycopg-async", "sqlalchemy-async"]
+ASYNC_BACKENDS = ["psycopg-async", "sqlalchemy-async", "sqlite-async"]
 
 
 def sync_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OrderStore]:
@@ -55,8 +55,19 @@ def sync_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
         close()
 
 
+def location(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a store of ``kind`` keeps its orders: a SQLite file, or a PostgreSQL URL."""
+    if kind.startswith("sqlite"):
+        return str(tmp_path / "orders.sqlite")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 async def async_store(kind: str, url: str) -> AsyncOrderStore:
-    if kind == "psycopg-async":
+    """An async store with its schema created, on ``kind`` at ``url`` (a path for SQLite)."""
+    if kind == "sqlite-async":
+        store = AsyncOrderStore(AsyncSqliteBackend(url))
+    elif kind == "psycopg-async":
         from orderfsm.store.psycopg import AsyncPsycopgBackend  # noqa: PLC0415
 
         store = AsyncOrderStore(AsyncPsycopgBackend(url))
@@ -98,7 +109,7 @@ def callback(
 
 def open_store(kind: str, location: str) -> OrderStore:
     """A store on an existing database: a SQLite file or a PostgreSQL URL (in a worker)."""
-    if kind == "sqlite":
+    if kind.startswith("sqlite"):
         return OrderStore(SqliteBackend(location))
     from orderfsm.store.psycopg import PsycopgBackend  # noqa: PLC0415
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
 import orderfsm
 from orderfsm.store import AsyncOrderStore, OutboxMessage
 from orderfsm.store.sql import Statement, update_order
-from store_support import ASYNC_BACKENDS, async_store, callback
+from store_support import ASYNC_BACKENDS, async_store, callback, location
 
 
 async def _rows(store: AsyncOrderStore, query: str) -> list[tuple[object, ...]]:
@@ -28,13 +29,14 @@ async def _close(store: AsyncOrderStore) -> None:
 @pytest.mark.parametrize("lock_after", [3, 0], ids=["optimistic", "locked"])
 @pytest.mark.parametrize("kind", ASYNC_BACKENDS)
 def test_the_async_store_creates_saves_refuses_relays_and_migrates(
-    kind: str, lock_after: int, postgres_url: str
+    kind: str, lock_after: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """With ``lock_after=0`` every update reads locked and saves in that transaction."""
 
     async def run() -> None:
         store = AsyncOrderStore(
-            (await async_store(kind, postgres_url)).backend, lock_after=lock_after
+            (await async_store(kind, location(kind, tmp_path, request))).backend,
+            lock_after=lock_after,
         )
         await store.create_schema()  # idempotent
         # a refused first change stores nothing

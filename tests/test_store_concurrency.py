@@ -27,6 +27,7 @@ from store_support import (
     CrashingBackend,
     async_store,
     audit,
+    location,
     open_store,
     refund_each,
     rows,
@@ -37,16 +38,9 @@ LOCK_AFTER = 8  # the store's default
 TESTS = Path(__file__).resolve().parent
 
 
-def _location(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if kind == "sqlite":
-        return str(tmp_path / "orders.sqlite")
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-def _fresh_store(kind: str, location: str, sub_orders: list[str] | None) -> OrderStore:
+def _fresh_store(kind: str, where: str, sub_orders: list[str] | None) -> OrderStore:
     """A store with its schema, holding order "1" (paid, these sub-orders) unless None."""
-    store = open_store(kind, location)
+    store = open_store(kind, where)
     store.create_schema()
     if sub_orders is not None:
         store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=sub_orders))
@@ -75,11 +69,11 @@ def _all_landed(store: OrderStore, tmp_path: Path) -> None:
 def test_four_processes_refund_twenty_sub_orders_of_one_order_and_all_land(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    location = _location(kind, tmp_path, request)
-    store = _fresh_store(kind, location, SUB_ORDERS)
+    where = location(kind, tmp_path, request)
+    store = _fresh_store(kind, where, SUB_ORDERS)
     shares = [SUB_ORDERS[i::4] for i in range(4)]
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(refund_each, kind, location, "1", share) for share in shares]
+        futures = [pool.submit(refund_each, kind, where, "1", share) for share in shares]
         reads = [n for f in futures for n in f.result(timeout=120)]
     assert len(reads) == len(SUB_ORDERS)
     # after LOCK_AFTER lost races an update reads with the row locked and saves in that
@@ -90,10 +84,12 @@ def test_four_processes_refund_twenty_sub_orders_of_one_order_and_all_land(
 
 @pytest.mark.parametrize("kind", ASYNC_BACKENDS)
 def test_twenty_asyncio_tasks_refund_twenty_sub_orders_of_one_order_and_all_land(
-    kind: str, postgres_url: str, tmp_path: Path
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    where = location(kind, tmp_path, request)
+
     async def run() -> list[int]:
-        store = await async_store(kind, postgres_url)
+        store = await async_store(kind, where)
         await store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=SUB_ORDERS))
         reads = dict.fromkeys(SUB_ORDERS, 0)
 
@@ -112,15 +108,15 @@ def test_twenty_asyncio_tasks_refund_twenty_sub_orders_of_one_order_and_all_land
     reads = asyncio.run(run())
     assert sum(reads) > len(SUB_ORDERS)  # they did collide, and the losers re-applied
     assert max(reads) <= LOCK_AFTER + 1  # the last attempt holds the row lock
-    _all_landed(open_store("psycopg", postgres_url), tmp_path)
+    _all_landed(open_store(kind, where), tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "psycopg"])
 def test_a_writer_killed_inside_the_save_leaves_order_history_and_outbox_as_they_were(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    location = _location(kind, tmp_path, request)
-    store = _fresh_store(kind, location, ["a"])
+    where = location(kind, tmp_path, request)
+    store = _fresh_store(kind, where, ["a"])
     before = _everything(store)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -128,7 +124,7 @@ def test_a_writer_killed_inside_the_save_leaves_order_history_and_outbox_as_they
         "die(sys.argv[2], sys.argv[3], '1')"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(TESTS), kind, location], timeout=120, check=False
+        [sys.executable, "-c", code, str(TESTS), kind, where], timeout=120, check=False
     )
     assert done.returncode == -9  # it was killed, mid-transaction
     assert _everything(store) == before
@@ -142,7 +138,7 @@ def test_a_writer_killed_inside_the_save_leaves_order_history_and_outbox_as_they
 def test_an_error_inside_the_save_rolls_back_the_order_with_its_outbox(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    store = _fresh_store(kind, _location(kind, tmp_path, request), None)
+    store = _fresh_store(kind, location(kind, tmp_path, request), None)
     before = _everything(store)
 
     def fail() -> None:

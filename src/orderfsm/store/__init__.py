@@ -7,12 +7,13 @@ import their driver only when constructed, so ``import orderfsm.store`` needs no
 """
 
 from orderfsm.store.backend import AsyncBackend, Backend
-from orderfsm.store.sqlite import SqliteBackend
+from orderfsm.store.sqlite import AsyncSqliteBackend, SqliteBackend
 from orderfsm.store.store import AsyncOrderStore, OrderStore, OutboxMessage, restore_shipped
 
 __all__ = [
     "AsyncBackend",
     "AsyncOrderStore",
+    "AsyncSqliteBackend",
     "Backend",
     "OrderStore",
     "OutboxMessage",
