@@ -76,3 +76,28 @@ def test_the_async_store_creates_saves_refuses_relays_and_migrates(
         await _close(store)
 
     asyncio.run(run())
+
+
+def test_a_connection_string_backend_opens_at_most_max_open_connections(postgres_url: str) -> None:
+    from orderfsm.store.psycopg import AsyncPsycopgBackend  # noqa: PLC0415
+
+    async def run() -> int:
+        backend = AsyncPsycopgBackend(postgres_url, max_open=2)
+        store = AsyncOrderStore(backend)
+        await store.create_schema()
+        subs = [f"s{i}" for i in range(10)]
+        await store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=subs))
+        seen: set[int] = set()
+
+        async def refund(sub: str) -> None:
+            async with backend.transaction(False) as tx:  # note which connection served
+                pid = await tx.execute(Statement("SELECT pg_backend_pid()", fetch=True))
+                seen.add(pid.rows[0][0])
+            await store.update("1", lambda o: o.trigger("apply_refund", sub_order=sub))
+
+        await asyncio.wait_for(asyncio.gather(*(refund(s) for s in subs)), 60)
+        assert (await store.get("1")).version == 10
+        await backend.close()
+        return len(seen)
+
+    assert asyncio.run(run()) <= 2

@@ -1,7 +1,8 @@
 """The store on PostgreSQL through psycopg 3, synchronous and asynchronous.
 
-Give it a connection string (the backend keeps a few connections of its own, in
-autocommit mode, one per concurrent transaction), a ``psycopg.Connection`` /
+Give it a connection string (the backend opens connections of its own, in autocommit
+mode, one per concurrent transaction, at most ``max_open`` at once, and keeps a few
+open between transactions), a ``psycopg.Connection`` /
 ``psycopg.AsyncConnection`` you opened (used by one transaction at a time), or a
 ``psycopg_pool`` pool (anything with a ``connection()`` context manager). Install with
 ``pip install 'orderfsm[postgres]'``; importing this module does not import psycopg.
@@ -79,11 +80,12 @@ class _AsyncTransaction:
 class PsycopgBackend:
     """PostgreSQL through a synchronous psycopg 3 connection, pool or connection string."""
 
-    def __init__(self, source: str | psycopg.Connection[Any] | Any) -> None:
+    def __init__(self, source: str | psycopg.Connection[Any] | Any, *, max_open: int = 32) -> None:
         self._psycopg = _driver()
         self._source = source
         self._idle: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
+        self._open = threading.BoundedSemaphore(max_open)
 
     @property
     def dialect(self) -> Dialect:
@@ -106,19 +108,20 @@ class PsycopgBackend:
 
     @contextmanager
     def _own_connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = self._psycopg.connect(self._source, autocommit=True)
-        try:
-            yield conn
-        finally:
+        with self._open:
             with self._lock:
-                keep = not (conn.closed or conn.broken) and len(self._idle) < _IDLE
-                if keep:
-                    self._idle.append(conn)
-            if not keep:
-                conn.close()
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._psycopg.connect(self._source, autocommit=True)
+            try:
+                yield conn
+            finally:
+                with self._lock:
+                    keep = not (conn.closed or conn.broken) and len(self._idle) < _IDLE
+                    if keep:
+                        self._idle.append(conn)
+                if not keep:
+                    conn.close()
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[_Transaction]:
@@ -142,11 +145,14 @@ class PsycopgBackend:
 class AsyncPsycopgBackend:
     """PostgreSQL through an asynchronous psycopg 3 connection, pool or connection string."""
 
-    def __init__(self, source: str | psycopg.AsyncConnection[Any] | Any) -> None:
+    def __init__(
+        self, source: str | psycopg.AsyncConnection[Any] | Any, *, max_open: int = 32
+    ) -> None:
         self._psycopg = _driver()
         self._source = source
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._lock = asyncio.Lock()
+        self._open = asyncio.Semaphore(max_open)
 
     @property
     def dialect(self) -> Dialect:
@@ -171,16 +177,17 @@ class AsyncPsycopgBackend:
 
     @asynccontextmanager
     async def _own_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = await self._psycopg.AsyncConnection.connect(self._source, autocommit=True)
-        try:
-            yield conn
-        finally:
-            if not (conn.closed or conn.broken) and len(self._idle) < _IDLE:
-                self._idle.append(conn)
-            else:
-                await conn.close()
+        async with self._open:
+            conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = await self._psycopg.AsyncConnection.connect(self._source, autocommit=True)
+            try:
+                yield conn
+            finally:
+                if not (conn.closed or conn.broken) and len(self._idle) < _IDLE:
+                    self._idle.append(conn)
+                else:
+                    await conn.close()
 
     @asynccontextmanager
     async def transaction(self, write: bool) -> AsyncIterator[_AsyncTransaction]:
