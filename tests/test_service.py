@@ -108,6 +108,8 @@ def test_the_http_contract(service: str) -> None:
         assert bad.status_code == 400
         assert bad.json()["field"] == "$.messageBody[0].status"
         assert "missing" in bad.json()["problem"]
+        huge = http.post("/callbacks/taobao", content=b" " * (3 * 1024 * 1024))
+        assert huge.status_code == 400 and "limit" in huge.json()["problem"]
         # the platform's error response: 502
         error = (PAYLOADS / "002_error_response.xml").read_bytes()
         failed = http.post("/orders/icbu/sync", content=error)
