@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import baselines  # noqa: E402
+import store_roundtrip  # noqa: E402
 
 import orderfsm  # noqa: E402
 from orderfsm import ingest  # noqa: E402
@@ -423,7 +424,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["service", "queries", "history", "ingest", "commands", "tables"],
+        choices=["service", "queries", "history", "ingest", "commands", "tables", "store"],
         help="run only this section (repeatable)",
     )
     parser.add_argument("--timeout", type=float, default=120, help="per large-table case")
@@ -441,6 +442,9 @@ def main() -> None:
         "ingest": bench_ingest,
         "commands": bench_commands,
         "tables": lambda: bench_tables(args.timeout),
+        "store": lambda: store_roundtrip.bench_store(
+            show, number=50 if args.quick else 300, repeats=REPEATS
+        ),
     }
     for name, run in sections.items():
         if not args.only or name in args.only:

@@ -4,6 +4,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from database import postgres_server, postgres_url  # noqa: F401  # fixtures for the store
+
 settings.register_profile(
     "ci",
     max_examples=150,

@@ -13,7 +13,7 @@ from pathlib import Path
 import orderfsm
 
 SRC = Path(orderfsm.__file__).resolve().parent
-ROOMS = ("errors", "model", "ingest", "orders", "check", "render", "export", "top")
+ROOMS = ("errors", "model", "ingest", "orders", "store", "check", "render", "export", "top")
 
 
 def _modules() -> dict[str, Path]:
@@ -79,7 +79,7 @@ def _is_package(module: str) -> bool:
 
 def test_the_rooms_are_what_the_docs_say() -> None:
     rooms = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
-    assert rooms == {"model", "ingest", "orders", "check", "render", "export"}
+    assert rooms == {"model", "ingest", "orders", "store", "check", "render", "export"}
     text = (SRC.parents[1] / "docs" / "architecture.md").read_text("utf-8")
     for module in sorted(_modules()):
         if module.count(".") == 2 and not module.endswith("__init__"):

@@ -47,3 +47,15 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         orderfsm.Nope  # noqa: B018
     with pytest.raises(ImportError):
         from orderfsm import Nope  # type: ignore[attr-defined]  # noqa: F401, PLC0415
+
+
+def test_the_store_imports_no_database_driver_until_a_backend_needs_one() -> None:
+    loaded = _run(
+        "import sys, orderfsm, orderfsm.store, orderfsm.store.psycopg, orderfsm.store.sqlalchemy;"
+        "orderfsm.store.OrderStore(orderfsm.store.SqliteBackend(':memory:')).create_schema();"
+        "print(' '.join(sorted(sys.modules)))"
+    ).split()
+    drivers = ("psycopg", "sqlalchemy", "starlette", "uvicorn")
+    assert [m for m in loaded if m.split(".")[0] in drivers] == []
+    plain = _run("import sys, orderfsm; print(' '.join(sorted(sys.modules)))").split()
+    assert [m for m in plain if m.startswith("orderfsm.store")] == []

@@ -180,6 +180,8 @@ def error_samples() -> list[errors.OrderFsmError]:
         errors.RefundNotAllowed("refused", **rejection),
         errors.PayloadError("$.data", "missing"),
         errors.ConcurrentModification("order:1", 3, 4),
+        errors.StoreError("orders: column 'body' is missing"),
+        errors.OrderNotStored("200058578338"),
     ]
 
 

@@ -12,10 +12,12 @@ from orderfsm.errors import (
     IllegalTransition,
     InvalidOrderState,
     OrderFsmError,
+    OrderNotStored,
     PayloadError,
     PaymentLocked,
     RefundNotAllowed,
     StatusComparisonError,
+    StoreError,
     TableError,
     TransitionRejected,
     UnknownEvent,
@@ -29,7 +31,13 @@ from orderfsm.model.table import State, Table, Transition
 if TYPE_CHECKING:
     from orderfsm.ingest import ApplyResult
     from orderfsm.model.describe import describe
-    from orderfsm.orders.concurrency import compare_and_set, update_with_retry
+    from orderfsm.orders.concurrency import (
+        Backoff,
+        compare_and_set,
+        compare_and_set_async,
+        update_with_retry,
+        update_with_retry_async,
+    )
     from orderfsm.orders.history import Change
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
@@ -42,8 +50,11 @@ if TYPE_CHECKING:
 _LAZY = {
     "ApplyResult": "orderfsm.ingest",
     "describe": "orderfsm.model.describe",
+    "Backoff": "orderfsm.orders.concurrency",
     "compare_and_set": "orderfsm.orders.concurrency",
+    "compare_and_set_async": "orderfsm.orders.concurrency",
     "update_with_retry": "orderfsm.orders.concurrency",
+    "update_with_retry_async": "orderfsm.orders.concurrency",
     "Change": "orderfsm.orders.history",
     "IcbuOrder": "orderfsm.orders.icbu",
     "must_intercept": "orderfsm.orders.icbu",
@@ -73,6 +84,7 @@ MACHINES: tuple[str, ...] = SHIPPED_TABLES
 __all__ = [
     "MACHINES",
     "ApplyResult",
+    "Backoff",
     "Change",
     "CompiledMachine",
     "ConcurrentModification",
@@ -82,12 +94,14 @@ __all__ = [
     "KaOrderView",
     "KaTrade",
     "OrderFsmError",
+    "OrderNotStored",
     "PayloadError",
     "PaymentLocked",
     "RefundNotAllowed",
     "State",
     "StatusComparisonError",
     "Step",
+    "StoreError",
     "SubOrderId",
     "Table",
     "TableError",
@@ -99,9 +113,11 @@ __all__ = [
     "UnknownStatus",
     "UnknownSubOrder",
     "compare_and_set",
+    "compare_and_set_async",
     "derive_status",
     "describe",
     "load",
     "must_intercept",
     "update_with_retry",
+    "update_with_retry_async",
 ]

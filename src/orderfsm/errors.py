@@ -164,3 +164,23 @@ class ConcurrentModification(OrderFsmError):
             f"{key}: expected to replace version {expected} but found {stored}; "
             "another writer saved first: re-read, re-apply and retry"
         )
+
+
+class StoreError(OrderFsmError):
+    """The order store could not do what was asked (:mod:`orderfsm.store`).
+
+    A database error (the driver's message, the original chained as ``__cause__``), a
+    schema that lacks a table or column the store needs, or a stored row it cannot read.
+    """
+
+
+class OrderNotStored(StoreError, KeyError):
+    """No order is stored under ``key`` (and the caller gave no way to start one)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"no order is stored under {key!r}")
+
+    def __str__(self) -> str:
+        # KeyError quotes its message; this one is a sentence.
+        return str(self.args[0])

@@ -1,0 +1,225 @@
+"""The reference service's HTTP contract, on ``orderfsm.store`` and PostgreSQL.
+
+Every handler is a few lines over the library: parse the body
+(``orderfsm.ingest.parse``), change the order inside ``store.update`` (which reads,
+applies, saves with compare-and-set, writes the history rows and the outbox in one
+transaction, and retries a lost race), and map the library's outcome or error to HTTP
+(the table in docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import orderfsm
+from orderfsm.ingest import MAX_BODY_BYTES, ApplyResult, parse
+from orderfsm.store import AsyncOrderStore
+from orderfsm.store.psycopg import AsyncPsycopgBackend
+from orderfsm.store.sql import Statement
+
+PLATFORM_ERROR = "$.error_response"
+"""Where ``parse`` says the platform answered with an error instead of an order."""
+
+
+def taobao_key(purchase_id: object) -> str:
+    return f"taobao:{purchase_id}"
+
+
+def icbu_key(trade_id: object) -> str:
+    return f"icbu:{trade_id}"
+
+
+def state(status: orderfsm.State) -> dict[str, Any]:
+    return {"code": status.code, "name": status.name}
+
+
+def taobao_view(order: orderfsm.TaobaoOrder) -> dict[str, Any]:
+    """What ``GET /orders/taobao/{purchase_id}`` answers."""
+    return {
+        "status": state(order.status),
+        "customer_text": orderfsm.describe(order.status),
+        "version": order.version,
+        "sub_orders": [
+            {
+                "id": str(sid),
+                "status": state(order.sub_order_status(sid)),
+                "refund_status": state(refund),
+                "events": list(order.enabled_events(sub_order=sid)),
+            }
+            for sid, refund in order.sub_orders.items()
+        ],
+        "events": list(order.enabled_events()),
+    }
+
+
+def icbu_view(order: orderfsm.IcbuOrder) -> dict[str, Any]:
+    """What ``GET /orders/icbu/{trade_id}`` answers (ICBU orders have no sub-orders)."""
+    return {
+        "status": state(order.status),
+        "pay_step": order.pay_step,
+        "customer_text": order.customer_text,
+        "must_intercept": order.must_intercept,
+        "version": order.version,
+        "sub_orders": [],
+        "events": list(order.enabled_events()),
+    }
+
+
+def outcome(order_id: str, result: ApplyResult) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "outcome": result.outcome,
+        "also": list(result.also),
+        "changed": result.changed,
+        "version": result.version,
+        "warnings": list(result.warnings),
+    }
+
+
+async def bounded_body(request: Request) -> bytes:
+    """The body, read only up to one byte past what ``parse`` accepts: a huge body costs
+    the service that much memory, not its size (``parse`` then refuses it: 400)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            break
+    return bytes(body[: MAX_BODY_BYTES + 1])
+
+
+def problem(http_status: int, /, **fields: Any) -> JSONResponse:
+    return JSONResponse(fields, status_code=http_status)
+
+
+def refused(exc: orderfsm.TransitionRejected) -> JSONResponse:
+    return problem(
+        409,
+        error="rejected",
+        kind=type(exc).__name__,
+        rule=exc.rule,
+        source=exc.source,
+        status=exc.status,
+        allowed=list(exc.allowed),
+        message=str(exc),
+    )
+
+
+def create_app(database_url: str) -> Starlette:
+    """The service on the PostgreSQL database at ``database_url`` (schema created)."""
+    backend = AsyncPsycopgBackend(database_url)
+    store = AsyncOrderStore(backend)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.create_schema()
+        yield
+        await backend.close()
+
+    async def ingest(
+        request: Request, kind: str, key: Callable[[object], str], new: Any
+    ) -> JSONResponse:
+        try:
+            snapshots = parse(await bounded_body(request), kind)  # type: ignore[call-overload]
+        except orderfsm.PayloadError as exc:
+            if exc.path == PLATFORM_ERROR:
+                return problem(502, error="platform", field=exc.path, problem=exc.problem)
+            return problem(400, error="payload", field=exc.path, problem=exc.problem)
+        outcomes = []
+        for snap in snapshots:
+            result = await store.update(key(snap.order_id), lambda o, s=snap: o.apply(s), new=new)
+            outcomes.append(outcome(snap.order_id, result))
+        # 200 for every readable body: duplicate, stale or odd are decisions, not failures
+        return JSONResponse({"outcomes": outcomes})
+
+    async def taobao_callback(request: Request) -> JSONResponse:
+        return await ingest(request, "status_callback", taobao_key, orderfsm.TaobaoOrder)
+
+    async def icbu_sync(request: Request) -> JSONResponse:
+        return await ingest(request, "icbu_order", icbu_key, orderfsm.IcbuOrder)
+
+    async def show(
+        request: Request, key: str, view: Callable[[Any], dict[str, Any]]
+    ) -> JSONResponse:
+        order = await store.load(key)
+        if order is None:
+            return problem(404, error="unknown order", order=key)
+        return JSONResponse(view(order))
+
+    async def taobao_order(request: Request) -> JSONResponse:
+        return await show(request, taobao_key(request.path_params["purchase_id"]), taobao_view)
+
+    async def icbu_order(request: Request) -> JSONResponse:
+        return await show(request, icbu_key(request.path_params["trade_id"]), icbu_view)
+
+    async def act(key: str, change: Callable[[orderfsm.TaobaoOrder], object]) -> JSONResponse:
+        def changed(order: orderfsm.TaobaoOrder) -> dict[str, Any]:
+            change(order)
+            return taobao_view(order)
+
+        try:
+            return JSONResponse(await store.update(key, changed))
+        except orderfsm.OrderNotStored:
+            return problem(404, error="unknown order", order=key)
+        except orderfsm.UnknownSubOrder as exc:
+            return problem(404, error="unknown sub-order", order=key, problem=str(exc))
+        except orderfsm.TransitionRejected as exc:
+            return refused(exc)
+
+    async def cancel(request: Request) -> JSONResponse:
+        key = taobao_key(request.path_params["purchase_id"])
+        return await act(key, lambda order: order.trigger("cancel"))
+
+    async def refund(request: Request) -> JSONResponse:
+        key = taobao_key(request.path_params["purchase_id"])
+        wanted = request.path_params["sub_order_id"]
+
+        def apply_refund(order: orderfsm.TaobaoOrder) -> None:
+            # ids arrive as text in a URL; the order may hold them as numbers
+            sub = next((s for s in order.sub_orders if str(s) == wanted), wanted)
+            order.trigger("apply_refund", sub_order=sub)
+
+        return await act(key, apply_refund)
+
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            async with backend.transaction(False) as tx:
+                await tx.execute(Statement("SELECT 1", fetch=True))
+        except orderfsm.StoreError as exc:
+            return problem(503, status="unavailable", problem=str(exc))
+        return JSONResponse({"status": "ok"})
+
+    app = Starlette(
+        routes=[
+            Route("/callbacks/taobao", taobao_callback, methods=["POST"]),
+            Route("/orders/icbu/sync", icbu_sync, methods=["POST"]),
+            Route("/orders/taobao/{purchase_id}", taobao_order, methods=["GET"]),
+            Route("/orders/icbu/{trade_id}", icbu_order, methods=["GET"]),
+            Route("/orders/taobao/{purchase_id}/cancel", cancel, methods=["POST"]),
+            Route(
+                "/orders/taobao/{purchase_id}/sub-orders/{sub_order_id}/refund",
+                refund,
+                methods=["POST"],
+            ),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={
+            orderfsm.StoreError: store_unavailable,
+            orderfsm.ConcurrentModification: store_unavailable,
+        },
+    )
+    app.state.store = store
+    return app
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database failed, or the order stayed contended past every retry: 503, so the
+    platform redelivers (nothing was saved)."""
+    return problem(503, error="store", problem=str(exc))
