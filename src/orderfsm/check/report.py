@@ -94,12 +94,7 @@ def conformance_markdown(report: Report) -> str:
                     "",
                     f"*Reasoning:* {d.decision.reasoning}",
                 ]
-                if d.followed_elsewhere:
-                    held = ", ".join(
-                        f"`{cid}` ({'holds' if ok else '**no longer holds**'})"
-                        for cid, ok in d.followed_elsewhere
-                    )
-                    out += ["", f"Every source here is against the table; it follows {held}."]
+                out += ["", _followed_sentence(d)]
                 if d.broken_decision:
                     out += [
                         "",
@@ -121,6 +116,30 @@ def conformance_markdown(report: Report) -> str:
                 f"| {_cell(claim.says)} | {_cell(str(claim.get('reason')))} |"
             )
     return "\n".join(out) + "\n"
+
+
+def _followed_sentence(d: Discrepancy) -> str:
+    """What the decision follows and whether each claim still holds, said only as it is."""
+    parts = []
+    for f in d.followed:
+        where = "speaks here" if f.here else "speaks elsewhere"
+        if not f.holds:
+            state = f"**no longer holds** at {', '.join(f.against)}"
+        elif f.departures:
+            state = "holds, except where " + ", ".join(
+                f"decision `{o}`" for o in f.departures
+            ) + " departs from it"
+        else:
+            state = "holds"
+        parts.append(f"`{f.claim}` ({where}; {state})")
+    lead = (
+        "Every source here is against the table"
+        if d.all_against
+        else "Some sources here agree with the table"
+    )
+    if not parts:
+        return f"{lead}; the decision follows no claim that exists."
+    return f"{lead}; the decision follows {', '.join(parts)}."
 
 
 def _machine_order(report: Report) -> Callable[[str], tuple[int, str]]:
