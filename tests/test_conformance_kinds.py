@@ -179,14 +179,17 @@ def test_descriptions_of_unpay_disagree_about_pay_step() -> None:
     assert balance.resolved and full.resolved
 
 
-def test_the_xml_example_holds_the_table_to_shipping_on_the_advance() -> None:
+def test_shipment_date_relative_holds_the_table_to_shipping_on_the_advance() -> None:
+    # Release for shipment only once the advance is followed by a balance payment
+    # (advance_paid: pay_step BALANCE): no order ships on its advance alone any more.
     data = table_data("icbu_trade")
     for t in data["transitions"]:
         if (t["src"], t.get("dst")) == ("captured", "undeliver"):
-            t["guards"] = ["nothing_left_to_pay"]
+            t["guards"] = ["advance_paid"]
     report = check(icbu_trade=data)
-    d = found(report, "icbu_trade", "variable_in trade_success pay_step ADVANCE")
+    d = found(report, "icbu_trade", "variable_in undeliver pay_step ADVANCE")
     assert d is not None and not d.resolved
+    assert {c.claim for c in d.claims} == {"icbu.shipment_date.relative"}
 
 
 def test_variable_in_claims_parse_and_validate() -> None:

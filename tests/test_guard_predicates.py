@@ -124,7 +124,6 @@ def test_every_shipped_guard_is_a_predicate_with_its_reads() -> None:
         "refund_cancellable": ("status",),
         "not_intercepted": ("status",),
         "balance_due": ("variables",),
-        "nothing_left_to_pay": ("variables",),
         "advance_paid": ("variables",),
         "nothing_paid": ("variables",),
         "before_shipment": ("status",),

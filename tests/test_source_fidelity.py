@@ -3,9 +3,14 @@ generated sentence is true of its own table, and the readings the issue correcte
 
 from typing import Any
 
+import pytest
+
+import orderfsm
+from orderfsm.check.claims import parse_claims
 from orderfsm.check.report import conformance_markdown
-from test_conformance import BASELINE, check, table_data
-from test_conformance_kinds import found
+from orderfsm.model.guards import REGISTRY
+from test_conformance import BASELINE, CLAIMS, check, table_data, with_fields
+from test_conformance_kinds import BY_ID, found, replaced
 
 
 def without_decision(name: str, decision: str) -> dict[str, Any]:
@@ -59,3 +64,74 @@ def test_a_resolved_section_never_says_a_followed_claim_no_longer_holds() -> Non
     for section in _sections(page):
         if "**Unresolved:**" not in section:
             assert "no longer holds" not in section, section.splitlines()[0]
+
+
+# ------------------------------------------------------------------ a template is no evidence
+
+
+def test_the_icbu_response_example_is_weighed_as_a_template() -> None:
+    claim = BY_ID["icbu.response_example.completed_advance"]
+    assert claim.weight == "template"
+    for placeholder in ("123456789", "seller 或 buyer", "2343", "view_payment_link"):
+        assert placeholder in claim.says
+    assert "template" in claim.meaning and "no evidence" in claim.meaning
+
+
+def test_a_template_never_makes_a_discrepancy_on_its_own() -> None:
+    # Let the template say what the table cannot do: a trade still in review whose
+    # advance is paid (pay_step BALANCE). A statement saying so would be a discrepancy.
+    said = {"status": "to_be_audited", "values": ["BALANCE"]}
+    report = check(claims=replaced("icbu.response_example.completed_advance", **said))
+    assert report.ok
+    assert found(report, "icbu_trade", "variable_in to_be_audited pay_step BALANCE") is None
+    as_statement = [
+        with_fields(c, **said) if c.id == "icbu.shipment_date.relative" else c for c in CLAIMS
+    ]
+    assert found(
+        check(claims=as_statement), "icbu_trade", "variable_in to_be_audited pay_step BALANCE"
+    )
+
+
+def test_a_decision_that_follows_a_template_resolves_nothing() -> None:
+    data = table_data("icbu_trade")
+    for d in data["decisions"]:
+        if d["id"] == "unpay-means-a-payment-is-due":
+            d["follows"] = [*d["follows"], "icbu.response_example.completed_advance"]
+    report = check(icbu_trade=data)
+    d = found(report, "icbu_trade", "variable_in unpay pay_step BALANCE")
+    assert d is not None and not d.resolved
+    assert d.broken_decision is not None and "template" in d.broken_decision
+
+
+def test_an_example_cannot_claim_what_cannot_happen() -> None:
+    text = {
+        "doc": "x.txt",
+        "claims": [
+            {
+                "id": "x.example",
+                "kind": "variable_in",
+                "machine": "icbu_trade",
+                "section": "s",
+                "says": "s",
+                "meaning": "m",
+                "weight": "example",
+                "status": "unpay",
+                "variable": "pay_step",
+                "values": ["ADVANCE"],
+            }
+        ],
+    }
+    with pytest.raises(orderfsm.TableError, match="exact = false"):
+        parse_claims(text, "x.toml")
+
+
+# ------------------------------------------------------------------ no dead guard vocabulary
+
+
+def test_every_registered_guard_is_used_by_a_shipped_table() -> None:
+    used = {"returns_to_history"}  # the compiler attaches it to every history edge
+    for name in orderfsm.MACHINES:
+        table = orderfsm.load(name).table
+        used.update(g for e in table.events for g in e.guards)
+        used.update(g for t in table.transitions for g in t.guards)
+    assert set(REGISTRY) == used

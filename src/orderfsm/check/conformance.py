@@ -35,6 +35,7 @@ class ClaimSide:
     says: str
     statement: str
     table_agrees: bool
+    weight: str = "statement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class Followed:
     here: bool
     against: tuple[str, ...] = ()
     departures: tuple[str, ...] = ()
+    template: bool = False
 
     @property
     def holds(self) -> bool:
@@ -98,13 +100,23 @@ class Discrepancy:
             return "it names no claim it follows (`follows`), so the checker cannot hold the table to it"
         if not self.followed:
             return f"none of the claims it follows ({', '.join(self.decision.follows)}) exists"
+        templates = [f.claim for f in self.followed if f.template]
+        if templates:
+            return (
+                f"it follows {', '.join(templates)}, an example filled with placeholders: "
+                "a template cannot decide a rule"
+            )
         against = [f for f in self.followed if not f.holds]
         if against:
             where = "; ".join(f"{f.claim} (at {', '.join(f.against)})" for f in against)
             return f"it follows {where}, which the table no longer agrees with"
         quoted = {(c.doc, c.section) for c in self.decision.sides}
         unquoted = sorted(
-            {f"{c.source} \u00a7 {c.section}" for c in self.claims if not c.table_agrees}
+            {
+                f"{c.source} \u00a7 {c.section}"
+                for c in self.claims
+                if not c.table_agrees and c.weight != "template"
+            }
             - {f"{doc} \u00a7 {section}" for doc, section in quoted}
         )
         if unquoted:
@@ -128,6 +140,7 @@ class Discrepancy:
                     "says": c.says,
                     "statement": c.statement,
                     "table_agrees": c.table_agrees,
+                    "weight": c.weight,
                 }
                 for c in self.claims
             ],
@@ -219,10 +232,12 @@ def discrepancies(
     verdict_of = {
         id(f): observer.observe(f) == f.expected for facts in groups.values() for f in facts
     }
+    # A template's facts are shown beside the others but are no evidence on their own.
     found = {
         key: facts
         for key, facts in groups.items()
-        if not all(verdict_of[id(f)] for f in facts) or _sources_disagree(key[1], facts)
+        if not all(verdict_of[id(f)] for f in _evidence(facts))
+        or _sources_disagree(key[1], _evidence(facts))
     }
     decision_of = {
         key: _decision_for(machines.get(key[0]), _pair(key[1]), {f.claim.id for f in facts})
@@ -235,22 +250,35 @@ def discrepancies(
             against.setdefault(f.claim.id, [])
             if not verdict_of[id(f)] and key not in against[f.claim.id]:
                 against[f.claim.id].append(key)
-    known = {f.claim.id for facts in groups.values() for f in facts}
+    weight = {f.claim.id: f.claim.weight for facts in groups.values() for f in facts}
     out: list[Discrepancy] = []
     for key, facts in found.items():
         machine = key[0]
         decision = decision_of[key]
         sides = tuple(
             ClaimSide(
-                f.claim.id, f.claim.doc, f.claim.section, f.claim.says, f.statement, verdict_of[id(f)]
+                f.claim.id,
+                f.claim.doc,
+                f.claim.section,
+                f.claim.says,
+                f.statement,
+                verdict_of[id(f)],
+                f.claim.weight,
             )
             for f in facts
         )
         here = {f.claim.id for f in facts}
         followed = tuple(
-            _followed(cid, cid in here, decision, against.get(cid, []), decision_of)
+            _followed(
+                cid,
+                here=cid in here,
+                decision=decision,
+                against=against.get(cid, []),
+                decision_of=decision_of,
+                template=weight[cid] == "template",
+            )
             for cid in (decision.follows if decision else ())
-            if cid in known
+            if cid in weight
         )
         out.append(
             Discrepancy(
@@ -266,16 +294,23 @@ def discrepancies(
     return out
 
 
+def _evidence(facts: Sequence[Fact]) -> list[Fact]:
+    """The facts that count as evidence: every one but a template's."""
+    return [f for f in facts if f.claim.weight != "template"]
+
+
 def _pair(key: Subject) -> Pair | None:
     return (key[1], key[2]) if key[0] == "transition" else None
 
 
 def _followed(
     cid: str,
+    *,
     here: bool,
     decision: Decision | None,
     against: Sequence[tuple[str, Subject]],
     decision_of: Mapping[tuple[str, Subject], Decision | None],
+    template: bool,
 ) -> Followed:
     """Whether the table sides with claim ``cid``, which ``decision`` follows: every place
     the table goes against it must be answered for by another decision that does not
@@ -284,16 +319,11 @@ def _followed(
     departures: list[str] = []
     for key in against:
         other = decision_of[key]
-        if (
-            other is None
-            or decision is None
-            or other.id == decision.id
-            or cid in other.follows
-        ):
+        if other is None or decision is None or other.id == decision.id or cid in other.follows:
             broken.append(_subject_text(key[1]))
         elif other.id not in departures:
             departures.append(other.id)
-    return Followed(cid, here, tuple(broken), tuple(departures))
+    return Followed(cid, here, tuple(broken), tuple(departures), template)
 
 
 def _sources_disagree(key: Subject, facts: Sequence[Fact]) -> bool:

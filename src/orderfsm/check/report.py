@@ -83,8 +83,9 @@ def conformance_markdown(report: Report) -> str:
                 "| --- | --- | --- | --- | --- |",
             ]
             for c in d.claims:
+                weight = "" if c.weight == "statement" else f" ({c.weight})"
                 out.append(
-                    f"| `{c.claim}` | {_cell(c.source)} \u00a7 {_cell(c.section)} | {_cell(c.says)} "
+                    f"| `{c.claim}`{weight} | {_cell(c.source)} \u00a7 {_cell(c.section)} | {_cell(c.says)} "
                     f"| {_cell(c.statement)} | {'yes' if c.table_agrees else '**no**'} |"
                 )
             if d.decision:
@@ -102,6 +103,24 @@ def conformance_markdown(report: Report) -> str:
                     ]
             else:
                 out += ["", "**Unresolved:** the table records no decision for this."]
+    templates = [c for c in report.claims if c.weight == "template"]
+    if templates:
+        out += [
+            "",
+            "## Examples that are templates",
+            "",
+            "These examples are filled with placeholders, so they show a payload's shape and",
+            "nothing more: their facts are listed where other sources disagree (marked",
+            "*template*), never make a discrepancy on their own, and no decision may follow them.",
+            "",
+            "| claim | source | says | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
+        for claim in templates:
+            out.append(
+                f"| `{claim.id}` | {_cell(claim.doc)} \u00a7 {_cell(claim.section)} "
+                f"| {_cell(claim.says)} | {_cell(claim.meaning)} |"
+            )
     if report.unchecked:
         out += [
             "",
@@ -126,9 +145,12 @@ def _followed_sentence(d: Discrepancy) -> str:
         if not f.holds:
             state = f"**no longer holds** at {', '.join(f.against)}"
         elif f.departures:
-            state = "holds, except where " + ", ".join(
-                f"decision `{o}`" for o in f.departures
-            ) + " departs from it"
+            state = (
+                "holds, except where "
+                + ", ".join(f"decision `{o}`" for o in f.departures)
+                + (" departs" if len(f.departures) == 1 else " depart")
+                + " from it"
+            )
         else:
             state = "holds"
         parts.append(f"`{f.claim}` ({where}; {state})")
