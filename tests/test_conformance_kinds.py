@@ -225,3 +225,28 @@ def test_a_decision_must_quote_every_source_it_goes_against() -> None:
     assert d is not None and not d.resolved
     assert d.broken_decision is not None
     assert "does not quote" in d.broken_decision and "Main Order Flow" in d.broken_decision
+
+
+# ------------------------------------------------------------------ sub_order_enables
+
+
+def test_a_refund_of_goods_never_shipped_is_a_disagreement() -> None:
+    # Drop the guard on the sub-order's own status: a sub-order still awaiting shipment
+    # (10) of a main order in 10 may apply again, against 2. Refund Rules.
+    data = table_data("taobao_refund")
+    for t in data["transitions"]:
+        if (t["src"], t["dst"]) == (0, 10):
+            t["guards"] = ["main_order_allows_refund"]
+    report = check(taobao_refund=data)
+    d = found(report, "taobao_refund", "sub_order_enables apply_refund 0 10 10")
+    assert d is not None and not d.resolved
+    assert {c.claim for c in d.claims} == {"taobao.rules.refund.after_shipment.sub_order"}
+
+
+@given(st.sampled_from([s.code for s in orderfsm.load("taobao_order").states if s.code != 11]))
+@settings(max_examples=4)
+def test_a_sub_order_claim_that_lets_an_unshipped_sub_order_refund_is_caught(own: int) -> None:
+    claim = BY_ID["taobao.rules.refund.after_shipment.sub_order"]
+    report = check(claims=replaced(claim.id, sub_orders=[*claim["sub_orders"], own]))
+    d = found(report, "taobao_refund", f"sub_order_enables apply_refund 0 10 {own}")
+    assert d is not None and not d.resolved

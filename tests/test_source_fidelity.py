@@ -135,3 +135,58 @@ def test_every_registered_guard_is_used_by_a_shipped_table() -> None:
         used.update(g for e in table.events for g in e.guards)
         used.update(g for t in table.transitions for g in t.guards)
     assert set(REGISTRY) == used
+
+
+# ------------------------------------------------------------------ refunds of goods never shipped
+
+
+def test_goods_never_shipped_cannot_be_refunded_and_returned() -> None:
+    # Main order 10 and the sub-order itself 10: the old guard let it run
+    # 0 -> 10 -> 20 ("awaiting buyer return") -> 30 ("Buyer returned goods") -> 100.
+    order = orderfsm.TaobaoOrder(status=10, sub_orders={"1001": 0})
+    assert not order.can("apply_refund", sub_order="1001")
+    with pytest.raises(orderfsm.RefundNotAllowed) as info:
+        order.trigger("apply_refund", sub_order="1001")
+    assert info.value.rule.startswith("a sub-order may apply for a refund only once its goods")
+    assert order.refund_status("1001").code == 0
+
+
+def test_the_api_response_example_is_what_the_table_allows() -> None:
+    # 000 "API Response Example": main 10; 1002 is itself 11 and refunds; 1001 (10) does not.
+    order = orderfsm.TaobaoOrder(
+        status=10,
+        sub_orders={"1001": 0, "1002": 0},
+        sub_order_statuses={"1001": 10, "1002": 11},
+    )
+    assert order.trigger("apply_refund", sub_order="1002").target.code == 10
+    assert not order.can("apply_refund", sub_order="1001")
+    order.trigger("ship")  # once the main order has shipped, every sub-order has
+    assert order.trigger("apply_refund", sub_order="1001").target.code == 10
+
+
+def test_the_refund_guard_reads_the_sub_orders_own_status() -> None:
+    refund = orderfsm.load("taobao_refund")
+    allowed = {
+        (p.code, s.code)
+        for p in refund.parent.states
+        for s in refund.parent.states
+        if refund.allows(0, "apply_refund", parent=p, sub_order=s)
+    }
+    assert allowed == {(10, 11), *((11, s.code) for s in refund.parent.states)}
+    assert not refund.allows(0, "apply_refund", parent=10)  # own status unknown: not shipped
+
+
+def test_the_refund_window_decision_quotes_every_source_it_reconciles() -> None:
+    table = orderfsm.load("taobao_refund").table
+    (window,) = [d for d in table.decisions if d.id == "refund-window"]
+    quoted = {c.section for c in window.sides}
+    assert {
+        "2. Refund Rules",
+        "Flow 4: Refund/After-Sales Flow",
+        "II. Refund/After-Sales Status (RefundStatusEnum)",
+        "API Response Example",
+    } <= quoted
+    assert "1002" in window.reasoning and "never sent" in window.reasoning
+    d = found(BASELINE, "taobao_refund", "parent_enables apply_refund 0 10")
+    assert d is not None and d.resolved and d.decision is not None
+    assert d.decision.id == "refund-window"

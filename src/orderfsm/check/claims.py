@@ -41,6 +41,10 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "event_refused": (frozenset({"event", "statuses"}), frozenset({"error", "variables"})),
         "event_enabled_unless_tag": (frozenset({"event", "tag"}), frozenset({"error"})),
         "parent_enables": (frozenset({"event", "status", "parents"}), frozenset({"exact"})),
+        "sub_order_enables": (
+            frozenset({"event", "status", "parent", "sub_orders"}),
+            frozenset({"exact"}),
+        ),
         "no_event_after": (frozenset({"event", "after"}), frozenset()),
         "exits_by": (frozenset({"status", "actors"}), frozenset({"except_events"})),
         "exits_to": (frozenset({"status", "targets"}), frozenset()),

@@ -240,6 +240,22 @@ def _parent_enables(f: _Facts, c: Claim) -> None:
         )
 
 
+def _sub_order_enables(f: _Facts, c: Claim) -> None:
+    """Whether a sub-order event is accepted depends on the sub-order's own status
+    (``subOrderStatus``, in the parent's enum) as well as on the main order's."""
+    listed = list(c["sub_orders"])
+    parent = f.m.parent if f.m else None
+    codes = [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
+    for s in codes:
+        ok = s in listed
+        f.add(
+            ("sub_order_enables", c["event"], c["status"], c["parent"], s),
+            ok,
+            f"{c['event']} in {c['status']} while the main order is {c['parent']} and the "
+            f"sub-order itself is {s}: {'allowed' if ok else 'not allowed'}",
+        )
+
+
 def _exits_by(f: _Facts, c: Claim) -> None:
     actors = tuple(sorted(c["actors"]))
     f.add(
@@ -434,6 +450,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "event_refused": _event_refused,
     "no_event_after": _no_event_after,
     "parent_enables": _parent_enables,
+    "sub_order_enables": _sub_order_enables,
     "exits_by": _exits_by,
     "exits_to": _exits_to,
     "dominated_by": _dominated_by,
