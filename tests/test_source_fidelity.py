@@ -1,6 +1,8 @@
 """Issue 20, source fidelity: the checker does not vouch for a broken decision, every
 generated sentence is true of its own table, and the readings the issue corrected hold."""
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,9 +10,14 @@ import pytest
 import orderfsm
 from orderfsm.check.claims import parse_claims
 from orderfsm.check.report import conformance_markdown
+from orderfsm.export.json_doc import document as json_document
+from orderfsm.model.document import read_document
 from orderfsm.model.guards import REGISTRY
+from orderfsm.render.reference import BEGIN, reference
 from test_conformance import BASELINE, CLAIMS, check, table_data, with_fields
 from test_conformance_kinds import BY_ID, found, replaced
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def without_decision(name: str, decision: str) -> dict[str, Any]:
@@ -190,3 +197,98 @@ def test_the_refund_window_decision_quotes_every_source_it_reconciles() -> None:
     d = found(BASELINE, "taobao_refund", "parent_enables apply_refund 0 10")
     assert d is not None and d.resolved and d.decision is not None
     assert d.decision.id == "refund-window"
+
+
+# ------------------------------------------------------------------ claims read no actor into a text
+
+
+ACTOR_WORDS = {
+    "buyer": ("buyer", "买家"),
+    "seller": ("seller", "卖家"),
+    "finance": ("finance", "财务"),
+    "platform": ("platform", "平台"),
+}
+
+
+def _names(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` names the actor as a word (not inside an enum name: WAIT_BUYER_PAY)."""
+    return any(re.search(rf"(?<![A-Za-z_]){w}(?!_)", text, re.IGNORECASE) for w in words)
+
+
+def test_no_claim_reads_an_actor_into_a_text_that_names_none() -> None:
+    for claim in CLAIMS:
+        for actor, words in ACTOR_WORDS.items():
+            if _names(claim.meaning, (actor,)):
+                assert _names(claim.says, words), (claim.id, actor)
+
+
+# ------------------------------------------------------------------ provenance per fact
+
+
+def test_an_inferred_event_and_actor_are_inferred_in_table_page_and_export() -> None:
+    machine = orderfsm.load("taobao_order")
+    (close,) = [t for t in machine.table.transitions if t.event == "platform_close"]
+    assert close.provenance.of("edge")[0] == "documented"
+    assert close.provenance.of("event")[0] == "inferred"
+    assert close.provenance.of("actor")[0] == "inferred"
+    exported = json_document(machine)
+    (row,) = [t for t in exported["transitions"] if t["event"] == "platform_close"]
+    assert set(row["provenance"]["inferred"]) == {"event", "actor"}
+    assert read_document(exported).transitions == machine.table.transitions
+    page = reference(machine)
+    assert "on `platform_close`, event:" in page and "on `platform_close`, actor:" in page
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "facts"),
+    [
+        (12, 4, {"actor"}),
+        (3, 4, {"event", "actor"}),
+        (3, 0, {"actor"}),
+        (2, 10, {"actor"}),
+        (5, 10, {"actor"}),
+        (1, 5, {"event", "actor"}),
+    ],
+)
+def test_the_issues_inferred_event_names_and_actors_are_marked(
+    src: int, dst: int, facts: set[str]
+) -> None:
+    machine = orderfsm.load("taobao_order")
+    (t,) = [
+        t
+        for t in machine.table.transitions
+        if (machine.status(t.src).code, machine.status(str(t.dst)).code) == (src, dst)
+    ]
+    assert {f for f, _ in t.provenance.inferred} == facts
+
+
+def test_final_and_quarantine_by_inference_are_marked() -> None:
+    machine = orderfsm.load("taobao_order")
+    assert machine.status(11).provenance.of("final")[0] == "inferred"
+    assert machine.status(9).provenance.of("quarantine")[0] == "inferred"
+    assert "| yes *(inferred)* |" in reference(machine)
+
+
+@pytest.mark.parametrize("name", orderfsm.MACHINES)
+def test_no_page_says_documented_for_an_inferred_fact(name: str) -> None:
+    machine = orderfsm.load(name)
+    page = (REPO / "docs" / "machines" / f"{name}.md").read_text("utf-8")
+    prose = page.split(BEGIN)[0]
+    inferred = any(s.provenance.inferred for s in machine.states) or any(
+        t.provenance.inferred or not t.provenance.documented for t in machine.table.transitions
+    )
+    if inferred:
+        assert not re.search(
+            r"[Ee]very (status and )?(every )?transition[^.]*\*\*documented\*\*", prose
+        )
+
+
+def test_an_inferred_fact_needs_its_basis_and_a_matching_state() -> None:
+    data = table_data("taobao_order")
+    data["states"][0]["provenance"]["inferred"] = {"final": "because"}
+    with pytest.raises(orderfsm.TableError, match="is not final"):
+        orderfsm.load(data)
+    data = table_data("taobao_order")
+    data["transitions"][0]["provenance"]["inferred"] = {"colour": "blue"}
+    with pytest.raises(orderfsm.TableError, match="unknown key 'colour'"):
+        orderfsm.load(data)
