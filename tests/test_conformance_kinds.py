@@ -256,3 +256,44 @@ def test_a_sub_order_claim_that_lets_an_unshipped_sub_order_refund_is_caught(own
     report = check(claims=replaced(claim.id, sub_orders=[*claim["sub_orders"], own]))
     d = found(report, "taobao_refund", f"sub_order_enables apply_refund 0 10 {own}")
     assert d is not None and not d.resolved
+
+
+# ------------------------------------------------------------------ actors_of
+
+
+def test_a_menu_naming_the_actor_holds_the_table_to_it() -> None:
+    # 1688's menus: "Buyer confirms receipt"; give the confirmation to the seller instead.
+    data = table_data("ka_pool_order")
+    for t in data["transitions"]:
+        if t["event"] == "confirm_receipt":
+            t["actor"] = "seller"
+    report = check(ka_pool_order=data)
+    d = found(report, "ka_pool_order", "event_actor confirm_receipt buyer")
+    assert d is not None and not d.resolved
+    assert {c.claim for c in d.claims} == {
+        "purchase_page.menu.1688_confirm_receipt",
+        "status_callback.menu.1688_confirm_receipt",
+    }
+
+
+@given(st.sampled_from(["buyer", "finance", "platform"]))
+@settings(max_examples=3)
+def test_an_exact_actors_claim_naming_another_actor_is_caught(actor: str) -> None:
+    # "drafted by <actor> only": the table's seller now goes against the claim
+    claim = BY_ID["icbu.enum.seller_drafts"]
+    report = check(claims=replaced(claim.id, actors=[actor]))
+    d = found(report, "icbu_trade", "event_actor draft_order seller")
+    assert d is not None and not d.resolved
+
+
+def test_draft_role_against_the_seller_s_draft_is_resolved_by_a_decision() -> None:
+    d = found(BASELINE, "icbu_trade", "event_actor draft_order buyer")
+    assert d is not None and d.resolved and d.decision is not None
+    assert d.decision.id == "draft-role"
+    # the decision follows the status text: give the draft to the buyer and it breaks
+    data = table_data("icbu_trade")
+    for t in data["transitions"]:
+        if t["event"] == "draft_order":
+            t["actor"] = "buyer"
+    after = found(check(icbu_trade=data), "icbu_trade", "event_actor draft_order seller")
+    assert after is not None and not after.resolved

@@ -49,7 +49,8 @@ def test_a_decision_breaks_when_a_claim_it_follows_fails_elsewhere_unanswered() 
 
 
 def _sections(page: str) -> list[str]:
-    return page.split("\n### ")[1:]
+    """Each discrepancy's section, up to the next one or the next part of the page."""
+    return [s.split("\n## ")[0] for s in page.split("\n### ")[1:]]
 
 
 def test_every_source_against_is_said_only_when_every_source_is_against() -> None:
@@ -202,8 +203,9 @@ def test_the_refund_window_decision_quotes_every_source_it_reconciles() -> None:
 # ------------------------------------------------------------------ claims read no actor into a text
 
 
+# The OpenAPI's caller, a developer, places and pays the purchase orders: the buying side.
 ACTOR_WORDS = {
-    "buyer": ("buyer", "买家"),
+    "buyer": ("buyer", "买家", "developer"),
     "seller": ("seller", "卖家"),
     "finance": ("finance", "财务"),
     "platform": ("platform", "平台"),
@@ -292,3 +294,56 @@ def test_an_inferred_fact_needs_its_basis_and_a_matching_state() -> None:
     data["transitions"][0]["provenance"]["inferred"] = {"colour": "blue"}
     with pytest.raises(orderfsm.TableError, match="unknown key 'colour'"):
         orderfsm.load(data)
+
+
+# ------------------------------------------------------------------ KA reconstruction
+
+
+def test_ka_refund_window_is_decided_with_the_quote_in_view() -> None:
+    ka = orderfsm.load("ka_pool_order")
+    (window,) = [d for d in ka.table.decisions if d.id == "ka-refund-window"]
+    quoted = " ".join(c.says for c in window.sides)
+    assert "a paid order may also ask for a refund before shipment" in quoted
+    # the quote's refund before shipment: money back, the trade ends as terminated
+    assert ka.transition("waitsellersend", "cancel").target.code == "terminated"
+    # the refund statuses (which include a return of goods) are for shipped goods
+    assert not ka.allows("waitsellersend", "apply_refund")
+    assert ka.transition("waitbuyerreceive", "apply_refund").target.code == "waitselleragree"
+    assert "was a reason to model it once, not to forbid it" in window.reasoning
+
+
+@pytest.mark.parametrize("status", ["waitbuyerreceive", "waitbuyersign", "signinsuccess"])
+def test_an_unconfirmed_ka_order_is_confirmed_by_the_platform(status: str) -> None:
+    ka = orderfsm.load("ka_pool_order")
+    step = ka.transition(status, "auto_confirm_receipt")
+    assert step.target.code == "confirm_goods"
+    assert {t.actor for t in ka.edges if t.event == "auto_confirm_receipt"} == {"platform"}
+
+
+def test_the_ka_page_labels_its_inferences() -> None:
+    page = (REPO / "docs" / "machines" / "ka_pool_order.md").read_text("utf-8")
+    prose = page.split(BEGIN)[0]
+    derivation = prose.split("## Three levels and the derivation rule")[1]
+    assert "**how a parent's status follows from its children is\ninferred**" in derivation
+    assert "**Inferred**: that a paid order may be cancelled at all" in prose
+    assert "ka-refunds-after-shipment" not in page
+    ka = orderfsm.load("ka_pool_order")
+    (paid_cancel,) = [
+        t
+        for t in ka.table.transitions
+        if (t.src, t.dst, t.event) == ("WAIT_SELLER_SEND", "TERMINATED", "cancel")
+    ]
+    assert not paid_cancel.provenance.documented
+
+
+def test_the_menus_contradictions_are_each_decided() -> None:
+    wanted = {
+        ("ka_pool_order", "transition waitsellersend -> terminated"): "ka-paid-cancel-terminates",
+        ("ka_pool_order", "event_actor auto_deduct buyer"): "ka-payment-is-a-deduction",
+        ("taobao_order", "event_present pay"): "pay-endpoint-outside-the-flows",
+        ("icbu_trade", "event_actor draft_order buyer"): "draft-role",
+    }
+    for (machine, subject), decision in wanted.items():
+        d = found(BASELINE, machine, subject)
+        assert d is not None and d.resolved, subject
+        assert d.decision is not None and d.decision.id == decision

@@ -59,6 +59,7 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "size": (frozenset({"size"}), frozenset()),
         "sub_machine": (frozenset({"parent"}), frozenset()),
         "actor_present": (frozenset({"actor", "present"}), frozenset()),
+        "actors_of": (frozenset({"event", "actors"}), frozenset({"exact"})),
         "event_present": (frozenset({"event", "present"}), frozenset()),
         "description_field": (frozenset({"value"}), frozenset()),
         "payload": (frozenset({"body", "format"}), frozenset()),

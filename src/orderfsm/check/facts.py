@@ -19,7 +19,7 @@ from typing import Any
 from orderfsm.check.claims import Claim, payload_text
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.table import Code
+from orderfsm.model.table import ACTORS, Code
 
 Subject = tuple[Any, ...]
 Pair = tuple[Code, Code]
@@ -395,6 +395,20 @@ def _present(f: _Facts, c: Claim) -> None:
     f.add((c.kind, c[what]), c["present"], f"{what} {c[what]} present: {c['present']}")
 
 
+def _actors_of(f: _Facts, c: Claim) -> None:
+    """Who makes an event: each listed actor makes it on some edge (and, if exact, no
+    other actor makes it anywhere)."""
+    listed = [str(a) for a in c["actors"]]
+    others = [a for a in ACTORS if a not in listed] if c.get("exact", True) else []
+    for actor in [*listed, *others]:
+        ok = actor in listed
+        f.add(
+            ("event_actor", c["event"], actor),
+            ok,
+            f"{c['event']} is {'' if ok else 'not '}made by the {actor}",
+        )
+
+
 def _description_field(f: _Facts, c: Claim) -> None:
     f.add(("description_field",), c["value"], f"the status description is the {c['value']}")
 
@@ -464,6 +478,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "size": _size,
     "sub_machine": _sub_machine,
     "actor_present": _present,
+    "actors_of": _actors_of,
     "event_present": _present,
     "description_field": _description_field,
     "payload": _payload,

@@ -166,6 +166,10 @@ def _obs_actor(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     return any(t.actor == args[0] for t in m.edges)
 
 
+def _obs_event_actor(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    return any(t.event == args[0] and t.actor == args[1] for t in m.edges)
+
+
 def _obs_event(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     return args[0] in m.event_names
 
@@ -287,6 +291,7 @@ _OBSERVERS: Mapping[str, Callable[[Observer, CompiledMachine, list[Any]], object
     "size": _obs_size,
     "parent_of": _obs_parent_of,
     "actor_present": _obs_actor,
+    "event_actor": _obs_event_actor,
     "event_present": _obs_event,
     "description_field": _obs_description_field,
     "final": _obs_final,
