@@ -347,3 +347,14 @@ def test_the_menus_contradictions_are_each_decided() -> None:
         d = found(BASELINE, machine, subject)
         assert d is not None and d.resolved, subject
         assert d.decision is not None and d.decision.id == decision
+
+
+def test_the_rereading_s_contradictions_are_each_decided() -> None:
+    wanted = {
+        ("taobao_order", "transition 11 -> 4"): "completed-trade-is-not-cancelled",
+        ("taobao_order", "exits_by 5 ('platform_close',)"): "finance-system-is-the-platform",
+    }
+    for (machine, subject), decision in wanted.items():
+        d = found(BASELINE, machine, subject)
+        assert d is not None and d.resolved, subject
+        assert d.decision is not None and d.decision.id == decision
