@@ -226,11 +226,15 @@ def _no_event_after(f: _Facts, c: Claim) -> None:
         )
 
 
+def _parent_codes(f: _Facts, c: Claim, listed: list[Any]) -> list[Any]:
+    """The parent-enum statuses a claim speaks about: all of them if exact, else the listed."""
+    parent = f.m.parent if f.m else None
+    return [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
+
+
 def _parent_enables(f: _Facts, c: Claim) -> None:
     listed = list(c["parents"])
-    parent = f.m.parent if f.m else None
-    codes = [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
-    for p in codes:
+    for p in _parent_codes(f, c, listed):
         ok = p in listed
         f.add(
             ("parent_enables", c["event"], c["status"], p),
@@ -244,9 +248,7 @@ def _sub_order_enables(f: _Facts, c: Claim) -> None:
     """Whether a sub-order event is accepted depends on the sub-order's own status
     (``subOrderStatus``, in the parent's enum) as well as on the main order's."""
     listed = list(c["sub_orders"])
-    parent = f.m.parent if f.m else None
-    codes = [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
-    for s in codes:
+    for s in _parent_codes(f, c, listed):
         ok = s in listed
         f.add(
             ("sub_order_enables", c["event"], c["status"], c["parent"], s),
