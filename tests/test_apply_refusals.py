@@ -47,18 +47,29 @@ def test_a_refund_while_the_order_is_unpaid_is_inconsistent_naming_the_rule() ->
     assert held.refund_status("s1").code == 0
 
 
-def test_a_refund_under_a_shipping_order_applies() -> None:
+def test_a_refund_of_a_shipped_sub_order_under_a_shipping_order_applies() -> None:
+    # The 000 API Response Example: main order 10, sub-order itself 11, refund applied.
     order = orderfsm.TaobaoOrder(status=10)
-    result = order.apply(page(10, {"id": "s1", "refundStatus": 10}))
+    shipped = {"id": "s1", "subOrderStatus": "WAIT_BUYER_CONFIRM_GOODS", "refundStatus": 10}
+    result = order.apply(page(10, shipped))
     assert result.outcome == "advanced"
     assert order.refund_status("s1").code == 10
+
+
+def test_a_refund_of_goods_never_shipped_is_inconsistent_naming_the_rule() -> None:
+    order = orderfsm.TaobaoOrder(status=10)
+    result = order.apply(page(10, {"id": "s1", "refundStatus": 10}))
+    assert result.outcome == "inconsistent"
+    assert "sub_order_shipped" in result.part("refund", "s1").note
+    unshipped = {"id": "s1", "subOrderStatus": "WAIT_SELLER_SEND_GOODS", "refundStatus": 10}
+    assert orderfsm.TaobaoOrder(status=10).apply(page(10, unshipped)).outcome == "inconsistent"
 
 
 def test_a_snapshot_names_an_int_sub_order_id_by_its_text() -> None:
     """Bodies carry ids as text; an order built with int ids applies them to the same
     sub-order, never a second one beside it, and still round-trips."""
-    order = orderfsm.TaobaoOrder(status=10, sub_orders=[7])
-    result = order.apply(page(10, {"id": 7, "refundStatus": 10}))
+    order = orderfsm.TaobaoOrder(status=11, sub_orders=[7])
+    result = order.apply(page(11, {"id": 7, "refundStatus": 10}))
     assert result.outcome == "advanced"
     assert list(order.sub_orders) == [7]
     assert order.refund_status(7).code == 10

@@ -218,13 +218,17 @@ def test_taobao_refund_is_judged_under_its_main_order(tmp_path: Path) -> None:
     path = _csv(
         tmp_path,
         "order_id,seq,status,sub_order_id,refund_status\n"
-        "A,1,WAIT_SELLER_SEND_GOODS,s1,0\nA,2,WAIT_SELLER_SEND_GOODS,s1,10\n"
-        "B,1,WAIT_BUYER_P,s1,0\nB,2,WAIT_BUYER_P,s1,10\n",
+        "A,1,WAIT_BUYER_CONFIRM_GOODS,s1,0\nA,2,WAIT_BUYER_CONFIRM_GOODS,s1,10\n"
+        "B,1,WAIT_BUYER_P,s1,0\nB,2,WAIT_BUYER_P,s1,10\n"
+        # an export without the sub-order's own status cannot show its goods shipped
+        "C,1,WAIT_SELLER_SEND_GOODS,s1,0\nC,2,WAIT_SELLER_SEND_GOODS,s1,10\n",
     )
     result = audit_files([path], "taobao_order")
-    [bad] = result.illegal
+    bad, unshipped = result.illegal
     assert (bad.order_id, bad.sub_order_id, bad.machine) == ("B", "s1", "taobao_refund")
     assert "main order" in bad.rule
+    assert (unshipped.order_id, unshipped.machine) == ("C", "taobao_refund")
+    assert "goods have shipped" in unshipped.rule
 
 
 def _problems(result: AuditResult) -> list[tuple[int, str]]:

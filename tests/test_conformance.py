@@ -183,6 +183,7 @@ def with_fields(claim: Claim, **fields: object) -> Claim:
         claim.meaning,
         {**claim.fields, **fields},
         claim.file,
+        claim.weight,
     )
 
 

@@ -54,7 +54,7 @@ def test_every_export_validates_against_the_published_schema(
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("version",), 2),
+        (("version",), 1),
         (("guards", "returns_to_history", "when", "op"), "python"),
         (("states", 0, "final"), "no"),
         (("edges", 0, "history"), None),
@@ -120,7 +120,7 @@ def _broken(change: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "entry", "problem"),
     [
-        (lambda d: d.update(version=2), "version", "unsupported version 2"),
+        (lambda d: d.update(version=1), "version", "unsupported version 1"),
         (lambda d: d.update(format="other"), "format", "expected 'orderfsm-machine'"),
         (lambda d: d.update(extra={}), "extra", "unknown section"),
         (

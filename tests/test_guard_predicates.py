@@ -53,6 +53,7 @@ contexts = st.builds(
     parent=st.none() | states,
     variables=st.dictionaries(st.sampled_from(("v", "w")), st.sampled_from(("X", "Y"))),
     history=st.none() | states,
+    sub_order=st.none() | states,
 )
 subjects = st.sampled_from(SUBJECTS)
 leaves = (
@@ -113,6 +114,7 @@ def test_reads_names_every_part_of_the_context_a_predicate_can_see(
         parent=ctx.parent if "parent" in reads else other.parent,
         variables=ctx.variables if "variables" in reads else other.variables,
         history=ctx.history if "history" in reads else other.history,
+        sub_order=ctx.sub_order if "sub_order" in reads else other.sub_order,
     )
     assert tree.holds(mixed) == tree.holds(ctx)
 
@@ -121,10 +123,10 @@ def test_every_shipped_guard_is_a_predicate_with_its_reads() -> None:
     assert {n: g.reads for n, g in REGISTRY.items()} == {
         "payment_lock": ("status",),
         "main_order_allows_refund": ("parent",),
+        "sub_order_shipped": ("parent", "sub_order"),
         "refund_cancellable": ("status",),
         "not_intercepted": ("status",),
         "balance_due": ("variables",),
-        "nothing_left_to_pay": ("variables",),
         "advance_paid": ("variables",),
         "nothing_paid": ("variables",),
         "before_shipment": ("status",),

@@ -38,7 +38,8 @@ def test_no_main_order_refund() -> None:
 
 @pytest.mark.parametrize("main", [s.code for s in MAIN.states])
 def test_refund_window_is_shipping_or_shipped(main: int) -> None:
-    order = orderfsm.TaobaoOrder(status=main, sub_orders={"s": 0})
+    # The sub-order's own goods have shipped; the main order decides the window.
+    order = orderfsm.TaobaoOrder(status=main, sub_orders={"s": 0}, sub_order_statuses={"s": 11})
     if main in (10, 11):
         assert order.trigger("apply_refund", sub_order="s").target.code == 10
     else:

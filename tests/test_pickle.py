@@ -83,7 +83,7 @@ def test_orders_pickle_and_copy_without_sharing_anything(order: Order) -> None:
 
 
 def test_a_refund_on_a_copy_leaves_the_original_alone() -> None:
-    order = orderfsm.TaobaoOrder(status=10, sub_orders={"s1": 0})
+    order = orderfsm.TaobaoOrder(status=11, sub_orders={"s1": 0})
     draft = copy.copy(order)
     draft.trigger("apply_refund", sub_order="s1")
     assert order.refund_status("s1") == 0 and not order.history and order.version == 0
@@ -95,7 +95,7 @@ def test_an_order_on_an_edited_machine_pickles_with_it() -> None:
         (resources.files("orderfsm") / "data" / "tables" / "taobao_order.toml").read_text("utf-8")
     )
     table["machine"]["title"] = "edited"
-    order = orderfsm.TaobaoOrder(status=10, sub_orders=["s"], machine=orderfsm.load(table))
+    order = orderfsm.TaobaoOrder(status=11, sub_orders=["s"], machine=orderfsm.load(table))
     order.trigger("apply_refund", sub_order="s")
     clone = pickle.loads(pickle.dumps(order))
     assert clone.to_dict() == order.to_dict() and clone.machine == order.machine
@@ -120,8 +120,8 @@ def test_a_loaded_machine_pickles_by_its_table() -> None:
     clone = pickle.loads(pickle.dumps(under))
     assert clone == under and hash(clone) == hash(under) and clone is not under
     assert clone.parent == loaded and clone.parent is not orderfsm.load("taobao_order")
-    assert clone.transition(0, "apply_refund", parent=10) == under.transition(
-        0, "apply_refund", parent=10
+    assert clone.transition(0, "apply_refund", parent=10, sub_order=11) == under.transition(
+        0, "apply_refund", parent=10, sub_order=11
     )
     assert copy.deepcopy(loaded) is loaded
 
@@ -131,7 +131,7 @@ def test_a_loaded_machine_pickles_by_its_table() -> None:
 
 def public_values() -> list[Any]:
     machines = [orderfsm.load(name) for name in orderfsm.MACHINES]
-    order = orderfsm.TaobaoOrder(status=10, sub_orders=["s1"])
+    order = orderfsm.TaobaoOrder(status=10, sub_orders=["s1"], sub_order_statuses={"s1": 11})
     order.trigger("apply_refund", sub_order="s1")
     results = [orderfsm.TaobaoOrder().apply(s) for s in TAOBAO_SNAPSHOTS]
     icbu = parse((PAYLOADS / "002_order_get_response.xml").read_bytes(), "icbu_order")
@@ -225,7 +225,7 @@ def refund_in_worker(order: orderfsm.TaobaoOrder, sub_order: str) -> orderfsm.Ta
 
 
 def test_orders_and_rejections_cross_a_process_pool() -> None:
-    order = orderfsm.TaobaoOrder(status=10, sub_orders={"s1": 0, "s2": 0})
+    order = orderfsm.TaobaoOrder(status=11, sub_orders={"s1": 0, "s2": 0})
     with pytest.raises(orderfsm.PaymentLocked) as local:
         copy.copy(order).trigger("cancel")
     # spawn: a fresh interpreter that must rebuild everything from the pickles

@@ -58,7 +58,10 @@ def test_scenario_3_after_sales_refund() -> None:
 @pytest.mark.parametrize("main_status", [10, 11])
 def test_scenario_4_refund_refused(main_status: int) -> None:
     # refundStatus 10 -> -10 -> -20; the order continues fulfilment.
-    order = orderfsm.TaobaoOrder(status=main_status, sub_orders={"a": 0, "b": 0})
+    # Sub-order a has shipped (with the main order in 10, ahead of b).
+    order = orderfsm.TaobaoOrder(
+        status=main_status, sub_orders={"a": 0, "b": 0}, sub_order_statuses={"a": 11}
+    )
     order.trigger("apply_refund", sub_order="a")
     order.trigger("refuse_refund", sub_order="a")
     order.trigger("close_refund", sub_order="a")

@@ -22,7 +22,9 @@ JSON = st.recursive(
 
 
 def taobao() -> dict[str, Any]:
-    order = orderfsm.TaobaoOrder(status=10, sub_orders={"a": 0, "b": 0})
+    order = orderfsm.TaobaoOrder(
+        status=10, sub_orders={"a": 0, "b": 0}, sub_order_statuses={"a": 11}
+    )
     order.trigger("apply_refund", sub_order="a")
     order.trigger("ship")
     return order.to_dict()

@@ -137,7 +137,9 @@ def ka_walk(steps: list[Any]) -> orderfsm.KaTrade:
 
 
 def busy_taobao() -> orderfsm.TaobaoOrder:
-    order = orderfsm.TaobaoOrder(sub_orders=["s1"])
+    # s1's goods have shipped ahead of the order's other sub-orders: it may apply for a
+    # refund while the main order still awaits shipment.
+    order = orderfsm.TaobaoOrder(sub_orders=["s1"], sub_order_statuses={"s1": 11})
     for event in ("creation_complete", "upload_payment_proof", "finance_approve"):
         order.trigger(event)
     order.trigger("payment_complete")

@@ -148,12 +148,17 @@ def test_taobao_order_runs_on_an_edited_table_with_the_refund_rules_under_it() -
         if state["code"] == 10:  # the edit: no refunds while waiting for shipment
             state["tags"] = [t for t in state["tags"] if t != "refund_allowed"]
     edited = orderfsm.load(table)
-    order = orderfsm.TaobaoOrder(status=10, sub_orders=["s"], machine=edited)
+    order = orderfsm.TaobaoOrder(
+        status=10, sub_orders=["s"], sub_order_statuses={"s": 11}, machine=edited
+    )
     assert order.machine is edited and order.refund_machine.parent is edited
     assert orderfsm.TaobaoOrder(machine=edited).refund_machine is order.refund_machine
     with pytest.raises(orderfsm.RefundNotAllowed):
         order.trigger("apply_refund", sub_order="s")
-    assert orderfsm.TaobaoOrder(status=10, sub_orders=["s"]).can("apply_refund", sub_order="s")
+    own = {"s": 11}  # the sub-order itself has shipped
+    assert orderfsm.TaobaoOrder(status=10, sub_orders=["s"], sub_order_statuses=own).can(
+        "apply_refund", sub_order="s"
+    )
     order.trigger("ship")
     restored = orderfsm.TaobaoOrder.from_dict(order.to_dict(), machine=edited)
     assert restored.to_dict() == order.to_dict() and restored.machine is edited
@@ -240,7 +245,7 @@ def test_ordinary_ids_type_check_under_mypy_strict(tmp_path: Path) -> None:
             """
             import orderfsm
 
-            order = orderfsm.TaobaoOrder(status=10, sub_orders={"1001": 0, "1002": 0})
+            order = orderfsm.TaobaoOrder(status=11, sub_orders={"1001": 0, "1002": 0})
             order.trigger("apply_refund", sub_order="1001")
             first: orderfsm.SubOrderId = sorted(order.sub_orders)[0]
             refunds = {sid: order.refund_status(sid).code for sid in sorted(order.sub_orders)}

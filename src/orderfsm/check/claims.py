@@ -19,7 +19,15 @@ from typing import Any
 from orderfsm.errors import TableError
 from orderfsm.model.reader import FieldReader
 
-_COMMON = {"id", "kind", "machine", "section", "says", "meaning"}
+_COMMON = {"id", "kind", "machine", "section", "says", "meaning", "weight"}
+
+# How much a claim weighs as evidence. A ``statement`` is the document's own word; an
+# ``example`` is one real response the platform produced (it shows what can happen, not
+# what must); a ``template`` is an example filled with placeholders ("string", 123456789,
+# the same amount in every field): it shows a field's shape, and no fact about statuses
+# or values can rest on it, so its facts never make a discrepancy on their own and no
+# decision may follow it.
+WEIGHTS = ("statement", "example", "template")
 
 # kind -> (required fields, optional fields)
 KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
@@ -33,6 +41,10 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "event_refused": (frozenset({"event", "statuses"}), frozenset({"error", "variables"})),
         "event_enabled_unless_tag": (frozenset({"event", "tag"}), frozenset({"error"})),
         "parent_enables": (frozenset({"event", "status", "parents"}), frozenset({"exact"})),
+        "sub_order_enables": (
+            frozenset({"event", "status", "parent", "sub_orders"}),
+            frozenset({"exact"}),
+        ),
         "no_event_after": (frozenset({"event", "after"}), frozenset()),
         "exits_by": (frozenset({"status", "actors"}), frozenset({"except_events"})),
         "exits_to": (frozenset({"status", "targets"}), frozenset()),
@@ -47,6 +59,7 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "size": (frozenset({"size"}), frozenset()),
         "sub_machine": (frozenset({"parent"}), frozenset()),
         "actor_present": (frozenset({"actor", "present"}), frozenset()),
+        "actors_of": (frozenset({"event", "actors"}), frozenset({"exact"})),
         "event_present": (frozenset({"event", "present"}), frozenset()),
         "description_field": (frozenset({"value"}), frozenset()),
         "payload": (frozenset({"body", "format"}), frozenset()),
@@ -71,6 +84,7 @@ class Claim:
     meaning: str
     fields: Mapping[str, object]
     file: str
+    weight: str = "statement"
 
     # Kind-specific fields are plain TOML values whose presence parse_claims has checked.
     def __getitem__(self, key: str) -> Any:
@@ -102,6 +116,15 @@ def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
         machine = r.opt_text("machine")
         if machine is None and kind not in MACHINELESS:
             r.fail("missing required key", "machine")
+        weight = r.text("weight", "statement")
+        if weight not in WEIGHTS:
+            r.fail(f"{weight!r} is not a weight; one of {', '.join(WEIGHTS)}", "weight")
+        for key, default in (("exact", True), ("complete", False)):
+            if weight != "statement" and key in optional and r.data.get(key, default):
+                r.fail(
+                    f"an {weight} shows what can happen, not what cannot: set {key} = false",
+                    key,
+                )
         out.append(
             Claim(
                 id=cid,
@@ -113,6 +136,7 @@ def parse_claims(data: Mapping[str, object], file: str) -> tuple[Claim, ...]:
                 meaning=r.text("meaning"),
                 fields=MappingProxyType({k: v for k, v in r.data.items() if k not in _COMMON}),
                 file=file,
+                weight=weight,
             )
         )
     return tuple(out)

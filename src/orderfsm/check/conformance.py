@@ -35,6 +35,28 @@ class ClaimSide:
     says: str
     statement: str
     table_agrees: bool
+    weight: str = "statement"
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A claim a decision follows, and whether the table still sides with it.
+
+    ``here`` says whether the claim speaks in this discrepancy. ``against`` lists the
+    subjects where the table goes against the claim with no other decision to answer for
+    it (so the decision does not hold); ``departures`` the other decisions that knowingly
+    depart from it elsewhere (each quoting it), which leave it holding everywhere else.
+    """
+
+    claim: str
+    here: bool
+    against: tuple[str, ...] = ()
+    departures: tuple[str, ...] = ()
+    template: bool = False
+
+    @property
+    def holds(self) -> bool:
+        return not self.against
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,40 +69,54 @@ class Discrepancy:
     claims: tuple[ClaimSide, ...]
     table: str
     decision: Decision | None
-    # For each claim the decision follows that does not speak here: does the table agree
-    # with every fact of it?
-    followed_elsewhere: tuple[tuple[str, bool], ...] = ()
+    # Every claim the decision follows (that exists), and whether the table sides with it.
+    followed: tuple[Followed, ...] = ()
+
+    @property
+    def followed_elsewhere(self) -> tuple[tuple[str, bool], ...]:
+        """The followed claims that do not speak here, each with whether it holds."""
+        return tuple((f.claim, f.holds) for f in self.followed if not f.here)
+
+    @property
+    def all_against(self) -> bool:
+        """Whether every source that speaks here is against the table."""
+        return all(not c.table_agrees for c in self.claims)
 
     @property
     def broken_decision(self) -> str | None:
         """Why the matched decision does not resolve this discrepancy, if it doesn't.
 
-        A decision's ``follows`` lists the claims the table sides with; it resolves a
-        discrepancy only while every one of them present here agrees with the table, so
-        editing the table against its own decision is caught; and it must quote (in
-        ``sides``, by document and section) every source here the table goes against.
-        Where every source that
-        speaks here is against the table (a description that says 11 awaits a
-        confirmation, while other statements make 11 final), the followed claims speak
-        elsewhere, and then the table must agree with each of them in full. A decision
-        that follows no claim cannot be checked, so it resolves nothing.
+        A decision holds only while the table sides with every claim it ``follows``:
+        the table must agree with each of them here and everywhere else, except where
+        another recorded decision departs from it (that decision answers for the
+        departure). So editing the table against its own decision is caught, wherever
+        the followed claim speaks. It must also quote (in ``sides``, by document and
+        section) every source here the table goes against. A decision that follows no
+        claim cannot be checked, so it resolves nothing.
         """
         if self.decision is None:
             return None
         if not self.decision.follows:
             return "it names no claim it follows (`follows`), so the checker cannot hold the table to it"
-        followed = [c for c in self.claims if c.claim in self.decision.follows]
-        if followed:
-            against = sorted({c.claim for c in followed if not c.table_agrees})
-        elif self.followed_elsewhere:
-            against = sorted(cid for cid, ok in self.followed_elsewhere if not ok)
-        else:
+        if not self.followed:
             return f"none of the claims it follows ({', '.join(self.decision.follows)}) exists"
+        templates = [f.claim for f in self.followed if f.template]
+        if templates:
+            return (
+                f"it follows {', '.join(templates)}, an example filled with placeholders: "
+                "a template cannot decide a rule"
+            )
+        against = [f for f in self.followed if not f.holds]
         if against:
-            return f"it follows {', '.join(against)}, which the table no longer agrees with"
+            where = "; ".join(f"{f.claim} (at {', '.join(f.against)})" for f in against)
+            return f"it follows {where}, which the table no longer agrees with"
         quoted = {(c.doc, c.section) for c in self.decision.sides}
         unquoted = sorted(
-            {f"{c.source} \u00a7 {c.section}" for c in self.claims if not c.table_agrees}
+            {
+                f"{c.source} \u00a7 {c.section}"
+                for c in self.claims
+                if not c.table_agrees and c.weight != "template"
+            }
             - {f"{doc} \u00a7 {section}" for doc, section in quoted}
         )
         if unquoted:
@@ -104,6 +140,7 @@ class Discrepancy:
                     "says": c.says,
                     "statement": c.statement,
                     "table_agrees": c.table_agrees,
+                    "weight": c.weight,
                 }
                 for c in self.claims
             ],
@@ -115,8 +152,15 @@ class Discrepancy:
                 "decision": self.decision.decision,
                 "reasoning": self.decision.reasoning,
             },
-            "followed_elsewhere": [
-                {"id": cid, "table_agrees": ok} for cid, ok in self.followed_elsewhere
+            "followed": [
+                {
+                    "id": f.claim,
+                    "speaks_here": f.here,
+                    "holds": f.holds,
+                    "against": list(f.against),
+                    "departed_from_by": list(f.departures),
+                }
+                for f in self.followed
             ],
             "resolved": self.resolved,
             "broken_decision": self.broken_decision,
@@ -176,7 +220,6 @@ def discrepancies(
     """Every disagreement between the claims and the machines, or among the claims."""
     observer = Observer(machines)
     groups: dict[tuple[str, Subject], list[Fact]] = {}
-    claim_holds: dict[str, bool] = {}
     for claim in claims:
         if (
             claim.machine is not None
@@ -189,39 +232,98 @@ def discrepancies(
     verdict_of = {
         id(f): observer.observe(f) == f.expected for facts in groups.values() for f in facts
     }
-    for facts in groups.values():
+    # A template's facts are shown beside the others but are no evidence on their own.
+    found = {
+        key: facts
+        for key, facts in groups.items()
+        if not all(verdict_of[id(f)] for f in _evidence(facts))
+        or _sources_disagree(key[1], _evidence(facts))
+    }
+    decision_of = {
+        key: _decision_for(machines.get(key[0]), _pair(key[1]), {f.claim.id for f in facts})
+        for key, facts in found.items()
+    }
+    # For each claim: the discrepancies where the table goes against one of its facts.
+    against: dict[str, list[tuple[str, Subject]]] = {}
+    for key, facts in found.items():
         for f in facts:
-            claim_holds[f.claim.id] = claim_holds.get(f.claim.id, True) and verdict_of[id(f)]
+            against.setdefault(f.claim.id, [])
+            if not verdict_of[id(f)] and key not in against[f.claim.id]:
+                against[f.claim.id].append(key)
+    weight = {f.claim.id: f.claim.weight for facts in groups.values() for f in facts}
     out: list[Discrepancy] = []
-    for (machine, key), facts in groups.items():
-        verdicts = [verdict_of[id(f)] for f in facts]
-        if all(verdicts) and not _sources_disagree(key, facts):
-            continue
-        pair = (key[1], key[2]) if key[0] == "transition" else None
-        m = machines.get(machine)
+    for key, facts in found.items():
+        machine = key[0]
+        decision = decision_of[key]
         sides = tuple(
-            ClaimSide(f.claim.id, f.claim.doc, f.claim.section, f.claim.says, f.statement, ok)
-            for f, ok in zip(facts, verdicts, strict=True)
+            ClaimSide(
+                f.claim.id,
+                f.claim.doc,
+                f.claim.section,
+                f.claim.says,
+                f.statement,
+                verdict_of[id(f)],
+                f.claim.weight,
+            )
+            for f in facts
         )
-        decision = _decision_for(m, pair, {f.claim.id for f in facts})
         here = {f.claim.id for f in facts}
-        elsewhere = tuple(
-            (cid, claim_holds[cid])
+        followed = tuple(
+            _followed(
+                cid,
+                here=cid in here,
+                decision=decision,
+                against=against.get(cid, []),
+                decision_of=decision_of,
+                template=weight[cid] == "template",
+            )
             for cid in (decision.follows if decision else ())
-            if cid not in here and cid in claim_holds
+            if cid in weight
         )
         out.append(
             Discrepancy(
                 machine=machine,
-                transition=pair,
-                subject=_subject_text(key),
+                transition=_pair(key[1]),
+                subject=_subject_text(key[1]),
                 claims=sides,
-                table=_describe_table(observer, machine, key, facts),
+                table=_describe_table(observer, machine, key[1], facts),
                 decision=decision,
-                followed_elsewhere=elsewhere,
+                followed=followed,
             )
         )
     return out
+
+
+def _evidence(facts: Sequence[Fact]) -> list[Fact]:
+    """The facts that count as evidence: every one but a template's."""
+    return [f for f in facts if f.claim.weight != "template"]
+
+
+def _pair(key: Subject) -> Pair | None:
+    return (key[1], key[2]) if key[0] == "transition" else None
+
+
+def _followed(
+    cid: str,
+    *,
+    here: bool,
+    decision: Decision | None,
+    against: Sequence[tuple[str, Subject]],
+    decision_of: Mapping[tuple[str, Subject], Decision | None],
+    template: bool,
+) -> Followed:
+    """Whether the table sides with claim ``cid``, which ``decision`` follows: every place
+    the table goes against it must be answered for by another decision that does not
+    follow it (a departure); anywhere else, the decision that follows it is broken."""
+    broken: list[str] = []
+    departures: list[str] = []
+    for key in against:
+        other = decision_of[key]
+        if other is None or decision is None or other.id == decision.id or cid in other.follows:
+            broken.append(_subject_text(key[1]))
+        elif other.id not in departures:
+            departures.append(other.id)
+    return Followed(cid, here, tuple(broken), tuple(departures), template)
 
 
 def _sources_disagree(key: Subject, facts: Sequence[Fact]) -> bool:

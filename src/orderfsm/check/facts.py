@@ -19,7 +19,7 @@ from typing import Any
 from orderfsm.check.claims import Claim, payload_text
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.table import Code
+from orderfsm.model.table import ACTORS, Code
 
 Subject = tuple[Any, ...]
 Pair = tuple[Code, Code]
@@ -226,17 +226,35 @@ def _no_event_after(f: _Facts, c: Claim) -> None:
         )
 
 
+def _parent_codes(f: _Facts, c: Claim, listed: list[Any]) -> list[Any]:
+    """The parent-enum statuses a claim speaks about: all of them if exact, else the listed."""
+    parent = f.m.parent if f.m else None
+    return [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
+
+
 def _parent_enables(f: _Facts, c: Claim) -> None:
     listed = list(c["parents"])
-    parent = f.m.parent if f.m else None
-    codes = [s.code for s in parent.states] if (parent and c.get("exact", True)) else listed
-    for p in codes:
+    for p in _parent_codes(f, c, listed):
         ok = p in listed
         f.add(
             ("parent_enables", c["event"], c["status"], p),
             ok,
             f"{c['event']} in {c['status']} while the main order is {p}: "
             f"{'allowed' if ok else 'not allowed'}",
+        )
+
+
+def _sub_order_enables(f: _Facts, c: Claim) -> None:
+    """Whether a sub-order event is accepted depends on the sub-order's own status
+    (``subOrderStatus``, in the parent's enum) as well as on the main order's."""
+    listed = list(c["sub_orders"])
+    for s in _parent_codes(f, c, listed):
+        ok = s in listed
+        f.add(
+            ("sub_order_enables", c["event"], c["status"], c["parent"], s),
+            ok,
+            f"{c['event']} in {c['status']} while the main order is {c['parent']} and the "
+            f"sub-order itself is {s}: {'allowed' if ok else 'not allowed'}",
         )
 
 
@@ -379,6 +397,20 @@ def _present(f: _Facts, c: Claim) -> None:
     f.add((c.kind, c[what]), c["present"], f"{what} {c[what]} present: {c['present']}")
 
 
+def _actors_of(f: _Facts, c: Claim) -> None:
+    """Who makes an event: each listed actor makes it on some edge (and, if exact, no
+    other actor makes it anywhere)."""
+    listed = [str(a) for a in c["actors"]]
+    others = [a for a in ACTORS if a not in listed] if c.get("exact", True) else []
+    for actor in [*listed, *others]:
+        ok = actor in listed
+        f.add(
+            ("event_actor", c["event"], actor),
+            ok,
+            f"{c['event']} is {'' if ok else 'not '}made by the {actor}",
+        )
+
+
 def _description_field(f: _Facts, c: Claim) -> None:
     f.add(("description_field",), c["value"], f"the status description is the {c['value']}")
 
@@ -434,6 +466,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "event_refused": _event_refused,
     "no_event_after": _no_event_after,
     "parent_enables": _parent_enables,
+    "sub_order_enables": _sub_order_enables,
     "exits_by": _exits_by,
     "exits_to": _exits_to,
     "dominated_by": _dominated_by,
@@ -447,6 +480,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "size": _size,
     "sub_machine": _sub_machine,
     "actor_present": _present,
+    "actors_of": _actors_of,
     "event_present": _present,
     "description_field": _description_field,
     "payload": _payload,

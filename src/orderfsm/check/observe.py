@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,17 +41,21 @@ class Observer:
         event: str,
         parent: Any = None,
         fixed: Sequence[tuple[str, str]] = (),
+        *,
+        sub_order: Any = None,
     ) -> bool:
-        """Whether ``event`` is accepted in ``src`` in at least one possible context."""
+        """Whether ``event`` is accepted in ``src`` in at least one possible context
+        (``parent`` and ``sub_order`` pin those parts of it)."""
         if event not in m.event_names:
             return False
         histories: list[State | None] = (
             [None, *m.states] if any(t.history for t in m.table.transitions) else [None]
         )
         return any(
-            m.allows(src, event, parent=p, variables=v, history=h)
+            m.allows(src, event, parent=p, variables=v, history=h, sub_order=so)
             for p, v in m.contexts(parent, fixed)
             for h in histories
+            for so in (m.sub_order_statuses if sub_order is None else (sub_order,))
         )
 
     def edge_possible(self, m: CompiledMachine, a: object, b: object, parent: Any = None) -> bool:
@@ -60,9 +65,11 @@ class Observer:
         for t in m.transitions_from(src):
             if t.dst != dst.name:
                 continue
-            for p, v in m.contexts(parent):
+            for (p, v), so in itertools.product(m.contexts(parent), m.sub_order_statuses):
                 try:
-                    step = m.transition(src, t.event, parent=p, variables=v, history=dst)
+                    step = m.transition(
+                        src, t.event, parent=p, variables=v, history=dst, sub_order=so
+                    )
                 except TransitionRejected:
                     continue
                 if step.target == dst:
@@ -107,9 +114,9 @@ def _obs_refused(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     if str(args[0]) not in m.event_names:
         return "no such event"
     outcomes = set()
-    for p, v in m.contexts(fixed=args[2]):
+    for (p, v), so in itertools.product(m.contexts(fixed=args[2]), m.sub_order_statuses):
         try:
-            m.transition(s, str(args[0]), parent=p, variables=v)
+            m.transition(s, str(args[0]), parent=p, variables=v, sub_order=so)
             outcomes.add("accepted")
         except TransitionRejected as exc:
             outcomes.add(type(exc).__name__)
@@ -119,6 +126,13 @@ def _obs_refused(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
 def _obs_parent_enables(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     s = o.state(m, args[1])
     return s is not None and m.parent is not None and o.accepts(m, s, str(args[0]), args[2])
+
+
+def _obs_sub_order_enables(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    s = o.state(m, args[1])
+    if s is None or m.parent is None:
+        return False
+    return o.accepts(m, s, str(args[0]), args[2], sub_order=args[3])
 
 
 def _obs_exists(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
@@ -150,6 +164,10 @@ def _obs_parent_of(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
 
 def _obs_actor(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     return any(t.actor == args[0] for t in m.edges)
+
+
+def _obs_event_actor(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    return any(t.event == args[0] and t.actor == args[1] for t in m.edges)
 
 
 def _obs_event(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
@@ -265,6 +283,7 @@ _OBSERVERS: Mapping[str, Callable[[Observer, CompiledMachine, list[Any]], object
     "enabled": _obs_enabled,
     "refused": _obs_refused,
     "parent_enables": _obs_parent_enables,
+    "sub_order_enables": _obs_sub_order_enables,
     "exists": _obs_exists,
     "field": _obs_field,
     "resolves": _obs_resolves,
@@ -272,6 +291,7 @@ _OBSERVERS: Mapping[str, Callable[[Observer, CompiledMachine, list[Any]], object
     "size": _obs_size,
     "parent_of": _obs_parent_of,
     "actor_present": _obs_actor,
+    "event_actor": _obs_event_actor,
     "event_present": _obs_event,
     "description_field": _obs_description_field,
     "final": _obs_final,

@@ -83,8 +83,9 @@ def conformance_markdown(report: Report) -> str:
                 "| --- | --- | --- | --- | --- |",
             ]
             for c in d.claims:
+                weight = "" if c.weight == "statement" else f" ({c.weight})"
                 out.append(
-                    f"| `{c.claim}` | {_cell(c.source)} \u00a7 {_cell(c.section)} | {_cell(c.says)} "
+                    f"| `{c.claim}`{weight} | {_cell(c.source)} \u00a7 {_cell(c.section)} | {_cell(c.says)} "
                     f"| {_cell(c.statement)} | {'yes' if c.table_agrees else '**no**'} |"
                 )
             if d.decision:
@@ -94,12 +95,7 @@ def conformance_markdown(report: Report) -> str:
                     "",
                     f"*Reasoning:* {d.decision.reasoning}",
                 ]
-                if d.followed_elsewhere:
-                    held = ", ".join(
-                        f"`{cid}` ({'holds' if ok else '**no longer holds**'})"
-                        for cid, ok in d.followed_elsewhere
-                    )
-                    out += ["", f"Every source here is against the table; it follows {held}."]
+                out += ["", _followed_sentence(d)]
                 if d.broken_decision:
                     out += [
                         "",
@@ -107,6 +103,24 @@ def conformance_markdown(report: Report) -> str:
                     ]
             else:
                 out += ["", "**Unresolved:** the table records no decision for this."]
+    templates = [c for c in report.claims if c.weight == "template"]
+    if templates:
+        out += [
+            "",
+            "## Examples that are templates",
+            "",
+            "These examples are filled with placeholders, so they show a payload's shape and",
+            "nothing more: their facts are listed where other sources disagree (marked",
+            "*template*), never make a discrepancy on their own, and no decision may follow them.",
+            "",
+            "| claim | source | says | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
+        for claim in templates:
+            out.append(
+                f"| `{claim.id}` | {_cell(claim.doc)} \u00a7 {_cell(claim.section)} "
+                f"| {_cell(claim.says)} | {_cell(claim.meaning)} |"
+            )
     if report.unchecked:
         out += [
             "",
@@ -121,6 +135,33 @@ def conformance_markdown(report: Report) -> str:
                 f"| {_cell(claim.says)} | {_cell(str(claim.get('reason')))} |"
             )
     return "\n".join(out) + "\n"
+
+
+def _followed_sentence(d: Discrepancy) -> str:
+    """What the decision follows and whether each claim still holds, said only as it is."""
+    parts = []
+    for f in d.followed:
+        where = "speaks here" if f.here else "speaks elsewhere"
+        if not f.holds:
+            state = f"**no longer holds** at {', '.join(f.against)}"
+        elif f.departures:
+            state = (
+                "holds, except where "
+                + ", ".join(f"decision `{o}`" for o in f.departures)
+                + (" departs" if len(f.departures) == 1 else " depart")
+                + " from it"
+            )
+        else:
+            state = "holds"
+        parts.append(f"`{f.claim}` ({where}; {state})")
+    lead = (
+        "Every source here is against the table"
+        if d.all_against
+        else "Some sources here agree with the table"
+    )
+    if not parts:
+        return f"{lead}; the decision follows no claim that exists."
+    return f"{lead}; the decision follows {', '.join(parts)}."
 
 
 def _machine_order(report: Report) -> Callable[[str], tuple[int, str]]:

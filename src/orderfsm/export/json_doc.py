@@ -84,6 +84,8 @@ def _provenance(p: Provenance) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": p.kind, "sources": [_citation(c) for c in p.sources]}
     if p.basis:
         out["basis"] = p.basis
+    if p.inferred:
+        out["inferred"] = dict(p.inferred)
     return out
 
 

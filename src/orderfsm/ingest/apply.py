@@ -283,14 +283,15 @@ class Said:
     ``variables`` are the order's extended state before the snapshot (ICBU ``pay_step``),
     ``wanted`` the values the snapshot states for them (``None``: it states none), and
     ``parents`` the enclosing order's statuses the steps may have happened under (for a
-    Taobao refund: the main order's statuses from held to observed). A reconstructed path
-    must pass every guard in this context: a parent guard passes if it passes for one of
-    ``parents``.
+    Taobao refund: the main order's statuses from held to observed), ``sub_orders`` the
+    sub-order's own statuses likewise. A reconstructed path must pass every guard in this
+    context: a guard passes if it passes for one of ``parents`` and ``sub_orders``.
     """
 
     variables: Mapping[str, str]
     wanted: Mapping[str, str] | None = None
     parents: tuple[State, ...] = ()
+    sub_orders: tuple[State, ...] = ()
 
     def reached(self, variables: Mapping[str, str]) -> bool:
         return self.wanted is None or all(variables.get(k) == v for k, v in self.wanted.items())
@@ -315,9 +316,11 @@ def _failing_guard(
     for name in names:
         g = REGISTRY[name]
         parents: tuple[State | None, ...] = said.parents if "parent" in g.reads else (None,)
+        subs: tuple[State | None, ...] = said.sub_orders if "sub_order" in g.reads else (None,)
         if not any(
-            g.check(GuardContext(machine.name, edge.event, src, dst, p, variables, remembered))
+            g.check(GuardContext(machine.name, edge.event, src, dst, p, variables, remembered, so))
             for p in parents or (None,)
+            for so in subs or (None,)
         ):
             return name
     return None
@@ -339,7 +342,7 @@ def guarded_path(
     one would be worse than skipping it); one that does is taken only when no other exists.
     """
     wanted = None if said.wanted is None else tuple(sorted(said.wanted.items()))
-    key = (tuple(sorted(said.variables.items())), wanted, said.parents)
+    key = (tuple(sorted(said.variables.items())), wanted, said.parents, said.sub_orders)
     return _cached_path(machine, src, dst, key, remembered)
 
 
@@ -349,14 +352,17 @@ def _cached_path(
     src: State,
     dst: State,
     said_key: tuple[
-        tuple[tuple[str, str], ...], tuple[tuple[str, str], ...] | None, tuple[State, ...]
+        tuple[tuple[str, str], ...],
+        tuple[tuple[str, str], ...] | None,
+        tuple[State, ...],
+        tuple[State, ...],
     ],
     remembered: State | None,
 ) -> tuple[Transition, ...] | None:
     """:func:`guarded_path`, remembered: the answer depends only on its arguments (the
     machines are immutable), and a service applies the same few shapes of snapshot."""
-    variables, wanted, parents = said_key
-    said = Said(dict(variables), None if wanted is None else dict(wanted), parents)
+    variables, wanted, parents, sub_orders = said_key
+    said = Said(dict(variables), None if wanted is None else dict(wanted), parents, sub_orders)
     for through_history in (False, True):
         found = _search(machine, src, dst, said, remembered, through_history=through_history)
         if found is not None:
@@ -585,6 +591,9 @@ def plan_taobao(
             reported.add(sid)
             parts.append(_repeated(sid, held.sub_statuses.get(sid, held.status), ids[sid]))
             continue
+        # A refund's guards also read the sub-order's own status: the statuses it passes
+        # through in this snapshot (its held one if the snapshot states none).
+        own: tuple[State, ...] = (held.sub_statuses.get(sid, held.status),)
         if sub.status is not None:
             current = held.sub_statuses.get(sid, held.status)
             part = decide(
@@ -601,6 +610,7 @@ def plan_taobao(
                 inconsistencies.append(clash)
                 part = _mark_inconsistent(part)
             parts.append(_against_order(part, order_part))
+            own = (part.before, *(step.target for step in part.steps))
         if sub.refund_status is not None:
             current = held.refunds.get(sid, refund.initial)
             parts.append(
@@ -612,7 +622,7 @@ def plan_taobao(
                     sub_order=sid,
                     timing=timing,
                     force=force,
-                    said=Said({}, parents=parents),
+                    said=Said({}, parents=parents, sub_orders=own),
                 )
             )
     result = _combine(parts, inconsistencies, snapshot.modify_time)

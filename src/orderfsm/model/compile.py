@@ -297,22 +297,35 @@ class CompiledMachine:
     ) -> Iterator[GuardContext]:
         """The contexts a guard that reads ``reads`` can tell apart, for ``event`` tried in
         ``status`` toward ``target``: every parent status if it reads the parent (else
-        one), every remembered status and none if it reads the history (else none), the
+        one), every remembered status and none if it reads the history (else none), every
+        sub-order status and none if it reads the sub-order's own status (else none), the
         variables at their defaults (:meth:`explore` branches on those)."""
         parents = self.parent_statuses if "parent" in reads else self.parent_statuses[:1]
         histories = (None, *self.states) if "history" in reads else (None,)
+        subs = self.sub_order_statuses if "sub_order" in reads else (None,)
         state = self.status(status)
         for parent in parents:
             for history in histories:
-                yield GuardContext(
-                    machine=self.name,
-                    event=event,
-                    status=state,
-                    target=target,
-                    parent=parent,
-                    variables=self._defaults,
-                    history=history,
-                )
+                for sub_order in subs:
+                    yield GuardContext(
+                        machine=self.name,
+                        event=event,
+                        status=state,
+                        target=target,
+                        parent=parent,
+                        variables=self._defaults,
+                        history=history,
+                        sub_order=sub_order,
+                    )
+
+    @property
+    def sub_order_statuses(self) -> tuple[State | None, ...]:
+        """Every own status a sub-order can report when a guard reads it, and not knowing
+        it (``None``); ``(None,)`` for a machine without a parent or whose guards do not
+        read it."""
+        if self.parent is None or "sub_order" not in self._guard_reads():
+            return (None,)
+        return (None, *self.parent.states)
 
     def _guard_reads(self) -> frozenset[str]:
         """Everything any guard of this table reads (``status``, ``parent``, ...)."""
@@ -421,15 +434,17 @@ class CompiledMachine:
         parent: StatusLike | None = None,
         variables: Mapping[str, str] | None = None,
         history: StatusLike | None = None,
+        sub_order: StatusLike | None = None,
     ) -> Step:
         """Apply ``event`` to ``status`` and return the :class:`Step`, or raise why not.
 
         Pure: nothing is stored. ``parent`` is the enclosing order's status (for a
         sub-order machine), ``variables`` the order's extended state, ``history`` the
-        status remembered before a history state. Raises :class:`UnknownStatus`,
+        status remembered before a history state, ``sub_order`` the sub-order's own
+        status in the parent's enum (Taobao ``subOrderStatus``), when known. Raises :class:`UnknownStatus`,
         :class:`UnknownEvent`, or a :class:`TransitionRejected` subclass naming the rule.
         """
-        probe, chosen = self._decide(status, event, parent, variables, history)
+        probe, chosen = self._decide(status, event, parent, variables, history, sub_order=sub_order)
         if isinstance(chosen, _Refusal):
             assert probe is not None  # refusals come from the general path
             raise self._reject(probe, chosen)
@@ -443,9 +458,10 @@ class CompiledMachine:
         parent: StatusLike | None = None,
         variables: Mapping[str, str] | None = None,
         history: StatusLike | None = None,
+        sub_order: StatusLike | None = None,
     ) -> bool:
         """Whether :meth:`transition` would accept ``event``; unknown values still raise."""
-        _, chosen = self._decide(status, event, parent, variables, history)
+        _, chosen = self._decide(status, event, parent, variables, history, sub_order=sub_order)
         return not isinstance(chosen, _Refusal)
 
     def _decide(
@@ -455,14 +471,22 @@ class CompiledMachine:
         parent: StatusLike | None,
         variables: Mapping[str, str] | None,
         history: StatusLike | None,
+        *,
+        sub_order: StatusLike | None = None,
     ) -> tuple[GuardContext | None, _Edge | _Refusal]:
         """The index's decision (confirmed by the engine on a verifying machine), with the
         context it was decided in; ``None`` when no guard was involved and none was built."""
-        if parent is None and variables is None and history is None and not self.verify:
+        if (
+            parent is None
+            and variables is None
+            and history is None
+            and sub_order is None
+            and not self.verify
+        ):
             unguarded = self._unguarded(status, event)
             if unguarded is not None:
                 return None, unguarded
-        probe = self._probe(status, event, parent, variables, history)
+        probe = self._probe(status, event, parent, variables, history, sub_order=sub_order)
         chosen = self._choose(probe)
         if self.verify:
             self._reference.confirm(self, probe, chosen)
@@ -475,12 +499,13 @@ class CompiledMachine:
         parent: StatusLike | None = None,
         variables: Mapping[str, str] | None = None,
         history: StatusLike | None = None,
+        sub_order: StatusLike | None = None,
     ) -> tuple[str, ...]:
         """The events that would be accepted in ``status`` with this context, guards included."""
         names = self.events(status)
         if not names:
             return ()
-        probe = self._probe(status, names[0], parent, variables, history)
+        probe = self._probe(status, names[0], parent, variables, history, sub_order=sub_order)
         return tuple(
             e
             for e in names
@@ -497,6 +522,7 @@ class CompiledMachine:
         parent: StatusLike | None = None,
         variables: Mapping[str, str] | None = None,
         history: StatusLike | None = None,
+        sub_order: StatusLike | None = None,
     ) -> Step:
         """:meth:`transition` computed by the reference ``transitions`` engine instead.
 
@@ -505,7 +531,7 @@ class CompiledMachine:
         :meth:`transition` whenever the index and the engine agree, which
         ``load(..., verify=True)`` asserts on every call.
         """
-        probe = self._probe(status, event, parent, variables, history)
+        probe = self._probe(status, event, parent, variables, history, sub_order=sub_order)
         chosen = self._reference.run(self, probe)
         if isinstance(chosen, _Refusal):
             raise self._reject(probe, chosen)
@@ -533,15 +559,14 @@ class CompiledMachine:
         parent: StatusLike | None,
         variables: Mapping[str, str] | None,
         history: StatusLike | None,
+        *,
+        sub_order: StatusLike | None = None,
     ) -> GuardContext:
         """Resolve the arguments once into the context every guard of this attempt reads."""
         state = self.status(status)
         self.event(event)
-        parent_state = None
-        if parent is not None:
-            if self.parent is None:
-                raise UnknownStatus(self.name, parent, ["(this machine has no parent order)"])
-            parent_state = self.parent.status(parent)
+        parent_state = self._parent_status(parent)
+        sub_order_state = self._parent_status(sub_order)
         return GuardContext(
             machine=self.name,
             event=event,
@@ -552,7 +577,16 @@ class CompiledMachine:
                 self._defaults if variables is None else MappingProxyType(self.variables(variables))
             ),
             history=None if history is None else self.status(history),
+            sub_order=sub_order_state,
         )
+
+    def _parent_status(self, value: StatusLike | None) -> State | None:
+        """A status of the enclosing order's machine (the parent's, or a sub-order's own)."""
+        if value is None:
+            return None
+        if self.parent is None:
+            raise UnknownStatus(self.name, value, ["(this machine has no parent order)"])
+        return self.parent.status(value)
 
     def _choose(self, probe: GuardContext) -> _Edge | _Refusal:
         """The edge the index takes for ``probe``, or why it refuses: event-level guards

@@ -21,8 +21,10 @@ from orderfsm.model.reader import parse_table
 from orderfsm.model.table import Table, Transition
 
 FORMAT = "orderfsm-machine"
-VERSION = 1
-SCHEMA_ID = "https://orderfsm.invalid/schema/orderfsm-machine-1.schema.json"
+# Version 2: a provenance may name the facts of a documented entry that are inferred
+# (``inferred``); a version 1 document could not say so, so its "documented" overclaims.
+VERSION = 2
+SCHEMA_ID = "https://orderfsm.invalid/schema/orderfsm-machine-2.schema.json"
 TABLE_SECTIONS = ("machine", "variables", "states", "events", "transitions", "decisions")
 _DOCUMENT_KEYS = {"$schema", "format", "version", "guards", "edges", *TABLE_SECTIONS}
 

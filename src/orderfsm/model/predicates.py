@@ -17,8 +17,10 @@ same trees are exported, so another runtime evaluates exactly the rule that runs
 
 The subjects are ``status`` (where the event is tried), ``target`` (the destination of
 the edge being tried; absent for an event's own guards), ``parent`` (the enclosing
-order's status; absent without one) and ``history`` (the status remembered before a
-history state; absent when nothing is remembered).
+order's status; absent without one), ``history`` (the status remembered before a
+history state; absent when nothing is remembered) and ``sub_order`` (for a sub-order's
+machine, the sub-order's own status in its parent's enum, Taobao ``subOrderStatus``;
+absent when the caller does not know it).
 """
 
 from __future__ import annotations
@@ -31,10 +33,17 @@ from typing import Any, Literal, NoReturn
 from orderfsm.errors import TableError
 from orderfsm.model.table import State
 
-Subject = Literal["status", "target", "parent", "history"]
-Reads = Literal["status", "parent", "variables", "history", "target"]
-SUBJECTS: tuple[Subject, ...] = ("status", "target", "parent", "history")
-READS_ORDER: tuple[Reads, ...] = ("status", "parent", "variables", "history", "target")
+Subject = Literal["status", "target", "parent", "history", "sub_order"]
+Reads = Literal["status", "parent", "variables", "history", "target", "sub_order"]
+SUBJECTS: tuple[Subject, ...] = ("status", "target", "parent", "history", "sub_order")
+READS_ORDER: tuple[Reads, ...] = (
+    "status",
+    "parent",
+    "variables",
+    "history",
+    "target",
+    "sub_order",
+)
 OPS = ("has_tag", "var_is", "same", "not", "all", "any")
 
 
@@ -46,8 +55,9 @@ class GuardContext:
     destination of the transition being tried (``None`` for an event-level guard),
     ``parent`` the status of the enclosing order when the machine is a sub-order's
     (the Taobao main order for a refund), ``variables`` the order's extended state
-    (ICBU ``pay_step``...), and ``history`` the status remembered before the order
-    entered a history state (ICBU ``frozen``).
+    (ICBU ``pay_step``...), ``history`` the status remembered before the order
+    entered a history state (ICBU ``frozen``), and ``sub_order`` the sub-order's own
+    status in the parent's enum (a Taobao sub-order's ``subOrderStatus``), when known.
     """
 
     machine: str
@@ -57,6 +67,7 @@ class GuardContext:
     parent: State | None = None
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     history: State | None = None
+    sub_order: State | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copy and pickle with the variables as a plain dict (a read-only view pickles not)."""
@@ -70,15 +81,16 @@ class GuardContext:
                 self.parent,
                 dict(self.variables),
                 self.history,
+                self.sub_order,
             ),
         )
 
 
 def _context(*fields: Any) -> GuardContext:
     """Rebuild a pickled :class:`GuardContext`, its variables read-only again."""
-    machine, event, status, target, parent, variables, history = fields
+    machine, event, status, target, parent, variables, history, sub_order = fields
     return GuardContext(
-        machine, event, status, target, parent, MappingProxyType(variables), history
+        machine, event, status, target, parent, MappingProxyType(variables), history, sub_order
     )
 
 
@@ -89,6 +101,8 @@ def _subject(ctx: GuardContext, of: Subject) -> State | None:
         return ctx.target
     if of == "parent":
         return ctx.parent
+    if of == "sub_order":
+        return ctx.sub_order
     return ctx.history
 
 

@@ -15,7 +15,9 @@ from orderfsm.errors import TableError
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import (
     ACTORS,
+    STATE_FACTS,
     TEXT_ORIGINS,
+    TRANSITION_FACTS,
     Citation,
     Code,
     Decision,
@@ -75,7 +77,7 @@ _TRANSITION_KEYS = {
     "notes",
     "set",
 }
-_PROVENANCE_KEYS = {"kind", "sources", "basis"}
+_PROVENANCE_KEYS = {"kind", "sources", "basis", "inferred"}
 _CITATION_KEYS = {"doc", "section", "says"}
 _DECISION_KEYS = {
     "id",
@@ -164,7 +166,8 @@ def _citation(file: str, entry: str, data: object) -> Citation:
     return Citation(doc=r.text("doc"), section=r.text("section"), says=r.text("says", ""))
 
 
-def _provenance(file: str, entry: str, data: object) -> Provenance:
+def _provenance(file: str, entry: str, data: object, facts: Sequence[str]) -> Provenance:
+    """An entry's provenance; ``facts`` are its other facts ``inferred`` may name."""
     r = FieldReader(file, entry, data, _PROVENANCE_KEYS)
     kind = r.text("kind")
     if kind not in ("documented", "inferred"):
@@ -177,9 +180,30 @@ def _provenance(file: str, entry: str, data: object) -> Provenance:
         r.fail("a documented entry must cite at least one source", "sources")
     if kind == "inferred" and not basis:
         r.fail("an inferred entry must give its reasoning in 'basis'", "basis")
-    return Provenance(
-        kind="documented" if kind == "documented" else "inferred", sources=sources, basis=basis
+    inferred = _inferred_facts(
+        FieldReader(file, f"{entry}.inferred", r._get("inferred", Mapping, {}), set(facts[1:])),
+        facts,
     )
+    if inferred and kind == "inferred":
+        r.fail("every fact of an inferred entry is inferred; 'inferred' is for a documented one")
+    return Provenance(
+        kind="documented" if kind == "documented" else "inferred",
+        sources=sources,
+        basis=basis,
+        inferred=inferred,
+    )
+
+
+def _inferred_facts(r: FieldReader, facts: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``inferred = { actor = "basis", ... }``: each named fact with its non-empty basis,
+    in the order of ``facts``."""
+    out = []
+    for fact in (f for f in facts if f in r.data):
+        basis = r.text(fact)
+        if not basis:
+            r.fail("give the reasoning the inference rests on", fact)
+        out.append((fact, basis))
+    return tuple(out)
 
 
 def _identifier(r: FieldReader, key: str) -> str:
@@ -345,7 +369,12 @@ def _parse_states(
             r.fail(f"duplicate name {name!r} (also states[{seen_names[name]}])", "name")
         seen_codes[code] = i
         seen_names[name] = i
-        prov = _provenance(file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
+        prov = _provenance(
+            file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED), STATE_FACTS
+        )
+        for fact, _ in prov.inferred:
+            if not r.flag(fact):
+                r.fail(f"the provenance says {fact!r} is inferred, but the state is not {fact}")
         text_variable, texts = _customer_texts(r, variables)
         zh_variable, texts_zh = _customer_texts(r, variables, "customer_text_zh_by")
         if zh_variable is not None and zh_variable != text_variable:
@@ -459,7 +488,12 @@ def _parse_transitions(
         if key in seen:
             r.fail(f"duplicate transition (also transitions[{seen[key]}])")
         seen[key] = i
-        prov = _provenance(file, f"{r.entry}.provenance", r._get("provenance", Mapping, _REQUIRED))
+        prov = _provenance(
+            file,
+            f"{r.entry}.provenance",
+            r._get("provenance", Mapping, _REQUIRED),
+            TRANSITION_FACTS,
+        )
         sets = _sets(r, variables)
         out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", ""), sets))
     return tuple(out)

@@ -30,17 +30,38 @@ class Citation:
         return f"{self.doc} \u00a7 {self.section}"
 
 
+# The facts of a transition, and of a state, whose provenance is given one by one: a
+# documented edge may still have an inferred event name, actor or guard (no source names
+# them), and a documented status may be final or quarantine only by inference.
+TRANSITION_FACTS = ("edge", "event", "actor", "guards")
+STATE_FACTS = ("status", "final", "quarantine")
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where a state or transition comes from: documented (with citations) or inferred."""
+    """Where a state or transition comes from: documented (with citations) or inferred.
+
+    ``kind`` is the provenance of the entry itself (the status, or the edge). ``inferred``
+    names the entry's other facts that no source states, each with its basis (for a
+    transition: ``event``, ``actor``, ``guards``; for a state: ``final``, ``quarantine``);
+    every fact of an inferred entry is inferred.
+    """
 
     kind: ProvenanceKind
     sources: tuple[Citation, ...] = ()
     basis: str = ""
+    inferred: tuple[tuple[str, str], ...] = ()
 
     @property
     def documented(self) -> bool:
         return self.kind == "documented"
+
+    def of(self, fact: str) -> tuple[ProvenanceKind, str]:
+        """The provenance of one fact of the entry: ``("documented", "")`` or
+        ``("inferred", basis)``; the entry's own fact is ``edge``/``status``."""
+        if not self.documented:
+            return "inferred", self.basis
+        return next((("inferred", b) for f, b in self.inferred if f == fact), ("documented", ""))
 
 
 TEXT_ORIGINS = ("documented", "translated", "composed", "inferred")

@@ -290,14 +290,18 @@ class TaobaoOrder(LockedOrder):
             if sub_order is None and event in self._refund.event_names:
                 return False
             machine, status, parent = self._route(event, sub_order)
-            return machine.allows(status, event, parent=parent)
+            return machine.allows(status, event, parent=parent, sub_order=self._own(sub_order))
 
     def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
         """The events :meth:`trigger` would accept now, for the order or one sub-order."""
         with self._lock:
             if sub_order is None:
                 return self._main.enabled(self._status)
-            return self._refund.enabled(self._subs[self._known(sub_order)], parent=self._status)
+            return self._refund.enabled(
+                self._subs[self._known(sub_order)],
+                parent=self._status,
+                sub_order=self._own(sub_order),
+            )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
         if sub_order is None and event in self._refund.event_names:
@@ -309,7 +313,11 @@ class TaobaoOrder(LockedOrder):
                 allowed=self._main.enabled(self._status),
             )
         machine, status, parent = self._route(event, sub_order)
-        return machine.transition(status, event, parent=parent)
+        return machine.transition(status, event, parent=parent, sub_order=self._own(sub_order))
+
+    def _own(self, sub_order: SubOrderId | None) -> State | None:
+        """The sub-order's own order status, which a refund's guards read (``sub_order``)."""
+        return None if sub_order is None else self._sub_status[self._known(sub_order)]
 
     def _route(
         self, event: str, sub_order: SubOrderId | None

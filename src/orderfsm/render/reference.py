@@ -23,10 +23,45 @@ def _cell(text: str) -> str:
 
 
 def _provenance(p: Provenance) -> str:
+    """The entry's own provenance, then the facts of it that are inferred nonetheless."""
     if p.documented:
         sections = sorted({f"{c.doc} \u00a7 {c.section}" for c in p.sources})
-        return "documented: " + "; ".join(sections)
-    return "inferred"
+        facts = ", ".join(f for f, _ in p.inferred)
+        also = f"; **inferred: {facts}** (see below)" if facts else ""
+        return "documented: " + "; ".join(sections) + also
+    return "inferred (every fact)"
+
+
+def _inferred_facts(machine: CompiledMachine) -> list[str]:
+    """Every inferred fact of a documented status or transition, with its basis."""
+    lines = []
+    for s in machine.states:
+        lines += [f"- status `{s.name}`, {f}: {_cell(b)}" for f, b in s.provenance.inferred]
+    for t in machine.table.transitions:
+        where = f"`{t.src}` -> `{t.dst or 'history'}` on `{t.event}`"
+        lines += [f"- {where}, {f}: {_cell(b)}" for f, b in t.provenance.inferred]
+    return lines
+
+
+def _summary(machine: CompiledMachine) -> list[str]:
+    """How much of the table is documented, fact by fact (true of the table by construction)."""
+    table = machine.table
+    states = [s for s in table.states if s.provenance.documented]
+    edges = [t for t in table.transitions if t.provenance.documented]
+    counts = {
+        fact: sum(1 for t in edges if t.provenance.of(fact)[0] == "documented")
+        for fact in ("event", "actor")
+    }
+    guarded = [t for t in edges if t.guards or machine.event(t.event).guards]
+    guards = sum(1 for t in guarded if t.provenance.of("guards")[0] == "documented")
+    return [
+        f"Statuses documented: {len(states)} of {len(table.states)}. "
+        f"Transitions whose edge is documented: {len(edges)} of {len(table.transitions)}; "
+        f"of those, event name documented: {counts['event']}, actor documented: "
+        f"{counts['actor']}, guards documented: {guards} of {len(guarded)} guarded. "
+        "Every other fact is inferred: an inferred entry in full, and for a documented one "
+        "the facts listed below with the reasoning each rests on.",
+    ]
 
 
 def _guards(machine: CompiledMachine) -> list[str]:
@@ -62,6 +97,8 @@ def _statuses(machine: CompiledMachine) -> list[str]:
             )
             text = f"by {s.customer_text_variable}: {variants}; without it: {text}"
         final = "yes" if s.final else ("quarantine" if s.quarantine else "")
+        if final and s.provenance.of("final" if s.final else "quarantine")[0] == "inferred":
+            final += " *(inferred)*"
         lines.append(
             f"| `{s.code}` | `{s.name}` | {_cell(s.raw or '')} | {s.phase} | {_cell(s.description)} "
             f"| {_cell(s.description_zh or '')} | {_cell(text)} | {final} "
@@ -128,6 +165,12 @@ def reference(machine: CompiledMachine) -> str:
         "## Events and transitions",
         "",
         *_transitions(machine),
+        "",
+        "## Documented and inferred, fact by fact",
+        "",
+        *_summary(machine),
+        "",
+        *(_inferred_facts(machine) or ["No documented entry has an inferred fact."]),
         "",
         "## Recorded decisions",
         "",
