@@ -43,7 +43,7 @@ import functools
 import logging
 from collections import Counter, deque
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
@@ -159,6 +159,14 @@ class ApplyResult:
     """Whether the order changed (a step, an added sub-order, the clock): its version
     went up by one exactly then."""
 
+    @property
+    def taken(self) -> Literal["all", "some", "none"]:
+        """How much of the snapshot was taken: ``"all"`` (no part refused), ``"none"``
+        (every part refused: nothing changed, clock and version included) or ``"some"``
+        (a partly taken snapshot: ``parts`` says which part was refused and why)."""
+        refused = sum(p.refused for p in self.parts)
+        return "all" if not refused else "none" if refused == len(self.parts) else "some"
+
     def part(self, part: Part, sub_order: Hashable | None = None) -> PartResult:
         """The result for one part (``KeyError`` if the snapshot did not mention it)."""
         for p in self.parts:
@@ -175,6 +183,9 @@ class HeldTaobao:
     sub_statuses: Mapping[Hashable, State]
     refunds: Mapping[Hashable, State]
     observed_at: int | None
+    parked: Mapping[tuple[Part, Hashable], State] = field(default_factory=dict)
+    """For each quarantined part (``("order", None)``, ``("sub_order_status", id)``),
+    the status it held before it was parked, when known."""
 
 
 # ----------------------------------------------------------------------------- paths
@@ -478,10 +489,13 @@ def decide(
     force: bool = False,
     remembered: State | None = None,
     said: Said = _NOTHING_SAID,
+    parked_from: State | None = None,
 ) -> PartResult:
     """Decide one part: ``current`` is held, ``observed`` is what the snapshot says;
-    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from, and
-    ``said`` the context the snapshot states (variables, parent statuses)."""
+    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from,
+    ``said`` the context the snapshot states (variables, parent statuses), and
+    ``parked_from`` the status the part held before it was quarantined (``None``: not
+    known, the part was constructed in quarantine)."""
     said = replace(said, variables=machine.variables(said.variables))
     result = PartResult(part, sub_order, "duplicate", current, current, observed)
     if timing == "older":
@@ -495,8 +509,16 @@ def decide(
     if target.quarantine:  # the platform itself says the status is unenumerated
         return _unknown(machine, result)
     if current.quarantine:
-        step = synthetic_step(current, target, "release", "a recognised status left quarantine")
-        return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
+        return _release(
+            machine,
+            result,
+            target,
+            parked_from=parked_from,
+            timing=timing,
+            force=force,
+            remembered=remembered,
+            said=said,
+        )
     path = guarded_path(machine, current, target, said, remembered)
     one_step = path is not None and len(path) == 1
     if (
@@ -521,15 +543,66 @@ def decide(
     return replace(result, outcome="illegal", after=target, steps=(step,), via="forced", note=note)
 
 
+def _release(
+    machine: CompiledMachine,
+    result: PartResult,
+    target: State,
+    *,
+    parked_from: State | None,
+    timing: Timing,
+    force: bool,
+    remembered: State | None,
+    said: Said,
+) -> PartResult:
+    """Leave quarantine for ``target``, judged exactly as a direct change from the status
+    the part held before it was parked would be: back to that status, or along a path
+    from it, is a release (one step, ``via="release"``); anything else is refused as that
+    change would be (stale, inconsistent, illegal), or forced with ``force``. Quarantine
+    is a waiting room, never a way round the table. Without a known pre-park status (an
+    order constructed in quarantine) any recognised status releases the part."""
+    release = "a recognised status left quarantine"
+    if parked_from is not None and not parked_from.quarantine:
+        judged = decide(
+            machine,
+            parked_from,
+            target.code,
+            part=result.part,
+            sub_order=result.sub_order,
+            timing=timing,
+            force=force,
+            remembered=remembered,
+            said=said,
+        )
+        release = f"{release}, judged from {parked_from}, held before quarantine"
+        if judged.refused:
+            note = f"{judged.note} (judged from {parked_from}, held before quarantine)"
+            return replace(result, outcome=judged.outcome, note=note, refused=True)
+        if judged.forced:
+            step = synthetic_step(
+                result.before, target, "forced", f"forced by the caller: {judged.note}"
+            )
+            return replace(
+                result,
+                outcome="illegal",
+                after=target,
+                steps=(step,),
+                via="forced",
+                note=judged.note,
+            )
+    step = synthetic_step(result.before, target, "release", release)
+    return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
+
+
 def _unknown(machine: CompiledMachine, result: PartResult) -> PartResult:
+    """An unknown status: the part waits in the quarantine state, or, where the machine
+    has none or the part is final (a final status is never left, not even for
+    quarantine), the snapshot is refused for it and nothing changes."""
     jail = quarantine_state(machine)
     current = result.before
-    if jail is None:
-        note = (
-            f"{machine.name}: unknown status {result.observed!r}; "
-            f"kept {current} (the machine has no quarantine state)"
-        )
-        return replace(result, outcome="unknown_status", note=note)
+    if jail is None or current.final:
+        why = "the machine has no quarantine state" if jail is None else "it is final"
+        note = f"{machine.name}: unknown status {result.observed!r}; kept {current} ({why})"
+        return replace(result, outcome="unknown_status", note=note, refused=True)
     note = f"{machine.name}: unknown status {result.observed!r}; quarantined in {jail}"
     if current == jail:
         return replace(result, outcome="unknown_status", note=note)
@@ -565,7 +638,15 @@ def plan_taobao(
     inconsistencies: list[Inconsistency] = []
 
     observed, clash = _main_status(main, snapshot)
-    order_part = decide(main, held.status, observed, part="order", timing=timing, force=force)
+    order_part = decide(
+        main,
+        held.status,
+        observed,
+        part="order",
+        timing=timing,
+        force=force,
+        parked_from=held.parked.get(("order", None)),
+    )
     if clash is not None:
         inconsistencies.append(clash)
         order_part = _mark_inconsistent(order_part)
@@ -595,6 +676,7 @@ def plan_taobao(
                 sub_order=sid,
                 timing=timing,
                 force=force,
+                parked_from=held.parked.get(("sub_order_status", sid)),
             )
             clash = _sub_status_clash(main, sub)
             if clash is not None:

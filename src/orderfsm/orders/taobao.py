@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
-from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
+from orderfsm.ingest.apply import ApplyResult, HeldTaobao, Part, log_warnings, plan_taobao
 from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
@@ -193,6 +193,7 @@ class TaobaoOrder(LockedOrder):
                 {str(sid): s for sid, s in self._sub_status.items()},
                 {str(sid): s for sid, s in self._subs.items()},
                 self._observed_at,
+                self._parked(),
             )
             result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
             changed = self._commit(result, held_id)
@@ -202,16 +203,40 @@ class TaobaoOrder(LockedOrder):
         log_warnings(result)
         return result
 
+    def _parked(self) -> dict[tuple[Part, Hashable], State]:
+        """For each part in quarantine, the status it held before its quarantine step (a
+        part constructed in quarantine has none). Quarantine steps are never in the
+        quick-checked stored columns, so the decoded history holds the one that counts."""
+        waiting: dict[Hashable, tuple[Part, Hashable]] = {}
+        if self._status.quarantine:
+            waiting[None] = ("order", None)
+        for sid, status in self._sub_status.items():
+            if status.quarantine:
+                waiting[("status", sid)] = ("sub_order_status", str(sid))
+        parked: dict[tuple[Part, Hashable], State] = {}
+        for change in reversed(self._history):
+            if not waiting:
+                break
+            key = _part(change)
+            if key in waiting:
+                part = waiting.pop(key)
+                if change.via == "quarantine":
+                    parked[part] = change.step.source
+        return parked
+
     def _commit(self, result: ApplyResult, held_id: Mapping[str, SubOrderId]) -> bool:
         """Record every step of ``result`` and say whether anything changed (caller holds
         the lock).
 
         A sub-order the order does not hold yet is added (its order status starting at
         the order's, its refund at the refund machine's initial status) only when one of
-        its parts was not refused; the clock (``observed_at``) moves only when some part
-        of the snapshot was not refused; anything that changes bumps the version once.
+        its parts records a step, or is taken while the snapshot's order part is taken.
+        The clock (``observed_at``) moves only when the order part is taken: it dates the
+        order's status, so a snapshot whose order status is refused moves nothing.
+        Anything that changes bumps the version once.
         """
         held_status = self._status
+        order_taken = not result.part("order").refused
         added = False
         for part in result.parts:
             sid = part.sub_order
@@ -219,7 +244,7 @@ class TaobaoOrder(LockedOrder):
             if sid is not None:
                 sid = held_id.get(str(sid), sid)
             if sid is not None and sid not in self._subs:
-                if part.refused:
+                if part.refused or not (part.steps or order_taken):
                     continue
                 self._subs[sid] = self._refund.initial
                 self._sub_status[sid] = held_status
@@ -236,8 +261,7 @@ class TaobaoOrder(LockedOrder):
             else:
                 self._subs[sid] = part.after
         clock = self._observed_at
-        accepted = any(not p.refused for p in result.parts)
-        if accepted and result.observed_at is not None:
+        if order_taken and result.observed_at is not None:
             self._observed_at = max(result.observed_at, clock or result.observed_at)
         changed = result.changed or added or self._observed_at != clock
         self._version += changed
