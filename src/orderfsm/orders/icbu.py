@@ -9,7 +9,7 @@ status, ``pay_step`` and the remembered status stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Self
 
@@ -21,15 +21,14 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.machines import require
+from orderfsm.orders.producible import End, Entry, replay
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
     Columns,
     Field,
-    Link,
     change_from,
     change_row,
     changes_shown,
-    check_history,
     check_version,
     columns_out,
     decode_change,
@@ -39,6 +38,7 @@ from orderfsm.orders.stored import (
     quick_history,
 )
 
+ORDER_PART = ("order", None)
 FORMAT = "orderfsm.icbu_trade/2"
 FORMAT_1 = "orderfsm.icbu_trade/1"  # history as an array of entry objects: still read
 
@@ -282,29 +282,30 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
     if stored is not None:
         least = quick_history(stored, machine, machine, {("order", None): status.code})
     history: list[Change] = []
+    remembered_field = root.get("frozen_from")
+    remembered = None if remembered_field.value is None else remembered_field.status(machine)
     if stored is None or least is None:  # entry by entry: other spellings, or an error
         fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
         history = [change_from(c, machine, machine, ()) for c in fields]
-        links = [
-            Link(None, c.step.source, c.step.target, f.get("src").path)
-            for c, f in zip(history, fields, strict=True)
-        ]
-        check_history(links, {None: status})
-        stored, least = (), changes_shown([c.via for c in history])
-        entered = _entered(machine, ((c.step.source, c.step.target) for c in reversed(history)))
-    else:
-        srcs, dsts = reversed(stored[2]), reversed(stored[3])
-        entered = _entered(
-            machine,
-            ((machine.status(s), machine.status(d)) for s, d in zip(srcs, dsts, strict=True)),
+        replay(
+            [
+                Entry(ORDER_PART, machine, c.step, c.via, f.path, f.get("src").path)
+                for c, f in zip(history, fields, strict=True)
+            ],
+            {ORDER_PART: End(status, variables, remembered, raw_vars.path, remembered_field.path)},
         )
+        stored, least = (), changes_shown([c.via for c in history])
+    if not history and remembered is not None:  # as constructed, or after plain steps only
+        try:
+            machine.check_remembered(status, remembered)
+        except InvalidOrderState as e:
+            raise PayloadError(remembered_field.path, str(e)) from None
     check_version(
         version,
         least=least,
         most=len(history) + len(stored[2] if stored else ()),
         silent_changes=False,
     )
-    remembered = _remembered(machine, status, root.get("frozen_from"), entered)
     order._restore(
         status=status,
         variables=variables,
@@ -313,45 +314,3 @@ def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
         stored=stored,
         version=version,
     )
-
-
-def _entered(
-    machine: CompiledMachine, newest_first: Iterable[tuple[State, State]]
-) -> tuple[State | None] | None:
-    """What the history says the order remembers at its end (``None``: there is no
-    history to say): :meth:`~orderfsm.CompiledMachine.remembered_after` over every step,
-    found walking back from the newest step to the one that entered the history state."""
-    jail = machine.history_states
-    seen = False
-    for source, target in newest_first:
-        seen = True
-        if target.name not in jail:
-            return (None,)
-        if source.name not in jail:
-            return (source,)
-    return (None,) if seen else None
-
-
-def _remembered(
-    machine: CompiledMachine,
-    status: State,
-    stored: Field,
-    entered: tuple[State | None] | None,
-) -> State | None:
-    """The stored ``frozen_from``, checked against what the history says (``entered``,
-    see :func:`_entered`): where the history shows the order entering its history state,
-    it must remember that step's source (even a forced one); otherwise it must be a
-    status the history state can be entered from."""
-    if stored.value is None:
-        if entered is not None and entered[0] is not None:
-            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
-        return None
-    value = stored.status(machine)
-    if entered is not None and entered[0] is not None:
-        if value != entered[0]:
-            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
-        return value
-    try:
-        return machine.check_remembered(status, value)
-    except InvalidOrderState as e:
-        raise PayloadError(stored.path, str(e)) from None

@@ -11,7 +11,7 @@ raises before anything is assigned, so nothing changes at any level.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -28,12 +28,11 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
 from orderfsm.orders.machines import require
+from orderfsm.orders.producible import End, Entry, replay
 from orderfsm.orders.stored import (
     KA_HISTORY_KEYS,
     Columns,
     Field,
-    Link,
-    check_history,
     check_version,
     columns_out,
     decode_step,
@@ -382,6 +381,7 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
         raise PayloadError("$.machine", f"expected {machine.name!r}")
     orders: dict[OrderId, dict[SubOrderId, State]] = {}
     remembered: dict[Leaf, State] = {}
+    remembered_paths: dict[Leaf, str] = {}
     entries = root.get("orders").items()
     order_ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
     unambiguous_ids(order_ids, "order")
@@ -392,15 +392,21 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
         unambiguous_ids(sub_ids, "sub-order")
         for (sid, _), sub in zip(sub_ids, sub_entries, strict=True):
             subs[sid] = sub.get("status").status(machine)
-            if sub.get("remembered").value is not None:
-                remembered[(oid, sid)] = sub.get("remembered").status(machine)
+            kept = sub.get("remembered")
+            remembered_paths[(oid, sid)] = kept.path
+            if kept.value is not None:
+                try:
+                    value = machine.check_remembered(subs[sid], kept.status(machine))
+                except InvalidOrderState as e:
+                    raise PayloadError(kept.path, str(e)) from None
+                remembered[(oid, sid)] = value
         orders[oid] = subs
-    held: dict[Hashable, State] = {
+    held: dict[Leaf, State] = {
         (oid, sid): s for oid, subs in orders.items() for sid, s in subs.items()
     }
     history: list[tuple[Leaf, Step]] = []
     stored = history_columns(root.get("history").value, KA_HISTORY_KEYS, columnar=columnar)
-    links: list[Link] = []
+    replayed: list[Entry] = []
     if stored is None or not quick_ka_history(
         stored, machine, {leaf: s.code for leaf, s in held.items()}
     ):  # entry by entry: other spellings, or an error
@@ -410,13 +416,24 @@ def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine)
             if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
                 raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
             src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
-            history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
-            links.append(Link(leaf, src, dst, entry.get("src").path))
+            step = table_step(machine, src, dst, entry.get("event"))
+            history.append((leaf, step))
+            replayed.append(
+                Entry(leaf, machine, step, "trigger", entry.path, entry.get("src").path)
+            )
     try:
         trade = cls(orders, machine=machine, remembered=remembered)
     except OrderFsmError as e:
         raise PayloadError("$.orders", str(e)) from None
-    check_history(links, held)  # no links: the quick check has checked the history
+    replay(  # nothing to replay: the quick check has checked the history
+        replayed,
+        {
+            leaf: End(
+                status, remembered=remembered.get(leaf), remembered_path=remembered_paths[leaf]
+            )
+            for leaf, status in held.items()
+        },
+    )
     # One event moves every sub-order it addresses: one change, one or more entries.
     steps = len(history) + len(stored[0] if stored else ())
     check_version(version, least=min(steps, 1), most=steps, silent_changes=False)

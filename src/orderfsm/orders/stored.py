@@ -6,15 +6,10 @@ every field (:class:`~orderfsm.errors.PayloadError` with the path of a bad one).
 ``version`` counts the order's changes. Each order module writes its own fields with
 these helpers; optimistic concurrency on top is :mod:`orderfsm.orders.concurrency`.
 
-A stored dict is accepted exactly when the library could have produced it
-(:func:`check_history`, :func:`check_version`, :func:`unambiguous_ids`): each part's
-history steps continue from where the previous one of that part ended and the last one
-ends in the stored status; table steps are edges of the table; a ``forced`` step jumps
-where no table path leads (the only case :meth:`apply` forces), a ``quarantine`` step
-enters the quarantine status and a ``release`` step leaves it; the version is at least
-the number of changes the history shows (every trigger one, every run of snapshot steps
-one) and 0 exactly when nothing happened; ids are unambiguous (``7`` and ``"7"`` side
-by side are refused).
+A stored dict is accepted exactly when the library could have produced it: when
+replaying its history through the one definition in :mod:`orderfsm.orders.producible`
+yields every stored field; here live the checks around it (:func:`check_version`,
+:func:`unambiguous_ids`).
 
 The format is versioned by the ``format`` tag's suffix. ``/2`` (what ``to_dict`` writes)
 keeps the history as columns, one array per field, entry ``i`` being the ``i``-th cell
@@ -25,13 +20,15 @@ an array of entry objects (``$.history[3].src``); every ``/1`` dict is still rea
 the same checks, and written back as ``/2``.
 
 Loading costs little more with a long history than with none: a history written the way
-``to_dict`` writes it is checked by :func:`quick_history` / :func:`quick_ka_history`
+``to_dict`` writes it, of steps that need no context to replay (:func:`table_rows`), is
+checked by :func:`quick_history` / :func:`quick_ka_history`
 (C-level passes over its columns, no object per entry) and kept as columns, decoded
 into :class:`~orderfsm.orders.history.Change` objects on the first read of
 ``order.history``; new steps are appended after it and ``to_dict`` writes the columns
 back as they came. Anything else (another spelling of a status, a ``forced``,
 ``quarantine`` or ``release`` step, an error) is read entry by entry
-(:func:`change_from`, :func:`check_history`), which also names the bad field. The quick
+(:func:`change_from`, then :func:`~orderfsm.orders.producible.replay`), which also names
+the bad field. The quick
 check accepts only what the entry-by-entry path accepts, with the same result.
 """
 
@@ -43,9 +40,10 @@ from functools import lru_cache
 from operator import gt, itemgetter
 from typing import Any, cast, overload
 
-from orderfsm.errors import OrderFsmError, PayloadError
-from orderfsm.ingest.apply import Via, quarantine_state, synthetic_step, table_path_avoiding_history
+from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected
+from orderfsm.ingest.apply import Via, synthetic_step
 from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
@@ -146,71 +144,11 @@ def change_from(
     machine = refund if part == "refund" else main
     src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
     event = entry.get("event")
-    if via in _SYNTHETIC:
-        check_synthetic(machine, via, src, dst, entry)
+    if via in _SYNTHETIC:  # whether the library records it is for the replay to judge
         step = synthetic_step(src, dst, via, f"restored {via} step")
     else:
         step = table_step(machine, src, dst, event)
     return Change(sid, step, part == "sub_order_status", via)
-
-
-def check_synthetic(
-    machine: CompiledMachine, via: str, src: State, dst: State, entry: Field
-) -> None:
-    """A step no edge provides must be one the library records: a forced jump where no
-    table path leads (from a history state the path depends on what it remembers, so any
-    jump is taken as recorded), entering quarantine, or leaving it."""
-    jail = quarantine_state(machine)
-    if via == "forced":
-        if src == dst:
-            raise PayloadError(entry.path, f"a forced step from {src} to itself")
-        if src.name in machine.history_states:
-            return
-        if table_path_avoiding_history(machine, src, dst) is not None:
-            raise PayloadError(
-                entry.path, f"a forced step {src} -> {dst} where the table has a path"
-            )
-    elif via == "quarantine" and (dst != jail or src == jail):
-        raise PayloadError(entry.path, f"a quarantine step must enter {jail}, not {src} -> {dst}")
-    elif via == "release" and (src != jail or dst == jail):
-        raise PayloadError(entry.path, f"a release step must leave {jail}, not {src} -> {dst}")
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One history entry as the checks see it: which part moved, from where to where."""
-
-    part: Hashable
-    source: State
-    target: State
-    src_path: str
-
-
-def check_history(links: Sequence[Link], held: Mapping[Hashable, State]) -> None:
-    """Each part's steps continue from where its previous step ended, and its last step
-    ends where the part is now (``held``); a part's first step may start anywhere (an
-    order can be constructed in any status)."""
-    last: dict[Hashable, State] = {}
-    for link in links:
-        before = last.get(link.part)
-        if before is not None and link.source != before:
-            raise PayloadError(
-                link.src_path,
-                f"{link.source} does not continue from {before}, where this part's "
-                "previous step ended (history reordered, repeated or cut?)",
-            )
-        last[link.part] = link.target
-    for part, state in last.items():
-        if held.get(part) != state:
-            raise PayloadError(
-                "$.history",
-                f"the history leaves {_part_name(part)} in {state}, "
-                f"but the stored status is {held.get(part)}",
-            )
-
-
-def _part_name(part: Hashable) -> str:
-    return "the order" if part is None else f"part {part!r}"
 
 
 def changes_shown(vias: Sequence[str]) -> int:
@@ -272,16 +210,40 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
 # quick path only ever accepts what the entry-by-entry path accepts.
 
 
+_CONTEXT_FREE = frozenset({"status", "target"})
+
+
 @lru_cache(maxsize=64)
 def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]]:
-    """Every table step of ``machine`` as stored: ``(src code, dst code, event)``."""
+    """The table steps of ``machine`` whose replay depends on nothing but the step, as
+    stored: ``(src code, dst code, event)``. An edge qualifies when its guards read only
+    its statuses (and the pure core takes it), it sets no variable, and it neither enters
+    nor leaves a history state; every other step is replayed entry by entry
+    (:mod:`orderfsm.orders.producible`), in the context the history gives it."""
     code = {s.name: s.code for s in machine.states}
-    return frozenset(
-        (state.code, code[t.dst], t.event)
-        for state in machine.states
-        for t in machine.transitions_from(state)
-        if t.dst is not None
-    )
+    jail = machine.history_states
+    rows: set[tuple[object, object, str]] = set()
+    for state in machine.states:
+        for t in machine.transitions_from(state):
+            guards = (*machine.event(t.event).guards, *t.guards)
+            if (
+                t.dst is None
+                or t.sets
+                or t.src in jail
+                or t.dst in jail
+                or any(not _CONTEXT_FREE.issuperset(REGISTRY[g].reads) for g in guards)
+                or not _taken(machine, state, t.event, t.dst)
+            ):
+                continue
+            rows.add((state.code, code[t.dst], t.event))
+    return frozenset(rows)
+
+
+def _taken(machine: CompiledMachine, state: State, event: str, dst: str) -> bool:
+    try:
+        return machine.transition(state, event).target.name == dst
+    except TransitionRejected:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

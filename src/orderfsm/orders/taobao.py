@@ -25,15 +25,14 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
+from orderfsm.orders.producible import End, Entry, replay
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
     Columns,
     Field,
-    Link,
     change_from,
     change_row,
     changes_shown,
-    check_history,
     check_version,
     columns_out,
     decode_change,
@@ -209,7 +208,7 @@ class TaobaoOrder(LockedOrder):
         quick-checked stored columns, so the decoded history holds the one that counts."""
         waiting: dict[Hashable, tuple[Part, Hashable]] = {}
         if self._status.quarantine:
-            waiting[None] = ("order", None)
+            waiting[ORDER_PART] = ("order", None)
         for sid, status in self._sub_status.items():
             if status.quarantine:
                 waiting[("status", sid)] = ("sub_order_status", str(sid))
@@ -230,13 +229,17 @@ class TaobaoOrder(LockedOrder):
 
         A sub-order the order does not hold yet is added (its order status starting at
         the order's, its refund at the refund machine's initial status) only when one of
-        its parts records a step, or is taken while the snapshot's order part is taken.
-        The clock (``observed_at``) moves only when the order part is taken: it dates the
-        order's status, so a snapshot whose order status is refused moves nothing.
-        Anything that changes bumps the version once.
+        its parts records a step, or is taken while the snapshot as a whole is. The clock
+        (``observed_at``) moves only when the snapshot as a whole is taken: its order part
+        is (the clock dates the order's status), and either no part is refused or some
+        part records a step. So a snapshot that records nothing and refuses a part
+        (``stale``, ``illegal``, ...) changes nothing. Anything that changes bumps the
+        version once.
         """
         held_status = self._status
-        order_taken = not result.part("order").refused
+        order_taken = not result.part("order").refused and (
+            result.taken == "all" or any(p.steps for p in result.parts)
+        )
         added = False
         for part in result.parts:
             sid = part.sub_order
@@ -405,7 +408,7 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
         refunds[sid] = entry.get("refund_status").status(refund)
     status = root.get("status").status(main)
     observed_at = root.get("observed_at").integer(nullable=True)
-    held: dict[Hashable, State] = {None: status}
+    held: dict[Hashable, State] = {ORDER_PART: status}
     held.update({("status", sid): s for sid, s in sub_statuses.items()})
     held.update({("refund", sid): s for sid, s in refunds.items()})
     stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
@@ -425,16 +428,33 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
     if stored is None or least is None:  # entry by entry: other spellings, or an error
         fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
         history = [change_from(c, main, refund, refunds.keys()) for c in fields]
-        links = [
-            Link(_part(c), c.step.source, c.step.target, f.get("src").path)
-            for c, f in zip(history, fields, strict=True)
-        ]
-        check_history(links, held)
+        replay(
+            [
+                Entry(
+                    _part(c),
+                    refund if _part(c)[0] == "refund" else main,
+                    c.step,
+                    c.via,
+                    f.path,
+                    f.get("src").path,
+                    ORDER_PART if _part(c)[0] == "refund" else None,
+                )
+                for c, f in zip(history, fields, strict=True)
+            ],
+            {part: End(state) for part, state in held.items()},
+        )
         stored, least = (), changes_shown([c.via for c in history])
+        vias: Sequence[str] = [c.via for c in history]
+    else:
+        vias = stored[5]
+    if observed_at is not None and vias.count("trigger") == len(vias):
+        least += 1  # the clock moved in an apply that recorded no step: one more change
+    # Beyond its steps, an order changes silently by gaining sub-orders (at most one
+    # change each) and, without limit, by newer duplicates moving its clock.
     check_version(
         version,
         least=least,
-        most=None,
+        most=None if observed_at is not None else len(vias) + len(refunds),
         silent_changes=observed_at is not None or bool(refunds),
     )
     order._restore(
@@ -448,7 +468,11 @@ def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
     )
 
 
-def _part(change: Change) -> Hashable:
+ORDER_PART = ("order", None)
+
+
+def _part(change: Change) -> tuple[str, SubOrderId | None]:
+    """Which part of the order a change moved, as the replay and :meth:`_parked` key it."""
     if change.sub_order is None:
-        return None
+        return ORDER_PART
     return ("status" if change.sub_order_status else "refund", change.sub_order)
