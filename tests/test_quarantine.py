@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.ingest import IcbuSnapshot
-from orderfsm.ingest.apply import decide, quarantine_state
+from orderfsm.model.decide import decide
+from orderfsm.model.synthetic import quarantine_state
 from test_ingest_apply import callback
 
 MAIN = orderfsm.load("taobao_order")

@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import InvalidOrderState, OrderFsmError, PayloadError
-from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
-from orderfsm.ingest.records import IcbuSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.decide import ApplyResult, log_warnings, plan_icbu
+from orderfsm.model.records import IcbuSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
@@ -168,7 +168,7 @@ class IcbuOrder(LockedOrder):
 
     def apply(self, snapshot: IcbuSnapshot, force: bool = False) -> ApplyResult:
         """Apply an observed ``alibaba.seller.order.get`` snapshot (decided by
-        :func:`orderfsm.ingest.apply.plan_icbu`); never raises for what it says."""
+        :func:`orderfsm.model.decide.plan_icbu`); never raises for what it says."""
         with self._lock:
             result = plan_icbu(
                 self._status,

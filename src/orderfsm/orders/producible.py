@@ -36,8 +36,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from orderfsm.errors import PayloadError, TransitionRejected
-from orderfsm.ingest.apply import Said, Via, guarded_path, quarantine_state
 from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.paths import Said, guarded_path
+from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
 
 __all__ = ["End", "Entry", "replay"]
@@ -243,7 +244,7 @@ def _check_synthetic(part: _Part, entry: Entry) -> None:
     elif via == "quarantine":
         if dst != jail or src == jail:
             problem = f"a quarantine step must enter {jail}, not {src} -> {dst}"
-        elif src.final:
+        elif not may_park(machine, src):
             problem = f"a quarantine step out of {src}, which is final"
     elif via == "release":
         if src != jail or dst == jail:

@@ -41,18 +41,13 @@ from operator import gt, itemgetter
 from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected
-from orderfsm.ingest.apply import Via, synthetic_step
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.guards import REGISTRY
+from orderfsm.model.synthetic import SYNTHETIC_VIAS, TABLE_VIAS, synthetic_step
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
 
-_SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
-_VIA: frozenset[str] = frozenset(
-    {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
-)
-_TABLE_VIA = ("trigger", "snapshot", "reconstructed")
 _ID_TYPES: frozenset[type] = frozenset({str, int})
 
 HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
@@ -137,14 +132,13 @@ def change_from(
     sid = entry.get("sub_order").sub_id(nullable=True)
     if (sid is None) != (part == "order") or (sid is not None and sid not in subs):
         raise PayloadError(entry.get("sub_order").path, f"does not fit part {part!r}")
-    raw_via = entry.get("via").value
-    if not isinstance(raw_via, str) or raw_via not in _VIA:
-        raise PayloadError(entry.get("via").path, f"unknown via {raw_via!r}")
-    via = cast(Via, raw_via)
+    via = entry.get("via").value
+    if not isinstance(via, str) or via not in (*TABLE_VIAS, *SYNTHETIC_VIAS):
+        raise PayloadError(entry.get("via").path, f"unknown via {via!r}")
     machine = refund if part == "refund" else main
     src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
     event = entry.get("event")
-    if via in _SYNTHETIC:  # whether the library records it is for the replay to judge
+    if via in SYNTHETIC_VIAS:  # whether the library records it is for the replay to judge
         step = synthetic_step(src, dst, via, f"restored {via} step")
     else:
         step = table_step(machine, src, dst, event)
@@ -264,7 +258,7 @@ def quick_check(main: CompiledMachine, refund: CompiledMachine) -> QuickCheck:
             (part, *edge, via)
             for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
             for edge in table_rows(machine)
-            for via in _TABLE_VIA
+            for via in TABLE_VIAS
         ),
         code_types(main) | code_types(refund),
     )

@@ -6,7 +6,7 @@ never builds a machine. A rejected event raises before anything is assigned, so 
 leaves every status of the order and its sub-orders unchanged.
 
 Observed platform snapshots are applied with :meth:`TaobaoOrder.apply` (the decision
-lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter lives in
+lives in :mod:`orderfsm.model.decide`); serialisation with a version counter lives in
 :mod:`orderfsm.orders.stored`. Both are layered on top: this class only commits their steps.
 """
 
@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
-from orderfsm.ingest.apply import ApplyResult, HeldTaobao, Part, log_warnings, plan_taobao
-from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, log_warnings, plan_taobao
+from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
