@@ -35,13 +35,13 @@ import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from orderfsm.errors import PayloadError, TransitionRejected
+from orderfsm.errors import InvalidOrderState, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.paths import Said, guarded_path
 from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
 
-__all__ = ["End", "Entry", "replay"]
+__all__ = ["End", "Entry", "as_constructed", "replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +85,12 @@ class _Part:
     run_parents: set[State] = field(default_factory=set)
 
 
-def replay(entries: Sequence[Entry], ends: Mapping[Hashable, End]) -> None:
+def replay(entries: Sequence[Entry], ends: Mapping[Hashable, End]) -> set[Hashable]:
     """Replay ``entries`` (oldest first) from each part's first status through the
     definition above; raise :class:`PayloadError` naming the first entry that is not a
     step the library could have recorded, or the stored field the replay does not
-    yield. Parts without entries are not checked here (their stored state is whatever
-    the order was constructed with)."""
+    yield. Returns the parts that moved: the others stand as constructed, which
+    :func:`as_constructed` checks."""
     parts = {key: _Part(end.status, set()) for key, end in ends.items()}
     moved: set[Hashable] = set()
     for entry in entries:
@@ -111,6 +111,18 @@ def replay(entries: Sequence[Entry], ends: Mapping[Hashable, End]) -> None:
         _note_runs(parts, entry)
     for key in moved:
         _check_end(parts[key], ends[key])
+    return moved
+
+
+def as_constructed(machine: CompiledMachine, end: End) -> None:
+    """A part no step moved remembers only what an order constructed in its status can:
+    nothing, or a status its history state can be entered from."""
+    if end.remembered is None:
+        return
+    try:
+        machine.check_remembered(end.status, end.remembered)
+    except InvalidOrderState as e:
+        raise PayloadError(end.remembered_path, str(e)) from None
 
 
 def _starts(entry: Entry) -> set[_Candidate]:

@@ -124,7 +124,7 @@ def header(root: Field, expected_format: str, older: str) -> int:
 
 
 def change_from(
-    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[SubOrderId]
+    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[Hashable]
 ) -> Change:
     part = entry.get("part").value
     if part not in ("order", "sub_order_status", "refund"):
@@ -305,26 +305,24 @@ def quick_history(
     main: CompiledMachine,
     refund: CompiledMachine,
     held: Mapping[Hashable, object],
-) -> int | None:
-    """The fewest changes a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) shows,
-    when every entry is a table step written as ``to_dict`` writes it and each part's
-    steps chain and end in its ``held`` status code (keyed by ``(part, sub_order)``);
-    ``None`` otherwise."""
+) -> bool:
+    """Whether every entry of a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) is a
+    step that needs no context to replay, written as ``to_dict`` writes it, and each
+    part's steps chain and end in its ``held`` status code (keyed by ``(part,
+    sub_order)``)."""
     subs, parts, srcs, dsts, events, vias = columns
     if not srcs:
-        return 0
+        return True
     check = quick_check(main, refund)
     try:  # an unhashable value: entry by entry
-        if not (
+        return (
             check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
             and {*map(type, srcs), *map(type, dsts)} <= check.code_types
             and set(map(type, subs)) <= _SUB_TYPES
             and chains(parts, subs, srcs, dsts, held)
-        ):
-            return None
+        )
     except TypeError:
-        return None
-    return changes_shown(vias)
+        return False
 
 
 def quick_ka_history(

@@ -1,0 +1,276 @@
+"""The one order core every order class is a declaration over.
+
+An order is parts (a status each, on the machine that drives it), a history of the
+steps they took, and a version counting its changes. The order classes
+(:class:`~orderfsm.TaobaoOrder`, :class:`~orderfsm.IcbuOrder`,
+:class:`~orderfsm.KaTrade`) declare what parts they have, which machine drives each and
+how events and snapshots route to them; this core holds what they share, once:
+
+- **one history**: the stored columns of a restored history (checked, not yet decoded)
+  followed by the decoded items of everything since (:attr:`_stored`, :attr:`_history`),
+  decoded on first read by the class's :meth:`_decode`;
+- **one stored-format codec**: :meth:`to_dict` writes ``format``, the class's fields and
+  the history columns; :meth:`_load` reads a dict back: the header, the class's parts
+  (:meth:`_read`), the history (the quick column check where the class allows it, else
+  entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
+  definition of what an order can be), the version, then :meth:`_restore` sets it all
+  at once;
+- **one copy/pickle path** (:class:`~orderfsm.orders.copying.LockedOrder`) and one
+  lock serialising changes.
+
+Like XState's actor over pure logic: the decisions are pure functions of what the order
+holds (:meth:`orderfsm.CompiledMachine.transition`, :func:`orderfsm.model.decide.decide`,
+:func:`~orderfsm.orders.producible.replay`); an order object is the convenience that
+holds the result, records it and persists it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Generic, TypeVar
+
+from orderfsm.errors import UnknownSubOrder
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.decide import ApplyResult, log_warnings
+from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.history import Change
+from orderfsm.orders.ids import SubOrderId
+from orderfsm.orders.producible import End, Entry, as_constructed, replay
+from orderfsm.orders.stored import (
+    HISTORY_KEYS,
+    Columns,
+    Field,
+    Row,
+    change_from,
+    change_row,
+    changes_shown,
+    check_version,
+    columns_out,
+    decode_change,
+    header,
+    history_columns,
+    history_entries,
+    part_of,
+    quick_history,
+)
+
+Item = TypeVar("Item")
+
+ORDER_PART: tuple[str, None] = ("order", None)
+"""The key of an order's own status among its parts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What a stored dict says an order holds, read by the class (:meth:`OrderCore._read`):
+    each part's end state, for the replay and the quick column check (keyed as the
+    history's part columns key it); ``state`` is the class's own (restored by
+    :meth:`OrderCore._restore`)."""
+
+    ends: Mapping[Hashable, End]
+    state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """How many changes a history shows: at least ``least``, at most ``most`` (``None``:
+    no bound), and whether the order can change without a step (``silent``)."""
+
+    least: int
+    most: int | None
+    silent: bool
+
+
+class OrderCore(LockedOrder, Generic[Item]):
+    """What every order class shares (see the module docstring)."""
+
+    FORMAT: ClassVar[str]
+    """The ``format`` tag ``to_dict`` writes (``.../2``: the history as columns)."""
+    FORMAT_1: ClassVar[str]
+    """The older tag still read (``.../1``: the history as an array of entry objects)."""
+    HISTORY_KEYS: ClassVar[tuple[str, ...]]
+    """The stored history's columns, in the order ``to_dict`` writes them."""
+
+    _machine: CompiledMachine
+    _history: list[Item]
+    _stored: Columns
+    _version: int
+
+    def _begin(self) -> None:
+        """Start with no history, version 0 and a lock (the end of every constructor)."""
+        self._history = []
+        self._stored = ()  # a checked history not yet decoded; comes before _history
+        self._version = 0
+        self._lock = self._new_lock()
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def machine(self) -> CompiledMachine:
+        return self._machine
+
+    @property
+    def version(self) -> int:
+        """How many times the order has changed (for compare-and-set saving)."""
+        return self._version
+
+    def _items(self) -> tuple[Item, ...]:
+        """The history, oldest first, a restored one decoded now if not yet."""
+        with self._lock:
+            if self._stored:
+                self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
+                self._stored = ()
+            return tuple(self._history)
+
+    def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
+        """Append ``items`` to the history and count one change if anything changed
+        (caller holds the lock)."""
+        self._history.extend(items)
+        self._version += changed
+
+    # ---------------------------------------------------------------- the stored format
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`);
+        reads the held state directly under the lock: no copies, no derived statuses."""
+        with self._lock:
+            rows = [self._row(item) for item in self._history]
+            return {
+                "format": self.FORMAT,
+                **self._fields(),
+                "history": columns_out(self.HISTORY_KEYS, self._stored, rows),
+            }
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        """Fill this fresh order from ``data``, accepting it exactly when the library could
+        have written it (:mod:`orderfsm.orders.producible`); :class:`PayloadError` names
+        the first field that says otherwise."""
+        root = Field(data, "$")
+        version = header(root, self.FORMAT, self.FORMAT_1)
+        columnar = root.get("format").value == self.FORMAT
+        held = self._read(root)
+        stored = history_columns(root.get("history").value, self.HISTORY_KEYS, columnar=columnar)
+        history: list[Item] = []
+        moved: set[Hashable] = set()
+        if stored is None or not self._quick(stored, held):  # entry by entry
+            fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
+            read = [self._entry(field, held) for field in fields]
+            moved = replay([entry for _, entry in read], held.ends)
+            history = [item for item, _ in read]
+            rows = [self._row(item) for item in history]
+            stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
+        for part, end in held.ends.items():
+            if part not in moved:  # quick-checked steps leave no history state remembered
+                as_constructed(self._machine, end)
+        shown = self._versions(held, stored)
+        check_version(version, least=shown.least, most=shown.most, silent_changes=shown.silent)
+        with self._lock:
+            self._restore(held.state)
+            self._history = history
+            self._stored = () if history or not stored[0] else tuple(map(tuple, stored))
+            self._version = version
+
+    # ---------------------------------------------------------------- what a class declares
+    def _decode(self, row: Row) -> Item:
+        """The history item a quick-checked stored row holds."""
+        raise NotImplementedError
+
+    def _row(self, item: Item) -> Row:
+        """A history item as its stored row (:attr:`HISTORY_KEYS` order)."""
+        raise NotImplementedError
+
+    def _fields(self) -> dict[str, Any]:
+        """Every stored field but ``format`` and ``history``, in the order written."""
+        raise NotImplementedError
+
+    def _read(self, root: Field) -> Held:
+        """The parts a stored dict holds, each field checked (not yet the history)."""
+        raise NotImplementedError
+
+    def _quick(self, columns: Columns, held: Held) -> bool:
+        """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`)."""
+        raise NotImplementedError
+
+    def _entry(self, field: Field, held: Held) -> tuple[Item, Entry]:
+        """One stored history entry, read: its item, and what the replay judges."""
+        raise NotImplementedError
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """How many changes the history (as its stored columns) shows."""
+        raise NotImplementedError
+
+    def _restore(self, state: Any) -> None:
+        """Set the held parts from :attr:`Held.state` (caller holds the lock)."""
+        raise NotImplementedError
+
+
+class ChangeOrder(OrderCore[Change]):
+    """An order whose history is :class:`~orderfsm.orders.history.Change` items (Taobao,
+    ICBU): the order's own status and, where the class has them, sub-orders' own statuses
+    (on :attr:`_machine`) and refunds (on :attr:`_sub_machine`, whose guards read the
+    order's status). Snapshots are applied here, decided by :mod:`orderfsm.model.decide`."""
+
+    HISTORY_KEYS = HISTORY_KEYS
+    _sub_machine: CompiledMachine
+
+    def _decode(self, row: Row) -> Change:
+        return decode_change(row, self._machine, self._sub_machine)
+
+    def _row(self, item: Change) -> Row:
+        return change_row(item)
+
+    def _quick(self, columns: Columns, held: Held) -> bool:
+        codes = {part: end.status.code for part, end in held.ends.items()}
+        return quick_history(columns, self._machine, self._sub_machine, codes)
+
+    def _entry(self, field: Field, held: Held) -> tuple[Change, Entry]:
+        change = change_from(field, self._machine, self._sub_machine, self._sub_ids(held))
+        key = part_key(change)
+        refund = key[0] == "refund"
+        return change, Entry(
+            key,
+            self._sub_machine if refund else self._machine,
+            change.step,
+            change.via,
+            field.path,
+            field.get("src").path,
+            ORDER_PART if refund else None,
+        )
+
+    def _sub_ids(self, held: Held) -> Collection[Hashable]:
+        """The sub-orders a stored dict holds (none, unless the class has sub-orders)."""
+        return ()
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """One change per trigger and per run of snapshot steps, at most one per entry."""
+        vias = columns[HISTORY_KEYS.index("via")]
+        return Versions(changes_shown(vias), len(vias), silent=False)
+
+    def _applied(self, result: ApplyResult) -> ApplyResult:
+        """``result`` with what the order is now (caller holds the lock)."""
+        return replace(result, version=self._version)
+
+    def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
+        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; the
+        warnings go to the ``orderfsm.ingest`` logger."""
+        with self._lock:
+            result = self._applied(self._commit(plan()))
+        log_warnings(result)
+        return result
+
+    def _commit(self, result: ApplyResult) -> ApplyResult:
+        """Record the steps ``result`` decided (caller holds the lock)."""
+        raise NotImplementedError
+
+
+def part_key(change: Change) -> tuple[str, SubOrderId | None]:
+    """Which part of the order a change moved: ``("order", None)``, or
+    ``("sub_order_status", id)`` / ``("refund", id)`` for a sub-order's."""
+    return part_of(change), change.sub_order
+
+
+def no_sub_orders(who: str, sub_order: SubOrderId | None) -> None:
+    """Refuse a ``sub_order=`` given to an order that has no sub-orders."""
+    if sub_order is not None:
+        raise UnknownSubOrder(
+            f"unknown sub-order {sub_order!r}; {who} has no sub-orders: call it without sub_order"
+        )
