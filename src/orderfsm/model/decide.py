@@ -42,8 +42,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
 from orderfsm.model.compile import CompiledMachine, Step
@@ -175,15 +176,15 @@ class ApplyResult:
         raise KeyError((part, sub_order))
 
 
-@dataclass(frozen=True, slots=True)
-class HeldTaobao:
-    """What a Taobao order holds, as the planner needs it."""
+class HeldTaobao(NamedTuple):
+    """What a Taobao order holds, as the planner needs it (and as a stored dict says it;
+    a named tuple, cheap to build on every apply and every load)."""
 
     status: State
     sub_statuses: Mapping[Hashable, State]
     refunds: Mapping[Hashable, State]
     observed_at: int | None
-    parked: Mapping[tuple[Part, Hashable], State] = field(default_factory=dict)
+    parked: Mapping[tuple[Part, Hashable], State] = MappingProxyType({})
     """For each quarantined part (``("order", None)``, ``("sub_order_status", id)``),
     the status it held before it was parked, when known."""
 

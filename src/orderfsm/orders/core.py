@@ -27,12 +27,13 @@ holds the result, records it and persists it.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Generic, TypeVar
+from dataclasses import replace
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from orderfsm.errors import UnknownSubOrder
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.decide import ApplyResult, log_warnings
+from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
@@ -61,19 +62,23 @@ ORDER_PART: tuple[str, None] = ("order", None)
 """The key of an order's own status among its parts."""
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(NamedTuple):
     """What a stored dict says an order holds, read by the class (:meth:`OrderCore._read`):
-    each part's end state, for the replay and the quick column check (keyed as the
-    history's part columns key it); ``state`` is the class's own (restored by
-    :meth:`OrderCore._restore`)."""
+    each part's stored status (keyed as the history's part columns key it), the fuller
+    end state of the parts that hold more than a status (variables, a remembered status),
+    and the class's own ``state`` (restored by :meth:`OrderCore._restore`)."""
 
-    ends: Mapping[Hashable, End]
+    statuses: Mapping[Hashable, State]
+    more: Mapping[Hashable, End]
     state: Any
 
+    def ends(self) -> dict[Hashable, End]:
+        """Every part's end state, as the replay checks it."""
+        more = self.more
+        return {part: more.get(part) or End(status) for part, status in self.statuses.items()}
 
-@dataclass(frozen=True, slots=True)
-class Versions:
+
+class Versions(NamedTuple):
     """How many changes a history shows: at least ``least``, at most ``most`` (``None``:
     no bound), and whether the order can change without a step (``silent``)."""
 
@@ -133,12 +138,10 @@ class OrderCore(LockedOrder, Generic[Item]):
         """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`);
         reads the held state directly under the lock: no copies, no derived statuses."""
         with self._lock:
-            rows = [self._row(item) for item in self._history]
-            return {
-                "format": self.FORMAT,
-                **self._fields(),
-                "history": columns_out(self.HISTORY_KEYS, self._stored, rows),
-            }
+            out = self._fields({"format": self.FORMAT})
+            rows = list(map(self._row, self._history)) if self._history else ()
+            out["history"] = columns_out(self.HISTORY_KEYS, self._stored, rows)
+            return out
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Fill this fresh order from ``data``, accepting it exactly when the library could
@@ -154,13 +157,13 @@ class OrderCore(LockedOrder, Generic[Item]):
         if stored is None or not self._quick(stored, held):  # entry by entry
             fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
             read = [self._entry(field, held) for field in fields]
-            moved = replay([entry for _, entry in read], held.ends)
+            moved = replay([entry for _, entry in read], held.ends())
             history = [item for item, _ in read]
             rows = [self._row(item) for item in history]
             stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
-        for part, end in held.ends.items():
-            if part not in moved:  # quick-checked steps leave no history state remembered
-                as_constructed(self._machine, end)
+        for part, end in held.more.items():
+            if end.remembered is not None and part not in moved:
+                as_constructed(self._machine, end)  # as constructed, or after quick steps
         shown = self._versions(held, stored)
         check_version(version, least=shown.least, most=shown.most, silent_changes=shown.silent)
         with self._lock:
@@ -178,8 +181,9 @@ class OrderCore(LockedOrder, Generic[Item]):
         """A history item as its stored row (:attr:`HISTORY_KEYS` order)."""
         raise NotImplementedError
 
-    def _fields(self) -> dict[str, Any]:
-        """Every stored field but ``format`` and ``history``, in the order written."""
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with every stored field but ``format`` and ``history`` added, in the
+        order written."""
         raise NotImplementedError
 
     def _read(self, root: Field) -> Held:
@@ -219,7 +223,9 @@ class ChangeOrder(OrderCore[Change]):
         return change_row(item)
 
     def _quick(self, columns: Columns, held: Held) -> bool:
-        codes = {part: end.status.code for part, end in held.ends.items()}
+        if not columns[0]:
+            return True
+        codes = {part: status.code for part, status in held.statuses.items()}
         return quick_history(columns, self._machine, self._sub_machine, codes)
 
     def _entry(self, field: Field, held: Held) -> tuple[Change, Entry]:

@@ -178,14 +178,17 @@ class IcbuOrder(ChangeOrder):
         order._load(data)
         return order
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
         remembered = self._remembered
-        return {
-            "version": self._version,
-            "status": self._status.code,
-            "variables": dict(sorted(self._variables.items())),
-            "frozen_from": None if remembered is None else remembered.code,
-        }
+        out.update(
+            {
+                "version": self._version,
+                "status": self._status.code,
+                "variables": dict(sorted(self._variables.items())),
+                "frozen_from": None if remembered is None else remembered.code,
+            }
+        )
+        return out
 
     def _read(self, root: Field) -> Held:
         machine = self._machine
@@ -202,7 +205,7 @@ class IcbuOrder(ChangeOrder):
         kept = root.get("frozen_from")
         remembered = None if kept.value is None else kept.status(machine)
         end = End(status, variables, remembered, raw_vars.path, kept.path)
-        return Held({ORDER_PART: end}, _Stored(status, variables, remembered))
+        return Held({ORDER_PART: status}, {ORDER_PART: end}, _Stored(status, variables, remembered))
 
     def _restore(self, state: Any) -> None:
         self._status = state.status

@@ -209,28 +209,31 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         (oid, sid), step = item
         return oid, sid, step.source.code, step.target.code, step.event
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
         remembered = self._remembered
-        return {
-            "machine": self._machine.name,
-            "version": self._version,
-            "orders": [
-                {
-                    "id": oid,
-                    "sub_orders": [
-                        {
-                            "id": sid,
-                            "status": status.code,
-                            "remembered": None
-                            if (r := remembered.get((oid, sid))) is None
-                            else r.code,
-                        }
-                        for sid, status in subs.items()
-                    ],
-                }
-                for oid, subs in self._subs.items()
-            ],
-        }
+        out.update(
+            {
+                "machine": self._machine.name,
+                "version": self._version,
+                "orders": [
+                    {
+                        "id": oid,
+                        "sub_orders": [
+                            {
+                                "id": sid,
+                                "status": status.code,
+                                "remembered": None
+                                if (r := remembered.get((oid, sid))) is None
+                                else r.code,
+                            }
+                            for sid, status in subs.items()
+                        ],
+                    }
+                    for oid, subs in self._subs.items()
+                ],
+            }
+        )
+        return out
 
     def _read(self, root: Field) -> Held:
         machine = self._machine
@@ -256,15 +259,18 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         except InvalidOrderState as e:
             raise PayloadError("$.orders", str(e)) from None
         held = {leaf: end.remembered for leaf, end in ends.items() if end.remembered}
-        return Held(ends, (orders, held))
+        statuses = {leaf: end.status for leaf, end in ends.items()}
+        return Held(statuses, ends, (orders, held))
 
     def _quick(self, columns: Columns, held: Held) -> bool:
-        codes = {leaf: end.status.code for leaf, end in held.ends.items()}
+        if not columns[0]:
+            return True
+        codes = {leaf: status.code for leaf, status in held.statuses.items()}
         return quick_ka_history(columns, self._machine, codes)
 
     def _entry(self, field: Field, held: Held) -> tuple[tuple[Leaf, Step], Entry]:
         leaf = (field.get("order").sub_id(), field.get("sub_order").sub_id())
-        if leaf not in held.ends:
+        if leaf not in held.statuses:
             raise PayloadError(field.path, f"names no sub-order of this trade: {leaf!r}")
         machine = self._machine
         src, dst = field.get("src").status(machine), field.get("dst").status(machine)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from orderfsm.errors import InvalidOrderState, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
@@ -61,10 +62,10 @@ class Entry:
     parent: Hashable | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class End:
+class End(NamedTuple):
     """A part's stored end state the replay must yield: its status, its variables
-    (``None``: not stored, any) and remembered status, each with the path naming it."""
+    (``None``: not stored, any) and remembered status, each with the path naming it (a
+    named tuple: an order restores one per part, so it must be cheap to build)."""
 
     status: State
     variables: Mapping[str, str] | None = None

@@ -25,7 +25,6 @@ from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_k
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.producible import End
 from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
 
 FORMAT = "orderfsm.taobao_order/2"
@@ -138,7 +137,8 @@ class TaobaoOrder(ChangeOrder):
                 self._status = step.target
             else:
                 self._subs[sub_order] = step.target
-            self._record([Change(sub_order, step)])
+            self._history.append(Change(sub_order, step))
+            self._version += 1
             return step
 
     def apply(self, snapshot: TaobaoSnapshot, force: bool = False) -> ApplyResult:
@@ -257,36 +257,35 @@ class TaobaoOrder(ChangeOrder):
         order._load(data)
         return order
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
         sub_status = self._sub_status
-        return {
-            "version": self._version,
-            "observed_at": self._observed_at,
-            "status": self._status.code,
-            "sub_orders": [
-                {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
-                for sid, refund in self._subs.items()
-            ],
-        }
+        out["version"] = self._version
+        out["observed_at"] = self._observed_at
+        out["status"] = self._status.code
+        out["sub_orders"] = [
+            {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
+            for sid, refund in self._subs.items()
+        ]
+        return out
 
     def _read(self, root: Field) -> Held:
         main, refund = self._machines
         entries = root.get("sub_orders").items()
         ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
         unambiguous_ids(ids, "sub-order")
-        state = HeldTaobao(
-            root.get("status").status(main),
-            {sid: e.get("status").status(main) for (sid, _), e in zip(ids, entries, strict=True)},
-            {
-                sid: e.get("refund_status").status(refund)
-                for (sid, _), e in zip(ids, entries, strict=True)
-            },
-            root.get("observed_at").integer(nullable=True),
-        )
-        ends: dict[Hashable, End] = {ORDER_PART: End(state.status)}
-        ends.update({("sub_order_status", sid): End(s) for sid, s in state.sub_statuses.items()})
-        ends.update({("refund", sid): End(s) for sid, s in state.refunds.items()})
-        return Held(ends, state)
+        status = root.get("status").status(main)
+        statuses: dict[Hashable, State] = {ORDER_PART: status}
+        sub_statuses: dict[Hashable, State] = {}
+        refunds: dict[Hashable, State] = {}
+        for (sid, _), entry in zip(ids, entries, strict=True):
+            own = sub_statuses[sid] = entry.get("status").status(main)
+            statuses[("sub_order_status", sid)] = own
+        for (sid, _), entry in zip(ids, entries, strict=True):  # parts in history-key order
+            refund_status = refunds[sid] = entry.get("refund_status").status(refund)
+            statuses[("refund", sid)] = refund_status
+        observed_at = root.get("observed_at").integer(nullable=True)
+        state = HeldTaobao(status, sub_statuses, refunds, observed_at)
+        return Held(statuses, {}, state)
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """Beyond its steps, an order changes silently by gaining sub-orders (at most one
