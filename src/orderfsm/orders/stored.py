@@ -3,8 +3,9 @@
 ``order.to_dict()`` gives a dict of strings, ints, lists and dicts only (stable key
 order, so ``json.dumps`` of it is deterministic); ``from_dict`` reads it back, validating
 every field (:class:`~orderfsm.errors.PayloadError` with the path of a bad one).
-``version`` counts the order's changes. Each order module writes its own fields with
-these helpers; optimistic concurrency on top is :mod:`orderfsm.orders.concurrency`.
+``version`` counts the order's changes. The order core (:mod:`orderfsm.orders.core`)
+writes and reads every order type's dict with these helpers; optimistic concurrency on
+top is :mod:`orderfsm.orders.concurrency`.
 
 A stored dict is accepted exactly when the library could have produced it: when
 replaying its history through the one definition in :mod:`orderfsm.orders.producible`
