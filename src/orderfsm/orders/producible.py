@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from orderfsm.errors import InvalidOrderState, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
-from orderfsm.model.paths import Said, guarded_path
+from orderfsm.model.paths import Said, guarded_path, shortest_path
 from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
 
@@ -252,7 +252,10 @@ def _check_synthetic(part: _Part, entry: Entry) -> None:
             problem = f"a forced step from {src} to itself"
         elif dst.quarantine:
             problem = f"a forced step into {dst}: an unknown status is quarantined, not forced"
-        elif src.name not in machine.history_states and _has_path(part, machine, judged_from, dst):
+        elif src.name not in machine.history_states and any(
+            shortest_path(machine, judged_from, dst, remembered) is not None
+            for _, remembered in part.candidates
+        ):  # apply forces only where no table path leads, guards aside
             problem = f"a forced step {src} -> {dst} where the table has a path from {judged_from}"
     elif via == "quarantine":
         if dst != jail or src == jail:
