@@ -215,6 +215,18 @@ class ChangeOrder(OrderCore[Change]):
 
     HISTORY_KEYS = HISTORY_KEYS
     _sub_machine: CompiledMachine
+    _status: State
+
+    @property
+    def status(self) -> State:
+        return self._status
+
+    @property
+    def history(self) -> tuple[Change, ...]:
+        """The accepted events, oldest first, each naming the part that moved
+        (``sub_order`` ``None``: the order itself); a restored history is decoded on
+        first read."""
+        return self._items()
 
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)

@@ -59,7 +59,8 @@ class IcbuOrder(ChangeOrder):
 
     An ICBU order has no sub-orders: ``trigger``, ``can`` and ``enabled_events`` take
     ``sub_order=`` as the other order classes do, and raise
-    :class:`~orderfsm.UnknownSubOrder` when one is given.
+    :class:`~orderfsm.UnknownSubOrder` when one is given; every change in its
+    ``history`` has ``sub_order`` ``None``.
     """
 
     FORMAT = FORMAT
@@ -89,10 +90,6 @@ class IcbuOrder(ChangeOrder):
 
     # ---------------------------------------------------------------- reading
     @property
-    def status(self) -> State:
-        return self._status
-
-    @property
     def pay_step(self) -> str:
         return self._variables["pay_step"]
 
@@ -115,12 +112,6 @@ class IcbuOrder(ChangeOrder):
     def must_intercept(self) -> bool:
         """Whether an ERP must hold this order's shipment now (see :func:`must_intercept`)."""
         return INTERCEPT_TAG in self._status.tags
-
-    @property
-    def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first (``sub_order`` is always ``None`` here; a
-        restored history is decoded on first read)."""
-        return self._items()
 
     # ---------------------------------------------------------------- acting
     def trigger(self, event: str, sub_order: SubOrderId | None = None) -> Step:

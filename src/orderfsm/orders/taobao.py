@@ -87,18 +87,9 @@ class TaobaoOrder(ChangeOrder):
         return self._sub_machine
 
     @property
-    def status(self) -> State:
-        return self._status
-
-    @property
     def sub_orders(self) -> Mapping[SubOrderId, State]:
         """A copy of every sub-order's refund status."""
         return dict(self._subs)
-
-    @property
-    def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first (a restored history is decoded on first read)."""
-        return self._items()
 
     @property
     def sub_order_statuses(self) -> Mapping[SubOrderId, State]:
