@@ -139,7 +139,7 @@ class OrderCore(LockedOrder, Generic[Item]):
         reads the held state directly under the lock: no copies, no derived statuses."""
         with self._lock:
             out = self._fields({"format": self.FORMAT})
-            rows = list(map(self._row, self._history)) if self._history else ()
+            rows = self._rows(self._history) if self._history else ()
             out["history"] = columns_out(self.HISTORY_KEYS, self._stored, rows)
             return out
 
@@ -159,7 +159,7 @@ class OrderCore(LockedOrder, Generic[Item]):
             read = [self._entry(field, held) for field in fields]
             moved = replay([entry for _, entry in read], held.ends())
             history = [item for item, _ in read]
-            rows = [self._row(item) for item in history]
+            rows = self._rows(history)
             stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
         for part, end in held.more.items():
             if end.remembered is not None and part not in moved:
@@ -177,8 +177,8 @@ class OrderCore(LockedOrder, Generic[Item]):
         """The history item a quick-checked stored row holds."""
         raise NotImplementedError
 
-    def _row(self, item: Item) -> Row:
-        """A history item as its stored row (:attr:`HISTORY_KEYS` order)."""
+    def _rows(self, items: Sequence[Item]) -> list[Row]:
+        """History items as their stored rows (:attr:`HISTORY_KEYS` order)."""
         raise NotImplementedError
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
@@ -231,8 +231,8 @@ class ChangeOrder(OrderCore[Change]):
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)
 
-    def _row(self, item: Change) -> Row:
-        return change_row(item)
+    def _rows(self, items: Sequence[Change]) -> list[Row]:
+        return list(map(change_row, items))
 
     def _quick(self, columns: Columns, held: Held) -> bool:
         if not columns[0]:

@@ -11,7 +11,7 @@ raises before anything is assigned, so nothing changes at any level.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Self
@@ -205,9 +205,8 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         oid, sid, src, dst, event = row
         return (oid, sid), decode_step(self._machine, src, dst, event)
 
-    def _row(self, item: tuple[Leaf, Step]) -> Row:
-        (oid, sid), step = item
-        return oid, sid, step.source.code, step.target.code, step.event
+    def _rows(self, items: Sequence[tuple[Leaf, Step]]) -> list[Row]:
+        return [(o, s, step.source.code, step.target.code, step.event) for (o, s), step in items]
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
         remembered = self._remembered

@@ -271,9 +271,8 @@ class TaobaoOrder(ChangeOrder):
         for (sid, _), entry in zip(ids, entries, strict=True):
             own = sub_statuses[sid] = entry.get("status").status(main)
             statuses[("sub_order_status", sid)] = own
-        for (sid, _), entry in zip(ids, entries, strict=True):  # parts in history-key order
-            refund_status = refunds[sid] = entry.get("refund_status").status(refund)
-            statuses[("refund", sid)] = refund_status
+            refunds[sid] = entry.get("refund_status").status(refund)
+        statuses.update({("refund", sid): s for sid, s in refunds.items()})
         observed_at = root.get("observed_at").integer(nullable=True)
         state = HeldTaobao(status, sub_statuses, refunds, observed_at)
         return Held(statuses, {}, state)
