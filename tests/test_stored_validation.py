@@ -304,7 +304,7 @@ def decide(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
 
 
 def entry_by_entry(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
-    with mock.patch.object(order_type, "_quick", lambda *_: False):
+    with mock.patch.object(order_type, "_quick", lambda *_, **__: False):
         return decide(order_type, data)
 
 

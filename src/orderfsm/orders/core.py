@@ -154,13 +154,17 @@ class OrderCore(LockedOrder, Generic[Item]):
         stored = history_columns(root.get("history").value, self.HISTORY_KEYS, columnar=columnar)
         history: list[Item] = []
         moved: set[Hashable] = set()
-        if stored is None or not self._quick(stored, held):  # entry by entry
-            fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
-            read = [self._entry(field, held) for field in fields]
-            moved = replay([entry for _, entry in read], held.ends())
-            history = [item for item, _ in read]
-            rows = self._rows(history)
-            stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
+        if stored is not None and self._quick(stored, held, plain=True):
+            pass  # steps that need no context to replay: kept as the checked columns
+        else:
+            if stored is not None and self._quick(stored, held, plain=False):
+                history = list(map(self._decode, zip(*stored, strict=True)))
+            else:  # entry by entry: other spellings, synthetic steps, or an error
+                fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
+                history = [self._entry(field, held) for field in fields]
+                rows = self._rows(history)
+                stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
+            moved = replay(self._replayed(history), held.ends(), columnar=columnar)
         for part, end in held.more.items():
             if end.remembered is not None and part not in moved:
                 as_constructed(self._machine, end)  # as constructed, or after quick steps
@@ -190,12 +194,18 @@ class OrderCore(LockedOrder, Generic[Item]):
         """The parts a stored dict holds, each field checked (not yet the history)."""
         raise NotImplementedError
 
-    def _quick(self, columns: Columns, held: Held) -> bool:
-        """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`)."""
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
+        """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`):
+        every entry a table step (``plain``: one that needs no context) written as
+        ``to_dict`` writes it, each part's steps chaining to its stored status."""
         raise NotImplementedError
 
-    def _entry(self, field: Field, held: Held) -> tuple[Item, Entry]:
-        """One stored history entry, read: its item, and what the replay judges."""
+    def _entry(self, field: Field, held: Held) -> Item:
+        """One stored history entry, read and checked field by field."""
+        raise NotImplementedError
+
+    def _replayed(self, items: Sequence[Item]) -> list[Entry]:
+        """What the replay judges of each history item."""
         raise NotImplementedError
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
@@ -234,25 +244,23 @@ class ChangeOrder(OrderCore[Change]):
     def _rows(self, items: Sequence[Change]) -> list[Row]:
         return list(map(change_row, items))
 
-    def _quick(self, columns: Columns, held: Held) -> bool:
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
         if not columns[0]:
             return True
         codes = {part: status.code for part, status in held.statuses.items()}
-        return quick_history(columns, self._machine, self._sub_machine, codes)
+        return quick_history(columns, self._machine, self._sub_machine, codes, plain=plain)
 
-    def _entry(self, field: Field, held: Held) -> tuple[Change, Entry]:
-        change = change_from(field, self._machine, self._sub_machine, self._sub_ids(held))
-        key = part_key(change)
-        refund = key[0] == "refund"
-        return change, Entry(
-            key,
-            self._sub_machine if refund else self._machine,
-            change.step,
-            change.via,
-            field.path,
-            field.get("src").path,
-            ORDER_PART if refund else None,
-        )
+    def _entry(self, field: Field, held: Held) -> Change:
+        return change_from(field, self._machine, self._sub_machine, self._sub_ids(held))
+
+    def _replayed(self, items: Sequence[Change]) -> list[Entry]:
+        main, refund = self._machine, self._sub_machine
+        return [
+            Entry(part_key(c), refund, c.step, c.via, i, ORDER_PART)
+            if c.sub_order is not None and not c.sub_order_status
+            else Entry(part_key(c), main, c.step, c.via, i)
+            for i, c in enumerate(items)
+        ]
 
     def _sub_ids(self, held: Held) -> Collection[Hashable]:
         """The sub-orders a stored dict holds (none, unless the class has sub-orders)."""

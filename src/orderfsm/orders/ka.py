@@ -261,22 +261,23 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         statuses = {leaf: end.status for leaf, end in ends.items()}
         return Held(statuses, ends, (orders, held))
 
-    def _quick(self, columns: Columns, held: Held) -> bool:
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
         if not columns[0]:
             return True
         codes = {leaf: status.code for leaf, status in held.statuses.items()}
-        return quick_ka_history(columns, self._machine, codes)
+        return quick_ka_history(columns, self._machine, codes, plain=plain)
 
-    def _entry(self, field: Field, held: Held) -> tuple[tuple[Leaf, Step], Entry]:
+    def _entry(self, field: Field, held: Held) -> tuple[Leaf, Step]:
         leaf = (field.get("order").sub_id(), field.get("sub_order").sub_id())
         if leaf not in held.statuses:
             raise PayloadError(field.path, f"names no sub-order of this trade: {leaf!r}")
         machine = self._machine
         src, dst = field.get("src").status(machine), field.get("dst").status(machine)
-        step = table_step(machine, src, dst, field.get("event"))
-        return (leaf, step), Entry(
-            leaf, machine, step, "trigger", field.path, field.get("src").path
-        )
+        return leaf, table_step(machine, src, dst, field.get("event"))
+
+    def _replayed(self, items: Sequence[tuple[Leaf, Step]]) -> list[Entry]:
+        machine = self._machine
+        return [Entry(leaf, machine, step, "trigger", i) for i, (leaf, step) in enumerate(items)]
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """One event moves every sub-order it addresses: one change, one or more entries."""

@@ -34,31 +34,30 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from orderfsm.errors import InvalidOrderState, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.paths import Said, guarded_path, shortest_path
 from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
+from orderfsm.orders.stored import entry_paths
 
 __all__ = ["End", "Entry", "as_constructed", "replay"]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One history entry as the replay sees it: which part moved, on which machine, the
-    recorded step and how it came about; ``parent`` names the part whose status the
-    machine's parent guards read (a Taobao refund: the order part). ``path`` names the
-    entry (``$.history[3]``) for a step the library could not have recorded, and
-    ``src_path`` its source (``$.history.src[3]``) for one that does not continue."""
+    recorded step and how it came about, and where it is stored (``at``: its index, named
+    in an error by :func:`~orderfsm.orders.stored.entry_paths`); ``parent`` names the
+    part whose status the machine's parent guards read (a Taobao refund: the order part)."""
 
     part: Hashable
     machine: CompiledMachine
     step: Step
     via: Via
-    path: str
-    src_path: str
+    at: int
     parent: Hashable | None = None
 
 
@@ -74,6 +73,10 @@ class End(NamedTuple):
     remembered_path: str = "$"
 
 
+class _Refused(Exception):
+    """A step the library could not have recorded (named by :func:`replay`)."""
+
+
 _Candidate = tuple[tuple[tuple[str, str], ...], State | None]
 """One way a part may stand: its variables (sorted items) and remembered status."""
 
@@ -86,12 +89,14 @@ class _Part:
     run_parents: set[State] = field(default_factory=set)
 
 
-def replay(entries: Sequence[Entry], ends: Mapping[Hashable, End]) -> set[Hashable]:
+def replay(
+    entries: Sequence[Entry], ends: Mapping[Hashable, End], *, columnar: bool
+) -> set[Hashable]:
     """Replay ``entries`` (oldest first) from each part's first status through the
     definition above; raise :class:`PayloadError` naming the first entry that is not a
-    step the library could have recorded, or the stored field the replay does not
-    yield. Returns the parts that moved: the others stand as constructed, which
-    :func:`as_constructed` checks."""
+    step the library could have recorded (as format ``/2`` names it if ``columnar``,
+    else as ``/1``), or the stored field the replay does not yield. Returns the parts
+    that moved: the others stand as constructed, which :func:`as_constructed` checks."""
     parts = {key: _Part(end.status, set()) for key, end in ends.items()}
     moved: set[Hashable] = set()
     for entry in entries:
@@ -99,13 +104,16 @@ def replay(entries: Sequence[Entry], ends: Mapping[Hashable, End]) -> set[Hashab
         if entry.part not in moved:  # where the part was constructed
             moved.add(entry.part)
             part.status, part.candidates = entry.step.source, _starts(entry)
-    _check_chains(entries, parts, ends)
+    _check_chains(entries, parts, ends, columnar=columnar)
     for part in parts.values():
         part.run_parents = {part.status}
     for entry in entries:
         part = parts[entry.part]
         parent = parts[entry.parent] if entry.parent is not None else None
-        part.candidates = _advance(part, entry, parent)
+        try:
+            part.candidates = _advance(part, entry, parent)
+        except _Refused as refused:
+            raise PayloadError(entry_paths(entry.at, columnar=columnar)[0], str(refused)) from None
         if entry.via == "quarantine":
             part.parked_from = entry.step.source
         part.status = entry.step.target
@@ -128,21 +136,29 @@ def as_constructed(machine: CompiledMachine, end: End) -> None:
 
 def _starts(entry: Entry) -> set[_Candidate]:
     """Every way a part may have been constructed to stand before its first step."""
-    machine, first = entry.machine, entry.step.source
+    return set(_constructed(entry.machine, entry.step.source))
+
+
+@lru_cache(maxsize=256)
+def _constructed(machine: CompiledMachine, first: State) -> frozenset[_Candidate]:
     names = [v.name for v in machine.table.variables]
     domains = [v.values for v in machine.table.variables]
     remembered: list[State | None] = [None]
     if first.name in machine.history_states:
         remembered += machine.history_sources(first)
-    return {
+    return frozenset(
         (tuple(sorted(zip(names, values, strict=True))), r)
         for values in itertools.product(*domains)
         for r in remembered
-    }
+    )
 
 
 def _check_chains(
-    entries: Sequence[Entry], parts: Mapping[Hashable, _Part], ends: Mapping[Hashable, End]
+    entries: Sequence[Entry],
+    parts: Mapping[Hashable, _Part],
+    ends: Mapping[Hashable, End],
+    *,
+    columnar: bool,
 ) -> None:
     """Each part's steps continue from where its previous step ended, and its last step
     ends in its stored status (checked over the whole history first, so a reordered,
@@ -151,7 +167,7 @@ def _check_chains(
     for entry in entries:
         if entry.step.source != last[entry.part]:
             raise PayloadError(
-                entry.src_path,
+                entry_paths(entry.at, columnar=columnar)[1],
                 f"{entry.step.source} does not continue from {last[entry.part]}, where this "
                 "part's previous step ended (history reordered, repeated or cut?)",
             )
@@ -185,17 +201,33 @@ def _advance(part: _Part, entry: Entry, parent: _Part | None) -> set[_Candidate]
             parents = (parent.status,)
         else:
             parents = sorted(parent.run_parents, key=str)
-        after = {
-            moved
-            for candidate in part.candidates
-            for p in parents
-            if (moved := _table_step(machine, step, candidate, p)) is not None
-        }
+        taken = _steps_taken(machine)
+        edge = (step.source.name, step.event, step.target.name)
+        after: set[_Candidate] = set()
+        for candidate in part.candidates:
+            for p in parents:
+                key = (edge, candidate, None if p is None else p.name)
+                moved = taken.get(key, _UNSEEN)
+                if moved is _UNSEEN:
+                    moved = taken[key] = _table_step(machine, step, candidate, p)
+                if moved is not None:
+                    after.add(moved)
         if not after:
-            raise PayloadError(entry.path, _refusal(machine, step, part, parents))
+            raise _Refused(_refusal(machine, step, part, parents))
         return after
     _check_synthetic(part, entry)
     return {(v, machine.remembered_after(step, r)) for v, r in part.candidates}
+
+
+_UNSEEN: Any = object()
+
+
+@lru_cache(maxsize=64)
+def _steps_taken(machine: CompiledMachine) -> dict[Hashable, _Candidate | None]:
+    """What :func:`_table_step` answered on ``machine``, by step (names), candidate and
+    parent: the answer depends only on those (machines are immutable), a service restores
+    histories of the same few shapes, and names hash faster than statuses."""
+    return {}
 
 
 def _table_step(
@@ -275,7 +307,7 @@ def _check_synthetic(part: _Part, entry: Entry) -> None:
                 "held before quarantine"
             )
     if problem:
-        raise PayloadError(entry.path, problem)
+        raise _Refused(problem)
 
 
 def _has_path(part: _Part, machine: CompiledMachine, src: State, dst: State) -> bool:

@@ -209,21 +209,23 @@ _CONTEXT_FREE = frozenset({"status", "target"})
 
 
 @lru_cache(maxsize=64)
-def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]]:
-    """The table steps of ``machine`` whose replay depends on nothing but the step, as
-    stored: ``(src code, dst code, event)``. An edge qualifies when its guards read only
-    its statuses (and the pure core takes it), it sets no variable, and it neither enters
-    nor leaves a history state; every other step is replayed entry by entry
-    (:mod:`orderfsm.orders.producible`), in the context the history gives it."""
+def table_rows(machine: CompiledMachine, plain: bool) -> frozenset[tuple[object, object, str]]:
+    """The table steps of ``machine`` as stored: ``(src code, dst code, event)``; with
+    ``plain``, only those whose replay depends on nothing but the step: an edge whose
+    guards read only its statuses (and which the pure core takes), that sets no variable,
+    and that neither enters nor leaves a history state. A history of plain steps is kept
+    as checked columns; any other table step is replayed in the context the history
+    gives it (:mod:`orderfsm.orders.producible`)."""
     code = {s.name: s.code for s in machine.states}
     jail = machine.history_states
     rows: set[tuple[object, object, str]] = set()
     for state in machine.states:
         for t in machine.transitions_from(state):
+            if t.dst is None:
+                continue
             guards = (*machine.event(t.event).guards, *t.guards)
-            if (
-                t.dst is None
-                or t.sets
+            if plain and (
+                t.sets
                 or t.src in jail
                 or t.dst in jail
                 or any(not _CONTEXT_FREE.issuperset(REGISTRY[g].reads) for g in guards)
@@ -253,12 +255,12 @@ class QuickCheck:
 
 
 @lru_cache(maxsize=64)
-def quick_check(main: CompiledMachine, refund: CompiledMachine) -> QuickCheck:
+def quick_check(main: CompiledMachine, refund: CompiledMachine, plain: bool) -> QuickCheck:
     return QuickCheck(
         frozenset(
             (part, *edge, via)
             for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
-            for edge in table_rows(machine)
+            for edge in table_rows(machine, plain)
             for via in TABLE_VIAS
         ),
         code_types(main) | code_types(refund),
@@ -306,15 +308,17 @@ def quick_history(
     main: CompiledMachine,
     refund: CompiledMachine,
     held: Mapping[Hashable, object],
+    *,
+    plain: bool,
 ) -> bool:
     """Whether every entry of a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) is a
-    step that needs no context to replay, written as ``to_dict`` writes it, and each
-    part's steps chain and end in its ``held`` status code (keyed by ``(part,
-    sub_order)``)."""
+    table step (with ``plain``: one that needs no context to replay, see
+    :func:`table_rows`) written as ``to_dict`` writes it, and each part's steps chain and
+    end in its ``held`` status code (keyed by ``(part, sub_order)``)."""
     subs, parts, srcs, dsts, events, vias = columns
     if not srcs:
         return True
-    check = quick_check(main, refund)
+    check = quick_check(main, refund, plain)
     try:  # an unhashable value: entry by entry
         return (
             check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
@@ -327,23 +331,32 @@ def quick_history(
 
 
 def quick_ka_history(
-    columns: Columns, machine: CompiledMachine, held: Mapping[Hashable, object]
+    columns: Columns, machine: CompiledMachine, held: Mapping[Hashable, object], *, plain: bool
 ) -> bool:
     """Whether every entry of a KA history (:data:`KA_HISTORY_KEYS` columns) is a table
-    step written as ``to_dict`` writes it and each sub-order's steps chain and end in its
-    ``held`` status code (keyed by ``(order, sub_order)``)."""
+    step (with ``plain``: one that needs no context to replay) written as ``to_dict``
+    writes it and each sub-order's steps chain and end in its ``held`` status code
+    (keyed by ``(order, sub_order)``)."""
     orders, subs, srcs, dsts, events = columns
     if not srcs:
         return True
     try:  # an unhashable value: entry by entry
         return (
-            table_rows(machine).issuperset(zip(srcs, dsts, events, strict=True))
+            table_rows(machine, plain).issuperset(zip(srcs, dsts, events, strict=True))
             and {*map(type, srcs), *map(type, dsts)} <= code_types(machine)
             and {*map(type, orders), *map(type, subs)} <= _ID_TYPES
             and chains(orders, subs, srcs, dsts, held)
         )
     except TypeError:
         return False
+
+
+def entry_paths(index: int, *, columnar: bool) -> tuple[str, str]:
+    """How a stored history entry and its ``src`` cell are named in an error: format
+    ``/2`` ``$.history[3]`` and ``$.history.src[3]``, format ``/1`` ``$.history[3]`` and
+    ``$.history[3].src`` (as :func:`history_entries` names them)."""
+    src = f"$.history.src[{index}]" if columnar else f"$.history[{index}].src"
+    return f"$.history[{index}]", src
 
 
 def chains(
@@ -368,8 +381,10 @@ def chains(
     return last.keys() <= held.keys() and all(held[key] == dst for key, dst in last.items())
 
 
+@lru_cache(maxsize=4096, typed=True)
 def decode_step(machine: CompiledMachine, src: object, dst: object, event: str) -> Step:
-    """The table step a quick-checked history entry stores (it is known to exist)."""
+    """The table step a quick-checked history entry stores (it is known to exist; steps
+    are immutable, so one is shared by every entry that stores it)."""
     source = machine.status(cast(Any, src))
     target = machine.status(cast(Any, dst))
     for t in machine.transitions_from(source):
