@@ -22,15 +22,15 @@ the same checks, and written back as ``/2``.
 
 Loading costs little more with a long history than with none: a history written the way
 ``to_dict`` writes it, of steps that need no context to replay (:func:`table_rows`), is
-checked by :func:`quick_history` / :func:`quick_ka_history`
-(C-level passes over its columns, no object per entry) and kept as columns, decoded
-into :class:`~orderfsm.orders.history.Change` objects on the first read of
-``order.history``; new steps are appended after it and ``to_dict`` writes the columns
-back as they came. Anything else (another spelling of a status, a ``forced``,
-``quarantine`` or ``release`` step, an error) is read entry by entry
-(:func:`change_from`, then :func:`~orderfsm.orders.producible.replay`), which also names
-the bad field. The quick
-check accepts only what the entry-by-entry path accepts, with the same result.
+checked by :func:`quick_history` / :func:`quick_ka_history` (C-level passes over its
+columns, no object per entry) and kept as columns, decoded into
+:class:`~orderfsm.orders.history.Change` objects on the first read of ``order.history``;
+new steps are appended after it and ``to_dict`` writes the columns back as they came. A
+history of table steps that need their context passes the same checks, is decoded from
+its columns and replayed (:func:`~orderfsm.orders.producible.replay`). Anything else
+(another spelling of a status, a ``forced``, ``quarantine`` or ``release`` step, an
+error) is read entry by entry (:func:`change_from`) and replayed, which also names the
+bad field. Every way accepts exactly the same dicts, with the same result.
 """
 
 from __future__ import annotations
