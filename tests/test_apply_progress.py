@@ -17,8 +17,9 @@ import pytest
 
 import orderfsm
 from orderfsm.ingest import IcbuSnapshot, parse
-from orderfsm.ingest.apply import Said, decide
 from orderfsm.model.compile import HISTORY_GUARD, CompiledMachine
+from orderfsm.model.decide import decide
+from orderfsm.model.paths import Said
 from orderfsm.model.table import State
 
 Position = tuple[State, tuple[tuple[str, str], ...]]

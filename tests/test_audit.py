@@ -16,8 +16,8 @@ from orderfsm import IcbuOrder, KaTrade, TaobaoOrder
 from orderfsm.check.audit import AuditInputError, audit_files
 from orderfsm.check.audit.result import AuditResult
 from orderfsm.errors import TransitionRejected
-from orderfsm.ingest.apply import shortest_path
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine
+from orderfsm.model.paths import shortest_path
 from orderfsm.testing import Export, exports
 
 Judged = tuple[str, int, str, str, str, object, object, str]

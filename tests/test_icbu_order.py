@@ -193,3 +193,20 @@ class IcbuOrderMachine(RuleBasedStateMachine):
 
 
 TestIcbuOrder = IcbuOrderMachine.TestCase
+
+
+def test_sub_orders_are_taken_the_way_every_order_class_takes_them() -> None:
+    """One calling convention (issue 16.7): ``sub_order=`` on every order class; an ICBU
+    order has none, so naming one is the library's UnknownSubOrder, and changes nothing."""
+    order = orderfsm.IcbuOrder()
+    for call in (
+        lambda: order.trigger("draft_order", sub_order="a"),
+        lambda: order.can("draft_order", sub_order="a"),
+        lambda: order.enabled_events(sub_order="a"),
+    ):
+        with pytest.raises(orderfsm.UnknownSubOrder, match="has no sub-orders"):
+            call()
+    assert order.version == 0 and order.history == ()
+    assert order.trigger("draft_order", sub_order=None).target.name == "to_be_audited"
+    assert order.can("approve", sub_order=None)
+    assert "approve" in order.enabled_events(sub_order=None)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 
 import orderfsm
-from orderfsm.ingest.records import IcbuSnapshot
+from orderfsm.ingest import IcbuSnapshot
 from orderfsm.orders.concurrency import update_with_retry
 from orderfsm.testing import History, histories
 

@@ -91,3 +91,16 @@ def test_the_rooms_are_what_the_docs_say() -> None:
                     module.startswith("orderfsm.render.")
                 )
             ), f"{module} is not in docs/architecture.md"
+
+
+def test_orders_do_not_depend_on_the_payload_parser() -> None:
+    """The order classes and their stored format rest on the model alone (issue 16.2)."""
+    graph = _imports(_modules())
+    leaks = sorted(
+        f"{m} imports {t}"
+        for m, ts in graph.items()
+        if m.startswith("orderfsm.orders")
+        for t in ts
+        if t.startswith("orderfsm.ingest")
+    )
+    assert leaks == []

@@ -59,3 +59,21 @@ def test_the_store_imports_no_database_driver_until_a_backend_needs_one() -> Non
     assert [m for m in loaded if m.split(".")[0] in drivers] == []
     plain = _run("import sys, orderfsm; print(' '.join(sorted(sys.modules)))").split()
     assert [m for m in plain if m.startswith("orderfsm.store")] == []
+
+
+def test_building_restoring_and_applying_to_an_order_loads_no_payload_parser() -> None:
+    """Orders run on the model alone: the parser (and defusedxml) load only with parse."""
+    loaded = _run(
+        "import sys, orderfsm\n"
+        "from orderfsm.model.records import TaobaoSnapshot\n"
+        "o = orderfsm.TaobaoOrder(sub_orders=['a'])\n"
+        "o.trigger('creation_complete')\n"
+        "o.apply(TaobaoSnapshot('status_callback', '1', None, 'WAIT_BUYER_P', 5, (), '$'))\n"
+        "orderfsm.TaobaoOrder.from_dict(o.to_dict())\n"
+        "i = orderfsm.IcbuOrder(); i.trigger('draft_order')\n"
+        "orderfsm.IcbuOrder.from_dict(i.to_dict())\n"
+        "k = orderfsm.KaTrade({'o': ['a']}); k.trigger('auto_deduct')\n"
+        "orderfsm.KaTrade.from_dict(k.to_dict())\n"
+        "print(' '.join(sorted(sys.modules)))"
+    ).split()
+    assert [m for m in loaded if m.startswith(("orderfsm.ingest", "defusedxml"))] == []

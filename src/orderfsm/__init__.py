@@ -29,7 +29,7 @@ from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, Step, load
 from orderfsm.model.table import State, Table, Transition
 
 if TYPE_CHECKING:
-    from orderfsm.ingest import ApplyResult
+    from orderfsm.model.decide import ApplyResult
     from orderfsm.model.describe import describe
     from orderfsm.orders.concurrency import (
         Backoff,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 # compiled machines: ingestion, the order classes and their stored formats stay unloaded
 # until a program names them.
 _LAZY = {
-    "ApplyResult": "orderfsm.ingest",
+    "ApplyResult": "orderfsm.model.decide",
     "describe": "orderfsm.model.describe",
     "Backoff": "orderfsm.orders.concurrency",
     "compare_and_set": "orderfsm.orders.concurrency",

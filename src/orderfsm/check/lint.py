@@ -13,6 +13,7 @@ from typing import Literal
 
 from orderfsm.model.compile import CompiledMachine, with_variables
 from orderfsm.model.guards import REGISTRY, GuardContext
+from orderfsm.model.search import breadth_first
 from orderfsm.model.table import Transition
 
 Level = Literal["error", "warning"]
@@ -41,28 +42,20 @@ MAX_PER_RULE = 20
 
 
 def _reachable(machine: CompiledMachine, start: str) -> set[str]:
-    seen, frontier = {start}, [start]
-    while frontier:
-        for t in machine.transitions_from(frontier.pop()):
-            if t.dst and t.dst not in seen:
-                seen.add(t.dst)
-                frontier.append(t.dst)
-    return seen
+    found, _ = breadth_first(
+        [start], lambda name: ((t, t.dst) for t in machine.transitions_from(name) if t.dst)
+    )
+    return set(found)
 
 
 def _reaching(machine: CompiledMachine, goals: set[str]) -> set[str]:
     """Every status from which some status in ``goals`` can be reached (goals included)."""
-    entering: dict[str, list[str]] = {}
+    entering: dict[str, list[Transition]] = {}
     for t in machine.edges:
         if t.dst:
-            entering.setdefault(t.dst, []).append(t.src)
-    seen, frontier = set(goals), list(goals)
-    while frontier:
-        for src in entering.get(frontier.pop(), ()):
-            if src not in seen:
-                seen.add(src)
-                frontier.append(src)
-    return seen
+            entering.setdefault(t.dst, []).append(t)
+    found, _ = breadth_first(goals, lambda name: ((t, t.src) for t in entering.get(name, ())))
+    return set(found)
 
 
 def can_pass(

@@ -11,14 +11,17 @@ history), so guarded edges are taken only in contexts where they really fire.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from orderfsm.errors import TransitionRejected
 from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.search import breadth_first, path_to
 from orderfsm.model.table import State, Transition
+
+ConfigKey = tuple[str, tuple[tuple[str, str], ...], str | None]
+"""A configuration as a dict key: its status, variables and remembered status by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,7 @@ class Config:
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     history: State | None = None
 
-    def key(self) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
+    def key(self) -> ConfigKey:
         return (
             self.status.name,
             tuple(sorted(self.variables.items())),
@@ -97,21 +100,17 @@ def moves(machine: CompiledMachine, config: Config) -> Iterator[tuple[PathStep, 
             break
 
 
-def _search(machine: CompiledMachine) -> dict[tuple[object, ...], tuple[Config, Path]]:
+def _search(machine: CompiledMachine) -> dict[ConfigKey, tuple[Config, Path]]:
     """Breadth-first: the shortest path to every reachable configuration."""
-    found: dict[tuple[object, ...], tuple[Config, Path]] = {}
-    queue: deque[tuple[Config, Path]] = deque()
-    for c in initial_configs(machine):
-        if c.key() not in found:
-            found[c.key()] = (c, ())
-            queue.append((c, ()))
-    while queue:
-        config, path = queue.popleft()
-        for step, nxt in moves(machine, config):
-            if nxt.key() not in found:
-                found[nxt.key()] = (nxt, (*path, step))
-                queue.append((nxt, (*path, step)))
-    return found
+    configs = {c.key(): c for c in initial_configs(machine)}
+
+    def edges(key: ConfigKey) -> Iterator[tuple[PathStep, ConfigKey]]:
+        for step, nxt in moves(machine, configs[key]):
+            configs.setdefault(nxt.key(), nxt)
+            yield step, nxt.key()
+
+    found, _ = breadth_first(list(configs), edges)
+    return {key: (configs[key], path_to(found, key)) for key in found}
 
 
 def shortest_paths(machine: CompiledMachine) -> dict[str, Path]:

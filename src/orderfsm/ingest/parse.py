@@ -33,7 +33,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from orderfsm.errors import PayloadError
-from orderfsm.ingest.records import (
+from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
     Snapshot,

@@ -12,7 +12,7 @@ steps between them that the table allows:
   passable: which parent status a sub-order sees is the snapshot's to say). Returning from
   a history state (``frozen``) is not progress - it goes back to where the order was - so
   those edges are left out: a history state is a detour, judged by the status it was
-  entered from (see :mod:`orderfsm.ingest.apply`);
+  entered from (see :func:`comes_before`);
 - a position ``x`` **comes before** ``y`` when ``y`` is reachable from ``x`` and ``x`` is
   not reachable from ``y`` (their strongly connected components are ordered);
 - **inside a cycle** (the same strongly connected component) ``x`` comes before ``y``
@@ -30,12 +30,14 @@ rests on the table's paths alone.
 from __future__ import annotations
 
 import itertools
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.guards import REGISTRY, GuardContext
-from orderfsm.model.table import Table, Transition
+from orderfsm.model.paths import Said
+from orderfsm.model.search import breadth_first, path_to
+from orderfsm.model.table import State, Table, Transition
 
 Position = tuple[str, tuple[str, ...]]
 """A status name and the values of the table's variables, in declaration order."""
@@ -138,14 +140,8 @@ def _may_pass(table: Table, name: str, t: Transition, variables: Mapping[str, st
 
 
 def _reachable(start: Position, edges: Mapping[Position, Iterable[Position]]) -> set[Position]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for nxt in edges[queue.popleft()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
+    found, _ = breadth_first([start], lambda node: ((None, nxt) for nxt in edges[node]))
+    return set(found)
 
 
 def _depths(
@@ -155,14 +151,32 @@ def _depths(
     entries: list[Position],
 ) -> dict[Position, int]:
     """Fewest progress edges from an entry of the node's own component, staying inside it."""
-    depth = dict.fromkeys(entries, 0)
-    queue = deque(entries)
-    while queue:
-        node = queue.popleft()
-        for nxt in edges[node]:
-            if component[nxt] == component[node] and nxt not in depth:
-                depth[nxt] = depth[node] + 1
-                queue.append(nxt)
+
+    def inside(node: Position) -> Iterator[tuple[None, Position]]:
+        return ((None, nxt) for nxt in edges[node] if component[nxt] == component[node])
+
+    found, _ = breadth_first(entries, inside)
+    depth = {node: len(path_to(found, node)) for node in found}
     for n in nodes:  # a component no entry leads into (unreachable from outside)
         depth.setdefault(n, 0)
     return depth
+
+
+def comes_before(
+    machine: CompiledMachine,
+    target: State,
+    current: State,
+    said: Said,
+    remembered: State | None = None,
+) -> bool:
+    """Whether ``target`` (with the variables the snapshot states, or any values when it
+    states none) comes before where the order is, in the progress order. An order in a
+    history state stands where it entered it (``remembered``)."""
+    order = progress(machine.table)
+    here = remembered if current.name in machine.history_states and remembered else current
+    held = order.position(here.name, machine.variables(said.variables))
+    pinned = tuple((said.wanted or {}).items())
+    candidates = {tuple(sorted(v.items())) for _, v in machine.contexts(fixed=pinned)}
+    return any(
+        order.before(order.position(target.name, dict(values)), held) for values in candidates
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderfsm.ingest.apply import Via
 from orderfsm.model.compile import Step
+from orderfsm.model.synthetic import Via
 from orderfsm.orders.ids import SubOrderId
 
 
@@ -17,7 +17,7 @@ class Change:
     status (``taobao_order`` machine) rather than its refund. ``via`` says where the step
     came from: ``"trigger"``, an applied ``"snapshot"``, a ``"reconstructed"`` step the
     snapshot skipped, or a ``"forced"``/``"quarantine"``/``"release"`` step that no table
-    edge provides (see :mod:`orderfsm.ingest.apply`).
+    edge provides (see :mod:`orderfsm.model.synthetic`).
     """
 
     sub_order: SubOrderId | None

@@ -9,35 +9,21 @@ status, ``pay_step`` and the remembered status stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Self
 
-from orderfsm.errors import InvalidOrderState, OrderFsmError, PayloadError
-from orderfsm.ingest.apply import ApplyResult, log_warnings, plan_icbu
-from orderfsm.ingest.records import IcbuSnapshot
+from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.decide import ApplyResult, plan_icbu
+from orderfsm.model.records import IcbuSnapshot
 from orderfsm.model.table import State
-from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, no_sub_orders
 from orderfsm.orders.history import Change
+from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.machines import require
-from orderfsm.orders.stored import (
-    HISTORY_KEYS,
-    Columns,
-    Field,
-    Link,
-    change_from,
-    change_row,
-    changes_shown,
-    check_history,
-    check_version,
-    columns_out,
-    decode_change,
-    header,
-    history_columns,
-    history_entries,
-    quick_history,
-)
+from orderfsm.orders.producible import End
+from orderfsm.orders.stored import Field
 
 FORMAT = "orderfsm.icbu_trade/2"
 FORMAT_1 = "orderfsm.icbu_trade/1"  # history as an array of entry objects: still read
@@ -58,7 +44,7 @@ def must_intercept(status: StatusLike) -> bool:
     return INTERCEPT_TAG in load(MACHINE).status(status).tags
 
 
-class IcbuOrder(LockedOrder):
+class IcbuOrder(ChangeOrder):
     """An Alibaba.com order: ``status`` (trade_status), ``pay_step``, and frozen history.
 
     ``status`` defaults to the machine's initial status (``intention_processing``) and
@@ -70,7 +56,15 @@ class IcbuOrder(LockedOrder):
     (``orderfsm.load(path)``) must be an order-level machine declaring the ``pay_step``
     variable and tagging a status ``must_intercept``, else :class:`~orderfsm.TableError`.
     Copies share nothing with the original, and an order pickles.
+
+    An ICBU order has no sub-orders: ``trigger``, ``can`` and ``enabled_events`` take
+    ``sub_order=`` as the other order classes do, and raise
+    :class:`~orderfsm.UnknownSubOrder` when one is given; every change in its
+    ``history`` has ``sub_order`` ``None``.
     """
+
+    FORMAT = FORMAT
+    FORMAT_1 = FORMAT_1
 
     def __init__(
         self,
@@ -91,20 +85,10 @@ class IcbuOrder(LockedOrder):
         self._remembered = (
             None if frozen_from is None else m.check_remembered(self._status, frozen_from)
         )
-        self._history: list[Change] = []
-        self._stored: Columns = ()  # a checked history not yet decoded; before _history
-        self._version = 0
-        self._lock = self._new_lock()
+        self._sub_machine = m  # no sub-orders: history entries all move the order
+        self._begin()
 
     # ---------------------------------------------------------------- reading
-    @property
-    def machine(self) -> CompiledMachine:
-        return self._machine
-
-    @property
-    def status(self) -> State:
-        return self._status
-
     @property
     def pay_step(self) -> str:
         return self._variables["pay_step"]
@@ -129,48 +113,35 @@ class IcbuOrder(LockedOrder):
         """Whether an ERP must hold this order's shipment now (see :func:`must_intercept`)."""
         return INTERCEPT_TAG in self._status.tags
 
-    @property
-    def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first (``sub_order`` is always ``None`` here; a
-        restored history is decoded on first read)."""
-        with self._lock:
-            if self._stored:
-                m = self._machine
-                rows = zip(*self._stored, strict=True)
-                self._history[:0] = [decode_change(r, m, m) for r in rows]
-                self._stored = ()
-            return tuple(self._history)
-
-    @property
-    def version(self) -> int:
-        """How many accepted changes the order has had (for compare-and-set saving)."""
-        return self._version
-
     # ---------------------------------------------------------------- acting
-    def trigger(self, event: str) -> Step:
+    def trigger(self, event: str, sub_order: SubOrderId | None = None) -> Step:
         """Apply ``event`` and return the step; on any error nothing changes.
 
-        Raises :class:`~orderfsm.UnknownEvent` or a :class:`~orderfsm.TransitionRejected`
-        subclass naming the rule (``ship`` in ``frozen`` or ``charge_back`` is refused by
-        the ERP interception rule).
+        Raises :class:`~orderfsm.UnknownEvent`, :class:`~orderfsm.UnknownSubOrder` (for
+        any ``sub_order``: an ICBU order has none) or a
+        :class:`~orderfsm.TransitionRejected` subclass naming the rule (``ship`` in
+        ``frozen`` or ``charge_back`` is refused by the ERP interception rule).
         """
+        no_sub_orders("an ICBU order", sub_order)
         with self._lock:
             step = self._machine.transition(
                 self._status, event, variables=self._variables, history=self._remembered
             )
-            variables = step.transition.apply(self._variables)
-            self._remembered = self._machine.remembered_after(step, self._remembered)
-            self._status = step.target
-            self._variables = variables
-            self._history.append(Change(None, step))
-            self._version += 1
+            self._take(step)
+            self._record([Change(None, step)])
             return step
+
+    def _take(self, step: Step) -> None:
+        """Move to ``step``'s target, with the variables and remembered status it leaves."""
+        self._remembered = self._machine.remembered_after(step, self._remembered)
+        self._variables = step.transition.apply(self._variables)
+        self._status = step.target
 
     def apply(self, snapshot: IcbuSnapshot, force: bool = False) -> ApplyResult:
         """Apply an observed ``alibaba.seller.order.get`` snapshot (decided by
-        :func:`orderfsm.ingest.apply.plan_icbu`); never raises for what it says."""
-        with self._lock:
-            result = plan_icbu(
+        :func:`orderfsm.model.decide.plan_icbu`); never raises for what it says."""
+        return self._apply(
+            lambda: plan_icbu(
                 self._status,
                 snapshot,
                 self._machine,
@@ -178,61 +149,72 @@ class IcbuOrder(LockedOrder):
                 force=force,
                 variables=self._variables,
             )
-            part = result.part("order")
-            for step in part.steps:
-                self._remembered = self._machine.remembered_after(step, self._remembered)
-                self._variables = step.transition.apply(self._variables)
-                self._status = step.target
-                self._history.append(Change(None, step, via=part.via))
-            if result.changed:
-                self._version += 1
-            result = replace(result, version=self._version)
-        log_warnings(result)
+        )
+
+    def _commit(self, result: ApplyResult) -> ApplyResult:
+        part = result.part("order")
+        for step in part.steps:
+            self._take(step)
+        self._record(
+            [Change(None, step, via=part.via) for step in part.steps], changed=result.changed
+        )
         return result
 
     # ---------------------------------------------------------------- persistence
-    def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
-        with self._lock:
-            return _to_dict(self)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], machine: CompiledMachine | None = None) -> Self:
         """Rebuild an order from :meth:`to_dict`'s output (on ``machine``, default the
         shipped table); :class:`PayloadError` if invalid."""
         order = cls(machine=machine)
-        _from_dict(data, order)
+        order._load(data)
         return order
 
-    def _restore(
-        self,
-        *,
-        status: State,
-        variables: Mapping[str, str],
-        remembered: State | None,
-        history: list[Change],
-        stored: Columns,
-        version: int,
-    ) -> None:
-        """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
-        is a checked history still to decode, ``history`` a decoded one."""
-        with self._lock:
-            self._status = status
-            self._variables = self._machine.variables(variables)
-            self._remembered = remembered
-            self._history = list(history)
-            self._stored = tuple(map(tuple, stored))
-            self._version = version
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
+        remembered = self._remembered
+        out.update(
+            {
+                "version": self._version,
+                "status": self._status.code,
+                "variables": dict(sorted(self._variables.items())),
+                "frozen_from": None if remembered is None else remembered.code,
+            }
+        )
+        return out
 
-    def can(self, event: str) -> bool:
-        """Whether :meth:`trigger` would accept ``event`` now (an unknown name still raises)."""
+    def _read(self, root: Field) -> Held:
+        machine = self._machine
+        raw_vars = root.get("variables")
+        if not isinstance(raw_vars.value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw_vars.value.items()
+        ):
+            raise PayloadError(raw_vars.path, "expected an object of string values")
+        try:
+            variables = machine.variables(raw_vars.value)
+        except OrderFsmError as e:
+            raise PayloadError(raw_vars.path, str(e)) from None
+        status = root.get("status").status(machine)
+        kept = root.get("frozen_from")
+        remembered = None if kept.value is None else kept.status(machine)
+        end = End(status, variables, remembered, raw_vars.path, kept.path)
+        return Held({ORDER_PART: status}, {ORDER_PART: end}, _Stored(status, variables, remembered))
+
+    def _restore(self, state: Any) -> None:
+        self._status = state.status
+        self._variables = dict(state.variables)
+        self._remembered = state.remembered
+
+    def can(self, event: str, sub_order: SubOrderId | None = None) -> bool:
+        """Whether :meth:`trigger` would accept ``event`` now (an unknown name, or any
+        ``sub_order``, still raises)."""
+        no_sub_orders("an ICBU order", sub_order)
         with self._lock:
             return self._machine.allows(
                 self._status, event, variables=self._variables, history=self._remembered
             )
 
-    def enabled_events(self) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now."""
+    def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now (any ``sub_order`` raises)."""
+        no_sub_orders("an ICBU order", sub_order)
         with self._lock:
             return self._machine.enabled(
                 self._status, variables=self._variables, history=self._remembered
@@ -243,115 +225,10 @@ class IcbuOrder(LockedOrder):
         return f"IcbuOrder(status={self._status}, pay_step={self.pay_step}{frozen})"
 
 
-# ---------------------------------------------------------------- stored format
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What a stored ICBU dict holds beside its history."""
 
-
-def _to_dict(order: IcbuOrder) -> dict[str, Any]:
-    """An :class:`~orderfsm.IcbuOrder` as a plain dict: status, variables, remembered
-    pre-freeze status, history and version."""
-    return {
-        "format": FORMAT,
-        "version": order._version,
-        "status": order._status.code,
-        "variables": dict(sorted(order._variables.items())),
-        "frozen_from": None if order._remembered is None else order._remembered.code,
-        "history": columns_out(
-            HISTORY_KEYS, order._stored, [change_row(c) for c in order._history]
-        ),
-    }
-
-
-def _from_dict(data: Mapping[str, Any], order: IcbuOrder) -> None:
-    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`IcbuOrder.to_dict`)."""
-    root = Field(data, "$")
-    version = header(root, FORMAT, FORMAT_1)
-    columnar = root.get("format").value == FORMAT
-    machine = order.machine
-    status = root.get("status").status(machine)
-    raw_vars = root.get("variables")
-    if not isinstance(raw_vars.value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw_vars.value.items()
-    ):
-        raise PayloadError(raw_vars.path, "expected an object of string values")
-    try:
-        variables = machine.variables(raw_vars.value)
-    except OrderFsmError as e:
-        raise PayloadError(raw_vars.path, str(e)) from None
-    stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
-    least = None
-    if stored is not None:
-        least = quick_history(stored, machine, machine, {("order", None): status.code})
-    history: list[Change] = []
-    if stored is None or least is None:  # entry by entry: other spellings, or an error
-        fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
-        history = [change_from(c, machine, machine, ()) for c in fields]
-        links = [
-            Link(None, c.step.source, c.step.target, f.get("src").path)
-            for c, f in zip(history, fields, strict=True)
-        ]
-        check_history(links, {None: status})
-        stored, least = (), changes_shown([c.via for c in history])
-        entered = _entered(machine, ((c.step.source, c.step.target) for c in reversed(history)))
-    else:
-        srcs, dsts = reversed(stored[2]), reversed(stored[3])
-        entered = _entered(
-            machine,
-            ((machine.status(s), machine.status(d)) for s, d in zip(srcs, dsts, strict=True)),
-        )
-    check_version(
-        version,
-        least=least,
-        most=len(history) + len(stored[2] if stored else ()),
-        silent_changes=False,
-    )
-    remembered = _remembered(machine, status, root.get("frozen_from"), entered)
-    order._restore(
-        status=status,
-        variables=variables,
-        remembered=remembered,
-        history=history,
-        stored=stored,
-        version=version,
-    )
-
-
-def _entered(
-    machine: CompiledMachine, newest_first: Iterable[tuple[State, State]]
-) -> tuple[State | None] | None:
-    """What the history says the order remembers at its end (``None``: there is no
-    history to say): :meth:`~orderfsm.CompiledMachine.remembered_after` over every step,
-    found walking back from the newest step to the one that entered the history state."""
-    jail = machine.history_states
-    seen = False
-    for source, target in newest_first:
-        seen = True
-        if target.name not in jail:
-            return (None,)
-        if source.name not in jail:
-            return (source,)
-    return (None,) if seen else None
-
-
-def _remembered(
-    machine: CompiledMachine,
-    status: State,
-    stored: Field,
-    entered: tuple[State | None] | None,
-) -> State | None:
-    """The stored ``frozen_from``, checked against what the history says (``entered``,
-    see :func:`_entered`): where the history shows the order entering its history state,
-    it must remember that step's source (even a forced one); otherwise it must be a
-    status the history state can be entered from."""
-    if stored.value is None:
-        if entered is not None and entered[0] is not None:
-            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
-        return None
-    value = stored.status(machine)
-    if entered is not None and entered[0] is not None:
-        if value != entered[0]:
-            raise PayloadError(stored.path, f"the history says the order froze from {entered[0]}")
-        return value
-    try:
-        return machine.check_remembered(status, value)
-    except InvalidOrderState as e:
-        raise PayloadError(stored.path, str(e)) from None
+    status: State
+    variables: Mapping[str, str]
+    remembered: State | None

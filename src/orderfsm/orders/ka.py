@@ -11,35 +11,29 @@ raises before anything is assigned, so nothing changes at any level.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from orderfsm.errors import (
     InvalidOrderState,
-    OrderFsmError,
     PayloadError,
     TransitionRejected,
     UnknownSubOrder,
 )
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
-from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.core import Held, OrderCore, Versions
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
 from orderfsm.orders.machines import require
+from orderfsm.orders.producible import End, Entry
 from orderfsm.orders.stored import (
     KA_HISTORY_KEYS,
     Columns,
     Field,
-    Link,
-    check_history,
-    check_version,
-    columns_out,
+    Row,
     decode_step,
-    header,
-    history_columns,
-    history_entries,
     quick_ka_history,
     table_step,
     unambiguous_ids,
@@ -47,7 +41,6 @@ from orderfsm.orders.stored import (
 
 FORMAT = "orderfsm.ka_trade/2"
 FORMAT_1 = "orderfsm.ka_trade/1"  # history as an array of entry objects: still read
-_K = TypeVar("_K", bound="KaTrade")
 
 MACHINE = "ka_pool_order"
 REFUND_TAG = "refund"
@@ -95,7 +88,7 @@ class KaOrderView:
     sub_orders: Mapping[SubOrderId, State]
 
 
-class KaTrade(LockedOrder):
+class KaTrade(OrderCore[tuple[Leaf, Step]]):
     """A 1688 KA trade: orders, each holding sub-orders, each with a pool-order status.
 
     ``orders`` maps each order id to its sub-orders: either a mapping ``{sub_id: status}``
@@ -122,23 +115,19 @@ class KaTrade(LockedOrder):
         remembered: Mapping[Leaf, StatusLike] | None = None,
     ) -> None:
         self._machine = load(MACHINE) if machine is None else require(machine, "KaTrade")
-        self._subs: dict[OrderId, dict[SubOrderId, State]] = {}
-        for order_id, subs in id_items(orders, "orders"):
-            self._subs[order_id] = {
-                sid: self._machine.initial if value is None else self._machine.status(value)
-                for sid, value in id_items(subs, f"order {order_id!r}")
+        self._subs: dict[OrderId, dict[SubOrderId, State]] = _every_order_filled(
+            {
+                order_id: {
+                    sid: self._machine.initial if value is None else self._machine.status(value)
+                    for sid, value in id_items(subs, f"order {order_id!r}")
+                }
+                for order_id, subs in id_items(orders, "orders")
             }
-            if not self._subs[order_id]:
-                raise InvalidOrderState(f"KA order {order_id!r} has no sub-orders")
-        if not self._subs:
-            raise InvalidOrderState("a KA trade needs at least one order")
+        )
         self._remembered = {
             leaf: self._check_remembered(leaf, value) for leaf, value in (remembered or {}).items()
         }
-        self._history: list[tuple[Leaf, Step]] = []
-        self._stored: Columns = ()  # a checked history not yet decoded; before _history
-        self._version = 0
-        self._lock = self._new_lock()
+        self._begin()
 
     @staticmethod
     def _new_lock() -> AbstractContextManager[Any]:
@@ -159,10 +148,6 @@ class KaTrade(LockedOrder):
         return (leaf[0], self._known_sub(leaf[0], leaf[1]))
 
     # ---------------------------------------------------------------- reading
-    @property
-    def machine(self) -> CompiledMachine:
-        return self._machine
-
     @property
     def status(self) -> State:
         """The trade's status, derived from every sub-order (see :func:`derive_status`)."""
@@ -193,20 +178,7 @@ class KaTrade(LockedOrder):
     def history(self) -> tuple[tuple[Leaf, Step], ...]:
         """The accepted sub-order steps, oldest first, each with its (order, sub-order)
         (a restored history is decoded on first read)."""
-        with self._lock:
-            if self._stored:
-                m = self._machine
-                self._history[:0] = [
-                    ((o, s), decode_step(m, src, dst, e))
-                    for o, s, src, dst, e in zip(*self._stored, strict=True)
-                ]
-                self._stored = ()
-            return tuple(self._history)
-
-    @property
-    def version(self) -> int:
-        """How many accepted events the trade has had (for compare-and-set saving)."""
-        return self._version
+        return self._items()
 
     @property
     def remembered(self) -> Mapping[Leaf, State]:
@@ -215,25 +187,107 @@ class KaTrade(LockedOrder):
             return dict(self._remembered)
 
     # ---------------------------------------------------------------- persistence
-    def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
-        with self._lock:
-            return _to_dict(self)
+    FORMAT = FORMAT
+    FORMAT_1 = FORMAT_1
+    HISTORY_KEYS = KA_HISTORY_KEYS
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], machine: CompiledMachine | None = None) -> Self:
         """Rebuild a trade from :meth:`to_dict`'s output (on ``machine``, default the shipped
         table); :class:`~orderfsm.PayloadError` names the first invalid field."""
-        return _from_dict(data, cls, machine or load(MACHINE))
+        trade = cls.__new__(cls)
+        trade._machine = load(MACHINE) if machine is None else require(machine, "KaTrade")
+        trade._begin()
+        trade._load(data)
+        return trade
 
-    def _restore(self, *, history: list[tuple[Leaf, Step]], stored: Columns, version: int) -> None:
-        """Set the history and version of a freshly built trade (used by
-        :func:`_from_dict`): ``stored`` is a checked history still to decode, ``history``
-        a decoded one."""
-        with self._lock:
-            self._history = list(history)
-            self._stored = tuple(map(tuple, stored))
-            self._version = version
+    def _decode(self, row: Row) -> tuple[Leaf, Step]:
+        oid, sid, src, dst, event = row
+        return (oid, sid), decode_step(self._machine, src, dst, event)
+
+    def _rows(self, items: Sequence[tuple[Leaf, Step]]) -> list[Row]:
+        return [(o, s, step.source.code, step.target.code, step.event) for (o, s), step in items]
+
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
+        remembered = self._remembered
+        out.update(
+            {
+                "machine": self._machine.name,
+                "version": self._version,
+                "orders": [
+                    {
+                        "id": oid,
+                        "sub_orders": [
+                            {
+                                "id": sid,
+                                "status": status.code,
+                                "remembered": None
+                                if (r := remembered.get((oid, sid))) is None
+                                else r.code,
+                            }
+                            for sid, status in subs.items()
+                        ],
+                    }
+                    for oid, subs in self._subs.items()
+                ],
+            }
+        )
+        return out
+
+    def _read(self, root: Field) -> Held:
+        machine = self._machine
+        if root.get("machine").value != machine.name:
+            raise PayloadError("$.machine", f"expected {machine.name!r}")
+        orders: dict[OrderId, dict[SubOrderId, State]] = {}
+        ends: dict[Hashable, End] = {}
+        entries = root.get("orders").items()
+        order_ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
+        unambiguous_ids(order_ids, "order")
+        for (oid, _), entry in zip(order_ids, entries, strict=True):
+            sub_entries = entry.get("sub_orders").items()
+            sub_ids = [(sub.get("id").sub_id(), sub.get("id")) for sub in sub_entries]
+            unambiguous_ids(sub_ids, "sub-order")
+            orders[oid] = {}
+            for (sid, _), sub in zip(sub_ids, sub_entries, strict=True):
+                status = orders[oid][sid] = sub.get("status").status(machine)
+                kept = sub.get("remembered")
+                remembered = None if kept.value is None else kept.status(machine)
+                ends[(oid, sid)] = End(status, remembered=remembered, remembered_path=kept.path)
+        try:
+            _every_order_filled(orders)
+        except InvalidOrderState as e:
+            raise PayloadError("$.orders", str(e)) from None
+        held = {leaf: end.remembered for leaf, end in ends.items() if end.remembered}
+        statuses = {leaf: end.status for leaf, end in ends.items()}
+        return Held(statuses, ends, (orders, held))
+
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
+        if not columns[0]:
+            return True
+        codes = {leaf: status.code for leaf, status in held.statuses.items()}
+        return quick_ka_history(columns, self._machine, codes, plain=plain)
+
+    def _entry(self, field: Field, held: Held) -> tuple[Leaf, Step]:
+        leaf = (field.get("order").sub_id(), field.get("sub_order").sub_id())
+        if leaf not in held.statuses:
+            raise PayloadError(field.path, f"names no sub-order of this trade: {leaf!r}")
+        machine = self._machine
+        src, dst = field.get("src").status(machine), field.get("dst").status(machine)
+        return leaf, table_step(machine, src, dst, field.get("event"))
+
+    def _replayed(self, items: Sequence[tuple[Leaf, Step]]) -> list[Entry]:
+        machine = self._machine
+        return [Entry(leaf, machine, step, "trigger", i) for i, (leaf, step) in enumerate(items)]
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """One event moves every sub-order it addresses: one change, one or more entries."""
+        steps = len(columns[0])
+        return Versions(min(steps, 1), steps, silent=False)
+
+    def _restore(self, state: Any) -> None:
+        orders, remembered = state
+        self._subs = {oid: dict(subs) for oid, subs in orders.items()}
+        self._remembered = dict(remembered)
 
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
         if not is_id(order_id) or order_id not in self._subs:
@@ -267,8 +321,7 @@ class KaTrade(LockedOrder):
             for leaf, step in steps:
                 self._remember(leaf, step)
                 self._subs[leaf[0]][leaf[1]] = step.target
-                self._history.append((leaf, step))
-            self._version += 1
+            self._record(steps)
             return tuple(step for _, step in steps)
 
     def can(
@@ -336,89 +389,13 @@ class KaTrade(LockedOrder):
         return f"KaTrade(status={self.status}, orders={{{orders}}})"
 
 
-# ---------------------------------------------------------------- stored format
-
-
-def _to_dict(trade: KaTrade) -> dict[str, Any]:
-    """A :class:`~orderfsm.KaTrade` as a plain dict: every sub-order's status (and the
-    status it will return to from a refund), the history and the version. Reads the held
-    state directly (the caller holds the lock): no order views, no derived statuses."""
-    remembered = trade._remembered
-    return {
-        "format": FORMAT,
-        "machine": trade.machine.name,
-        "version": trade._version,
-        "orders": [
-            {
-                "id": oid,
-                "sub_orders": [
-                    {
-                        "id": sid,
-                        "status": status.code,
-                        "remembered": None if (r := remembered.get((oid, sid))) is None else r.code,
-                    }
-                    for sid, status in subs.items()
-                ],
-            }
-            for oid, subs in trade._subs.items()
-        ],
-        "history": columns_out(
-            KA_HISTORY_KEYS,
-            trade._stored,
-            [
-                (oid, sid, step.source.code, step.target.code, step.event)
-                for (oid, sid), step in trade._history
-            ],
-        ),
-    }
-
-
-def _from_dict(data: Mapping[str, Any], cls: type[_K], machine: CompiledMachine) -> _K:
-    """Rebuild a trade of class ``cls`` on ``machine`` from :meth:`KaTrade.to_dict`'s output."""
-    root = Field(data, "$")
-    version = header(root, FORMAT, FORMAT_1)
-    columnar = root.get("format").value == FORMAT
-    if root.get("machine").value != machine.name:
-        raise PayloadError("$.machine", f"expected {machine.name!r}")
-    orders: dict[OrderId, dict[SubOrderId, State]] = {}
-    remembered: dict[Leaf, State] = {}
-    entries = root.get("orders").items()
-    order_ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
-    unambiguous_ids(order_ids, "order")
-    for (oid, _), entry in zip(order_ids, entries, strict=True):
-        subs: dict[SubOrderId, State] = {}
-        sub_entries = entry.get("sub_orders").items()
-        sub_ids = [(sub.get("id").sub_id(), sub.get("id")) for sub in sub_entries]
-        unambiguous_ids(sub_ids, "sub-order")
-        for (sid, _), sub in zip(sub_ids, sub_entries, strict=True):
-            subs[sid] = sub.get("status").status(machine)
-            if sub.get("remembered").value is not None:
-                remembered[(oid, sid)] = sub.get("remembered").status(machine)
-        orders[oid] = subs
-    held: dict[Hashable, State] = {
-        (oid, sid): s for oid, subs in orders.items() for sid, s in subs.items()
-    }
-    history: list[tuple[Leaf, Step]] = []
-    stored = history_columns(root.get("history").value, KA_HISTORY_KEYS, columnar=columnar)
-    links: list[Link] = []
-    if stored is None or not quick_ka_history(
-        stored, machine, {leaf: s.code for leaf, s in held.items()}
-    ):  # entry by entry: other spellings, or an error
-        stored = ()
-        for entry in history_entries(root, KA_HISTORY_KEYS, columnar=columnar):
-            leaf = (entry.get("order").sub_id(), entry.get("sub_order").sub_id())
-            if leaf[0] not in orders or leaf[1] not in orders[leaf[0]]:
-                raise PayloadError(entry.path, f"names no sub-order of this trade: {leaf!r}")
-            src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
-            history.append((leaf, table_step(machine, src, dst, entry.get("event"))))
-            links.append(Link(leaf, src, dst, entry.get("src").path))
-    try:
-        trade = cls(orders, machine=machine, remembered=remembered)
-    except OrderFsmError as e:
-        raise PayloadError("$.orders", str(e)) from None
-    check_history(links, held)  # no links: the quick check has checked the history
-    # One event moves every sub-order it addresses: one change, one or more entries.
-    steps = len(history) + len(stored[0] if stored else ())
-    check_version(version, least=min(steps, 1), most=steps, silent_changes=False)
-    trade._restore(history=history, stored=stored, version=version)
-    return trade
+def _every_order_filled(
+    orders: dict[OrderId, dict[SubOrderId, State]],
+) -> dict[OrderId, dict[SubOrderId, State]]:
+    """``orders``, if the trade has an order and every order a sub-order."""
+    for order_id, subs in orders.items():
+        if not subs:
+            raise InvalidOrderState(f"KA order {order_id!r} has no sub-orders")
+    if not orders:
+        raise InvalidOrderState("a KA trade needs at least one order")
+    return orders

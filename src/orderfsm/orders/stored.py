@@ -3,18 +3,14 @@
 ``order.to_dict()`` gives a dict of strings, ints, lists and dicts only (stable key
 order, so ``json.dumps`` of it is deterministic); ``from_dict`` reads it back, validating
 every field (:class:`~orderfsm.errors.PayloadError` with the path of a bad one).
-``version`` counts the order's changes. Each order module writes its own fields with
-these helpers; optimistic concurrency on top is :mod:`orderfsm.orders.concurrency`.
+``version`` counts the order's changes. The order core (:mod:`orderfsm.orders.core`)
+writes and reads every order type's dict with these helpers; optimistic concurrency on
+top is :mod:`orderfsm.orders.concurrency`.
 
-A stored dict is accepted exactly when the library could have produced it
-(:func:`check_history`, :func:`check_version`, :func:`unambiguous_ids`): each part's
-history steps continue from where the previous one of that part ended and the last one
-ends in the stored status; table steps are edges of the table; a ``forced`` step jumps
-where no table path leads (the only case :meth:`apply` forces), a ``quarantine`` step
-enters the quarantine status and a ``release`` step leaves it; the version is at least
-the number of changes the history shows (every trigger one, every run of snapshot steps
-one) and 0 exactly when nothing happened; ids are unambiguous (``7`` and ``"7"`` side
-by side are refused).
+A stored dict is accepted exactly when the library could have produced it: when
+replaying its history through the one definition in :mod:`orderfsm.orders.producible`
+yields every stored field; here live the checks around it (:func:`check_version`,
+:func:`unambiguous_ids`).
 
 The format is versioned by the ``format`` tag's suffix. ``/2`` (what ``to_dict`` writes)
 keeps the history as columns, one array per field, entry ``i`` being the ``i``-th cell
@@ -25,14 +21,16 @@ an array of entry objects (``$.history[3].src``); every ``/1`` dict is still rea
 the same checks, and written back as ``/2``.
 
 Loading costs little more with a long history than with none: a history written the way
-``to_dict`` writes it is checked by :func:`quick_history` / :func:`quick_ka_history`
-(C-level passes over its columns, no object per entry) and kept as columns, decoded
-into :class:`~orderfsm.orders.history.Change` objects on the first read of
-``order.history``; new steps are appended after it and ``to_dict`` writes the columns
-back as they came. Anything else (another spelling of a status, a ``forced``,
-``quarantine`` or ``release`` step, an error) is read entry by entry
-(:func:`change_from`, :func:`check_history`), which also names the bad field. The quick
-check accepts only what the entry-by-entry path accepts, with the same result.
+``to_dict`` writes it, of steps that need no context to replay (:func:`table_rows`), is
+checked by :func:`quick_history` / :func:`quick_ka_history` (C-level passes over its
+columns, no object per entry) and kept as columns, decoded into
+:class:`~orderfsm.orders.history.Change` objects on the first read of ``order.history``;
+new steps are appended after it and ``to_dict`` writes the columns back as they came. A
+history of table steps that need their context passes the same checks, is decoded from
+its columns and replayed (:func:`~orderfsm.orders.producible.replay`). Anything else
+(another spelling of a status, a ``forced``, ``quarantine`` or ``release`` step, an
+error) is read entry by entry (:func:`change_from`) and replayed, which also names the
+bad field. Every way accepts exactly the same dicts, with the same result.
 """
 
 from __future__ import annotations
@@ -43,18 +41,14 @@ from functools import lru_cache
 from operator import gt, itemgetter
 from typing import Any, cast, overload
 
-from orderfsm.errors import OrderFsmError, PayloadError
-from orderfsm.ingest.apply import Via, quarantine_state, synthetic_step, table_path_avoiding_history
+from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.guards import REGISTRY
+from orderfsm.model.synthetic import SYNTHETIC_VIAS, TABLE_VIAS, synthetic_step
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
 
-_SYNTHETIC: frozenset[str] = frozenset({"forced", "quarantine", "release"})
-_VIA: frozenset[str] = frozenset(
-    {"trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"}
-)
-_TABLE_VIA = ("trigger", "snapshot", "reconstructed")
 _ID_TYPES: frozenset[type] = frozenset({str, int})
 
 HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
@@ -131,7 +125,7 @@ def header(root: Field, expected_format: str, older: str) -> int:
 
 
 def change_from(
-    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[SubOrderId]
+    entry: Field, main: CompiledMachine, refund: CompiledMachine, subs: Collection[Hashable]
 ) -> Change:
     part = entry.get("part").value
     if part not in ("order", "sub_order_status", "refund"):
@@ -139,78 +133,17 @@ def change_from(
     sid = entry.get("sub_order").sub_id(nullable=True)
     if (sid is None) != (part == "order") or (sid is not None and sid not in subs):
         raise PayloadError(entry.get("sub_order").path, f"does not fit part {part!r}")
-    raw_via = entry.get("via").value
-    if not isinstance(raw_via, str) or raw_via not in _VIA:
-        raise PayloadError(entry.get("via").path, f"unknown via {raw_via!r}")
-    via = cast(Via, raw_via)
+    via = entry.get("via").value
+    if not isinstance(via, str) or via not in (*TABLE_VIAS, *SYNTHETIC_VIAS):
+        raise PayloadError(entry.get("via").path, f"unknown via {via!r}")
     machine = refund if part == "refund" else main
     src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
     event = entry.get("event")
-    if via in _SYNTHETIC:
-        check_synthetic(machine, via, src, dst, entry)
+    if via in SYNTHETIC_VIAS:  # whether the library records it is for the replay to judge
         step = synthetic_step(src, dst, via, f"restored {via} step")
     else:
         step = table_step(machine, src, dst, event)
     return Change(sid, step, part == "sub_order_status", via)
-
-
-def check_synthetic(
-    machine: CompiledMachine, via: str, src: State, dst: State, entry: Field
-) -> None:
-    """A step no edge provides must be one the library records: a forced jump where no
-    table path leads (from a history state the path depends on what it remembers, so any
-    jump is taken as recorded), entering quarantine, or leaving it."""
-    jail = quarantine_state(machine)
-    if via == "forced":
-        if src == dst:
-            raise PayloadError(entry.path, f"a forced step from {src} to itself")
-        if src.name in machine.history_states:
-            return
-        if table_path_avoiding_history(machine, src, dst) is not None:
-            raise PayloadError(
-                entry.path, f"a forced step {src} -> {dst} where the table has a path"
-            )
-    elif via == "quarantine" and (dst != jail or src == jail):
-        raise PayloadError(entry.path, f"a quarantine step must enter {jail}, not {src} -> {dst}")
-    elif via == "release" and (src != jail or dst == jail):
-        raise PayloadError(entry.path, f"a release step must leave {jail}, not {src} -> {dst}")
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One history entry as the checks see it: which part moved, from where to where."""
-
-    part: Hashable
-    source: State
-    target: State
-    src_path: str
-
-
-def check_history(links: Sequence[Link], held: Mapping[Hashable, State]) -> None:
-    """Each part's steps continue from where its previous step ended, and its last step
-    ends where the part is now (``held``); a part's first step may start anywhere (an
-    order can be constructed in any status)."""
-    last: dict[Hashable, State] = {}
-    for link in links:
-        before = last.get(link.part)
-        if before is not None and link.source != before:
-            raise PayloadError(
-                link.src_path,
-                f"{link.source} does not continue from {before}, where this part's "
-                "previous step ended (history reordered, repeated or cut?)",
-            )
-        last[link.part] = link.target
-    for part, state in last.items():
-        if held.get(part) != state:
-            raise PayloadError(
-                "$.history",
-                f"the history leaves {_part_name(part)} in {state}, "
-                f"but the stored status is {held.get(part)}",
-            )
-
-
-def _part_name(part: Hashable) -> str:
-    return "the order" if part is None else f"part {part!r}"
 
 
 def changes_shown(vias: Sequence[str]) -> int:
@@ -272,16 +205,42 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
 # quick path only ever accepts what the entry-by-entry path accepts.
 
 
+_CONTEXT_FREE = frozenset({"status", "target"})
+
+
 @lru_cache(maxsize=64)
-def table_rows(machine: CompiledMachine) -> frozenset[tuple[object, object, str]]:
-    """Every table step of ``machine`` as stored: ``(src code, dst code, event)``."""
+def table_rows(machine: CompiledMachine, plain: bool) -> frozenset[tuple[object, object, str]]:
+    """The table steps of ``machine`` as stored: ``(src code, dst code, event)``; with
+    ``plain``, only those whose replay depends on nothing but the step: an edge whose
+    guards read only its statuses (and which the pure core takes), that sets no variable,
+    and that neither enters nor leaves a history state. A history of plain steps is kept
+    as checked columns; any other table step is replayed in the context the history
+    gives it (:mod:`orderfsm.orders.producible`)."""
     code = {s.name: s.code for s in machine.states}
-    return frozenset(
-        (state.code, code[t.dst], t.event)
-        for state in machine.states
-        for t in machine.transitions_from(state)
-        if t.dst is not None
-    )
+    jail = machine.history_states
+    rows: set[tuple[object, object, str]] = set()
+    for state in machine.states:
+        for t in machine.transitions_from(state):
+            if t.dst is None:
+                continue
+            guards = (*machine.event(t.event).guards, *t.guards)
+            if plain and (
+                t.sets
+                or t.src in jail
+                or t.dst in jail
+                or any(not _CONTEXT_FREE.issuperset(REGISTRY[g].reads) for g in guards)
+                or not _taken(machine, state, t.event, t.dst)
+            ):
+                continue
+            rows.add((state.code, code[t.dst], t.event))
+    return frozenset(rows)
+
+
+def _taken(machine: CompiledMachine, state: State, event: str, dst: str) -> bool:
+    try:
+        return machine.transition(state, event).target.name == dst
+    except TransitionRejected:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,13 +255,13 @@ class QuickCheck:
 
 
 @lru_cache(maxsize=64)
-def quick_check(main: CompiledMachine, refund: CompiledMachine) -> QuickCheck:
+def quick_check(main: CompiledMachine, refund: CompiledMachine, plain: bool) -> QuickCheck:
     return QuickCheck(
         frozenset(
             (part, *edge, via)
             for part, machine in (("order", main), ("sub_order_status", main), ("refund", refund))
-            for edge in table_rows(machine)
-            for via in _TABLE_VIA
+            for edge in table_rows(machine, plain)
+            for via in TABLE_VIAS
         ),
         code_types(main) | code_types(refund),
     )
@@ -349,46 +308,55 @@ def quick_history(
     main: CompiledMachine,
     refund: CompiledMachine,
     held: Mapping[Hashable, object],
-) -> int | None:
-    """The fewest changes a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) shows,
-    when every entry is a table step written as ``to_dict`` writes it and each part's
-    steps chain and end in its ``held`` status code (keyed by ``(part, sub_order)``);
-    ``None`` otherwise."""
+    *,
+    plain: bool,
+) -> bool:
+    """Whether every entry of a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) is a
+    table step (with ``plain``: one that needs no context to replay, see
+    :func:`table_rows`) written as ``to_dict`` writes it, and each part's steps chain and
+    end in its ``held`` status code (keyed by ``(part, sub_order)``)."""
     subs, parts, srcs, dsts, events, vias = columns
     if not srcs:
-        return 0
-    check = quick_check(main, refund)
+        return True
+    check = quick_check(main, refund, plain)
     try:  # an unhashable value: entry by entry
-        if not (
+        return (
             check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
             and {*map(type, srcs), *map(type, dsts)} <= check.code_types
             and set(map(type, subs)) <= _SUB_TYPES
             and chains(parts, subs, srcs, dsts, held)
-        ):
-            return None
+        )
     except TypeError:
-        return None
-    return changes_shown(vias)
+        return False
 
 
 def quick_ka_history(
-    columns: Columns, machine: CompiledMachine, held: Mapping[Hashable, object]
+    columns: Columns, machine: CompiledMachine, held: Mapping[Hashable, object], *, plain: bool
 ) -> bool:
     """Whether every entry of a KA history (:data:`KA_HISTORY_KEYS` columns) is a table
-    step written as ``to_dict`` writes it and each sub-order's steps chain and end in its
-    ``held`` status code (keyed by ``(order, sub_order)``)."""
+    step (with ``plain``: one that needs no context to replay) written as ``to_dict``
+    writes it and each sub-order's steps chain and end in its ``held`` status code
+    (keyed by ``(order, sub_order)``)."""
     orders, subs, srcs, dsts, events = columns
     if not srcs:
         return True
     try:  # an unhashable value: entry by entry
         return (
-            table_rows(machine).issuperset(zip(srcs, dsts, events, strict=True))
+            table_rows(machine, plain).issuperset(zip(srcs, dsts, events, strict=True))
             and {*map(type, srcs), *map(type, dsts)} <= code_types(machine)
             and {*map(type, orders), *map(type, subs)} <= _ID_TYPES
             and chains(orders, subs, srcs, dsts, held)
         )
     except TypeError:
         return False
+
+
+def entry_paths(index: int, *, columnar: bool) -> tuple[str, str]:
+    """How a stored history entry and its ``src`` cell are named in an error: format
+    ``/2`` ``$.history[3]`` and ``$.history.src[3]``, format ``/1`` ``$.history[3]`` and
+    ``$.history[3].src`` (as :func:`history_entries` names them)."""
+    src = f"$.history.src[{index}]" if columnar else f"$.history[{index}].src"
+    return f"$.history[{index}]", src
 
 
 def chains(
@@ -413,8 +381,10 @@ def chains(
     return last.keys() <= held.keys() and all(held[key] == dst for key, dst in last.items())
 
 
+@lru_cache(maxsize=4096, typed=True)
 def decode_step(machine: CompiledMachine, src: object, dst: object, event: str) -> Step:
-    """The table step a quick-checked history entry stores (it is known to exist)."""
+    """The table step a quick-checked history entry stores (it is known to exist; steps
+    are immutable, so one is shared by every entry that stores it)."""
     source = machine.status(cast(Any, src))
     target = machine.status(cast(Any, dst))
     for t in machine.transitions_from(source):

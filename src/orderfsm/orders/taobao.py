@@ -6,43 +6,26 @@ never builds a machine. A rejected event raises before anything is assigned, so 
 leaves every status of the order and its sub-orders unchanged.
 
 Observed platform snapshots are applied with :meth:`TaobaoOrder.apply` (the decision
-lives in :mod:`orderfsm.ingest.apply`); serialisation with a version counter lives in
+lives in :mod:`orderfsm.model.decide`); serialisation with a version counter lives in
 :mod:`orderfsm.orders.stored`. Both are layered on top: this class only commits their steps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
-from orderfsm.ingest.apply import ApplyResult, HeldTaobao, log_warnings, plan_taobao
-from orderfsm.ingest.records import TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, plan_taobao
+from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
-from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.stored import (
-    HISTORY_KEYS,
-    Columns,
-    Field,
-    Link,
-    change_from,
-    change_row,
-    changes_shown,
-    check_history,
-    check_version,
-    columns_out,
-    decode_change,
-    header,
-    history_columns,
-    history_entries,
-    quick_history,
-    unambiguous_ids,
-)
+from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
 
 FORMAT = "orderfsm.taobao_order/2"
 FORMAT_1 = "orderfsm.taobao_order/1"  # history as an array of entry objects: still read
@@ -55,7 +38,7 @@ SUB_ORDER_RULE_SOURCE = (
 )
 
 
-class TaobaoOrder(LockedOrder):
+class TaobaoOrder(ChangeOrder):
     """A Taobao purchase order: a main status plus one refund status per sub-order.
 
     ``status`` defaults to ``ORDER_BULIDING(12)``; every sub-order's refund status to
@@ -84,35 +67,24 @@ class TaobaoOrder(LockedOrder):
         refund_machine: CompiledMachine | None = None,
     ) -> None:
         main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
-        self._main: CompiledMachine = main
-        self._refund = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
-        self._status = self._main.initial if status is None else self._main.status(status)
+        self._machine = main
+        self._sub_machine = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
+        self._status = main.initial if status is None else main.status(status)
         self._subs: dict[SubOrderId, State] = {
-            sid: self._refund.initial if value is None else self._refund.status(value)
+            sid: self._sub_machine.initial if value is None else self._sub_machine.status(value)
             for sid, value in id_items(sub_orders, "sub_orders")
         }
         self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
         for sid, value in (sub_order_statuses or {}).items():
             self._known(sid)
-            self._sub_status[sid] = self._main.status(value)
-        self._history: list[Change] = []
-        self._stored: Columns = ()  # a checked history not yet decoded; before _history
-        self._version = 0
+            self._sub_status[sid] = main.status(value)
         self._observed_at: int | None = None
-        self._lock = self._new_lock()
+        self._begin()
 
     # ---------------------------------------------------------------- reading
     @property
-    def machine(self) -> CompiledMachine:
-        return self._main
-
-    @property
     def refund_machine(self) -> CompiledMachine:
-        return self._refund
-
-    @property
-    def status(self) -> State:
-        return self._status
+        return self._sub_machine
 
     @property
     def sub_orders(self) -> Mapping[SubOrderId, State]:
@@ -120,25 +92,9 @@ class TaobaoOrder(LockedOrder):
         return dict(self._subs)
 
     @property
-    def history(self) -> tuple[Change, ...]:
-        """The accepted events, oldest first (a restored history is decoded on first read)."""
-        with self._lock:
-            if self._stored:
-                rows = zip(*self._stored, strict=True)
-                decoded = [decode_change(r, self._main, self._refund) for r in rows]
-                self._history[:0] = decoded
-                self._stored = ()
-            return tuple(self._history)
-
-    @property
     def sub_order_statuses(self) -> Mapping[SubOrderId, State]:
         """A copy of every sub-order's own order status."""
         return dict(self._sub_status)
-
-    @property
-    def version(self) -> int:
-        """How many times the order has changed (each trigger, each changing apply)."""
-        return self._version
 
     @property
     def observed_at(self) -> int | None:
@@ -184,34 +140,68 @@ class TaobaoOrder(LockedOrder):
         ``_commit``); a refused part changes nothing.
         ``force=True`` moves a part even where no path exists, recording the forced step.
         """
-        with self._lock:
-            # a snapshot names sub-orders by text: the planner sees held ids as text too,
-            # and _commit maps them back (ids are unique by text, see orders.ids)
-            held_id = {str(sid): sid for sid in self._subs}
-            held = HeldTaobao(
-                self._status,
-                {str(sid): s for sid, s in self._sub_status.items()},
-                {str(sid): s for sid, s in self._subs.items()},
-                self._observed_at,
-            )
-            result = plan_taobao(held, snapshot, self._main, self._refund, force=force)
-            changed = self._commit(result, held_id)
-            result = replace(
-                result, version=self._version, observed_at=self._observed_at, changed=changed
-            )
-        log_warnings(result)
-        return result
+        return self._apply(
+            lambda: plan_taobao(self._held(), snapshot, *self._machines, force=force)
+        )
 
-    def _commit(self, result: ApplyResult, held_id: Mapping[str, SubOrderId]) -> bool:
+    @property
+    def _machines(self) -> tuple[CompiledMachine, CompiledMachine]:
+        return self._machine, self._sub_machine
+
+    def _held(self) -> HeldTaobao:
+        """What the order holds, as the planner sees it: a snapshot names sub-orders by
+        text, so held ids are text too (:meth:`_commit` maps them back; ids are unique by
+        text, see :mod:`orderfsm.orders.ids`)."""
+        return HeldTaobao(
+            self._status,
+            {str(sid): s for sid, s in self._sub_status.items()},
+            {str(sid): s for sid, s in self._subs.items()},
+            self._observed_at,
+            self._parked(),
+        )
+
+    def _applied(self, result: ApplyResult) -> ApplyResult:
+        return replace(result, version=self._version, observed_at=self._observed_at)
+
+    def _parked(self) -> dict[tuple[Part, Hashable], State]:
+        """For each part in quarantine, the status it held before its quarantine step (a
+        part constructed in quarantine has none). Quarantine steps are never in the
+        quick-checked stored columns, so the decoded history holds the one that counts."""
+        waiting: dict[Hashable, tuple[Part, Hashable]] = {}
+        if self._status.quarantine:
+            waiting[ORDER_PART] = ("order", None)
+        for sid, status in self._sub_status.items():
+            if status.quarantine:
+                waiting[("sub_order_status", sid)] = ("sub_order_status", str(sid))
+        parked: dict[tuple[Part, Hashable], State] = {}
+        for change in reversed(self._history):
+            if not waiting:
+                break
+            key = part_key(change)
+            if key in waiting:
+                part = waiting.pop(key)
+                if change.via == "quarantine":
+                    parked[part] = change.step.source
+        return parked
+
+    def _commit(self, result: ApplyResult) -> ApplyResult:
         """Record every step of ``result`` and say whether anything changed (caller holds
         the lock).
 
         A sub-order the order does not hold yet is added (its order status starting at
         the order's, its refund at the refund machine's initial status) only when one of
-        its parts was not refused; the clock (``observed_at``) moves only when some part
-        of the snapshot was not refused; anything that changes bumps the version once.
+        its parts records a step, or is taken while the snapshot as a whole is. The clock
+        (``observed_at``) moves only when the snapshot as a whole is taken: its order part
+        is (the clock dates the order's status), and either no part is refused or some
+        part records a step. So a snapshot that records nothing and refuses a part
+        (``stale``, ``illegal``, ...) changes nothing. Anything that changes bumps the
+        version once.
         """
+        held_id = {str(sid): sid for sid in self._subs}
         held_status = self._status
+        order_taken = not result.part("order").refused and (
+            result.taken == "all" or any(p.steps for p in result.parts)
+        )
         added = False
         for part in result.parts:
             sid = part.sub_order
@@ -219,14 +209,13 @@ class TaobaoOrder(LockedOrder):
             if sid is not None:
                 sid = held_id.get(str(sid), sid)
             if sid is not None and sid not in self._subs:
-                if part.refused:
+                if part.refused or not (part.steps or order_taken):
                     continue
-                self._subs[sid] = self._refund.initial
+                self._subs[sid] = self._sub_machine.initial
                 self._sub_status[sid] = held_status
                 added = True
-            for step in part.steps:
-                status_part = part.part == "sub_order_status"
-                self._history.append(Change(sid, step, status_part, part.via))
+            status_part = part.part == "sub_order_status"
+            self._history.extend(Change(sid, step, status_part, part.via) for step in part.steps)
             if not part.steps:
                 continue
             if sid is None:  # the order part
@@ -236,18 +225,15 @@ class TaobaoOrder(LockedOrder):
             else:
                 self._subs[sid] = part.after
         clock = self._observed_at
-        accepted = any(not p.refused for p in result.parts)
-        if accepted and result.observed_at is not None:
+        if order_taken and result.observed_at is not None:
             self._observed_at = max(result.observed_at, clock or result.observed_at)
         changed = result.changed or added or self._observed_at != clock
-        self._version += changed
-        return changed
+        self._record((), changed=changed)
+        return replace(result, changed=changed)
 
     # ---------------------------------------------------------------- persistence
-    def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`)."""
-        with self._lock:
-            return _to_dict(self)
+    FORMAT = FORMAT
+    FORMAT_1 = FORMAT_1
 
     @classmethod
     def from_dict(
@@ -259,35 +245,64 @@ class TaobaoOrder(LockedOrder):
         """Rebuild an order from :meth:`to_dict`'s output (on the machines given, as in the
         constructor); :class:`PayloadError` if invalid."""
         order = cls(machine=machine, refund_machine=refund_machine)
-        _from_dict(data, order)
+        order._load(data)
         return order
 
-    def _restore(
-        self,
-        *,
-        status: State,
-        sub_statuses: Mapping[SubOrderId, State],
-        refunds: Mapping[SubOrderId, State],
-        history: Sequence[Change],
-        stored: Columns,
-        version: int,
-        observed_at: int | None,
-    ) -> None:
-        """Replace the whole held state at once (used by :func:`_from_dict`): ``stored``
-        is a checked history still to decode, ``history`` a decoded one."""
-        with self._lock:
-            self._status = status
-            self._subs = dict(refunds)
-            self._sub_status = dict(sub_statuses)
-            self._history = list(history)
-            self._stored = tuple(map(tuple, stored))
-            self._version = version
-            self._observed_at = observed_at
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
+        sub_status = self._sub_status
+        out["version"] = self._version
+        out["observed_at"] = self._observed_at
+        out["status"] = self._status.code
+        out["sub_orders"] = [
+            {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
+            for sid, refund in self._subs.items()
+        ]
+        return out
+
+    def _read(self, root: Field) -> Held:
+        main, refund = self._machines
+        entries = root.get("sub_orders").items()
+        ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
+        unambiguous_ids(ids, "sub-order")
+        status = root.get("status").status(main)
+        statuses: dict[Hashable, State] = {ORDER_PART: status}
+        sub_statuses: dict[Hashable, State] = {}
+        refunds: dict[Hashable, State] = {}
+        for (sid, _), entry in zip(ids, entries, strict=True):
+            own = sub_statuses[sid] = entry.get("status").status(main)
+            statuses[("sub_order_status", sid)] = own
+            refunds[sid] = entry.get("refund_status").status(refund)
+        statuses.update({("refund", sid): s for sid, s in refunds.items()})
+        observed_at = root.get("observed_at").integer(nullable=True)
+        state = HeldTaobao(status, sub_statuses, refunds, observed_at)
+        return Held(statuses, {}, state)
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """Beyond its steps, an order changes silently by gaining sub-orders (at most one
+        change each) and, without limit, by newer duplicates moving its clock; a clock
+        set without any snapshot step took an apply of its own."""
+        state: HeldTaobao = held.state
+        vias = columns[-1]
+        least = changes_shown(vias)
+        if state.observed_at is None:
+            return Versions(least, len(vias) + len(state.refunds), bool(state.refunds))
+        clock_alone = vias.count("trigger") == len(vias)
+        return Versions(least + clock_alone, None, silent=True)
+
+    def _sub_ids(self, held: Held) -> Collection[Hashable]:
+        state: HeldTaobao = held.state
+        return state.refunds.keys()
+
+    def _restore(self, state: Any) -> None:
+        self._status = state.status
+        self._sub_status = dict(state.sub_statuses)
+        self._subs = dict(state.refunds)
+        self._observed_at = state.observed_at
 
     def can(self, event: str, sub_order: SubOrderId | None = None) -> bool:
         """Whether :meth:`trigger` would accept the event now (unknown names still raise)."""
         with self._lock:
-            if sub_order is None and event in self._refund.event_names:
+            if sub_order is None and event in self._sub_machine.event_names:
                 return False
             machine, status, parent = self._route(event, sub_order)
             return machine.allows(status, event, parent=parent, sub_order=self._own(sub_order))
@@ -296,21 +311,21 @@ class TaobaoOrder(LockedOrder):
         """The events :meth:`trigger` would accept now, for the order or one sub-order."""
         with self._lock:
             if sub_order is None:
-                return self._main.enabled(self._status)
-            return self._refund.enabled(
+                return self._machine.enabled(self._status)
+            return self._sub_machine.enabled(
                 self._subs[self._known(sub_order)],
                 parent=self._status,
                 sub_order=self._own(sub_order),
             )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
-        if sub_order is None and event in self._refund.event_names:
+        if sub_order is None and event in self._sub_machine.event_names:
             raise RefundNotAllowed(
                 f"taobao_order: {event!r} needs a sub-order: there is no main-order refund",
                 rule="refunds live only on sub-orders",
                 source=SUB_ORDER_RULE_SOURCE,
                 status=str(self._status),
-                allowed=self._main.enabled(self._status),
+                allowed=self._machine.enabled(self._status),
             )
         machine, status, parent = self._route(event, sub_order)
         return machine.transition(status, event, parent=parent, sub_order=self._own(sub_order))
@@ -323,116 +338,26 @@ class TaobaoOrder(LockedOrder):
         self, event: str, sub_order: SubOrderId | None
     ) -> tuple[CompiledMachine, State, State | None]:
         if sub_order is None:
-            if event not in self._main.event_names:
+            if event not in self._machine.event_names:
                 raise UnknownEvent(
                     f"unknown event {event!r}; main-order events are: "
-                    f"{', '.join(self._main.event_names)}; sub-order (refund) events are: "
-                    f"{', '.join(self._refund.event_names)}"
+                    f"{', '.join(self._machine.event_names)}; sub-order (refund) events are: "
+                    f"{', '.join(self._sub_machine.event_names)}"
                 )
-            return self._main, self._status, None
+            return self._machine, self._status, None
         refund = self._subs[self._known(sub_order)]
-        if event not in self._refund.event_names:
+        if event not in self._sub_machine.event_names:
             where = (
                 "a main-order event: call it without sub_order"
-                if event in self._main.event_names
+                if event in self._machine.event_names
                 else "unknown"
             )
             raise UnknownEvent(
                 f"{event!r} is {where}; sub-order (refund) events are: "
-                f"{', '.join(self._refund.event_names)}"
+                f"{', '.join(self._sub_machine.event_names)}"
             )
-        return self._refund, refund, self._status
+        return self._sub_machine, refund, self._status
 
     def __repr__(self) -> str:
         subs = ", ".join(f"{k!r}: {v}" for k, v in self._subs.items())
         return f"TaobaoOrder(status={self._status}, sub_orders={{{subs}}})"
-
-
-# ---------------------------------------------------------------- stored format
-
-
-def _to_dict(order: TaobaoOrder) -> dict[str, Any]:
-    """The order as a plain dict (see the module docstring); ids are str or int already.
-
-    Reads the held state directly (the caller holds the lock): no copies, no lookups by id.
-    """
-    sub_status = order._sub_status
-    return {
-        "format": FORMAT,
-        "version": order._version,
-        "observed_at": order._observed_at,
-        "status": order._status.code,
-        "sub_orders": [
-            {"id": sid, "status": sub_status[sid].code, "refund_status": refund.code}
-            for sid, refund in order._subs.items()
-        ],
-        "history": columns_out(
-            HISTORY_KEYS, order._stored, [change_row(c) for c in order._history]
-        ),
-    }
-
-
-def _from_dict(data: Mapping[str, Any], order: TaobaoOrder) -> None:
-    """Fill the fresh ``order`` from ``data`` (as produced by :meth:`TaobaoOrder.to_dict`),
-    accepting only what the library could have produced (see :mod:`orderfsm.orders.stored`)."""
-    root = Field(data, "$")
-    version = header(root, FORMAT, FORMAT_1)
-    columnar = root.get("format").value == FORMAT
-    main, refund = order.machine, order.refund_machine
-    entries = root.get("sub_orders").items()
-    ids = [(entry.get("id").sub_id(), entry.get("id")) for entry in entries]
-    unambiguous_ids(ids, "sub-order")
-    sub_statuses: dict[SubOrderId, State] = {}
-    refunds: dict[SubOrderId, State] = {}
-    for (sid, _), entry in zip(ids, entries, strict=True):
-        sub_statuses[sid] = entry.get("status").status(main)
-        refunds[sid] = entry.get("refund_status").status(refund)
-    status = root.get("status").status(main)
-    observed_at = root.get("observed_at").integer(nullable=True)
-    held: dict[Hashable, State] = {None: status}
-    held.update({("status", sid): s for sid, s in sub_statuses.items()})
-    held.update({("refund", sid): s for sid, s in refunds.items()})
-    stored = history_columns(root.get("history").value, HISTORY_KEYS, columnar=columnar)
-    least = None
-    if stored is not None:
-        least = quick_history(
-            stored,
-            main,
-            refund,
-            {
-                ("order", None): status.code,
-                **{("sub_order_status", sid): s.code for sid, s in sub_statuses.items()},
-                **{("refund", sid): s.code for sid, s in refunds.items()},
-            },
-        )
-    history: list[Change] = []
-    if stored is None or least is None:  # entry by entry: other spellings, or an error
-        fields = history_entries(root, HISTORY_KEYS, columnar=columnar)
-        history = [change_from(c, main, refund, refunds.keys()) for c in fields]
-        links = [
-            Link(_part(c), c.step.source, c.step.target, f.get("src").path)
-            for c, f in zip(history, fields, strict=True)
-        ]
-        check_history(links, held)
-        stored, least = (), changes_shown([c.via for c in history])
-    check_version(
-        version,
-        least=least,
-        most=None,
-        silent_changes=observed_at is not None or bool(refunds),
-    )
-    order._restore(
-        status=status,
-        sub_statuses=sub_statuses,
-        refunds=refunds,
-        history=history,
-        stored=stored,
-        version=version,
-        observed_at=observed_at,
-    )
-
-
-def _part(change: Change) -> Hashable:
-    if change.sub_order is None:
-        return None
-    return ("status" if change.sub_order_status else "refund", change.sub_order)

@@ -11,7 +11,7 @@ any status that state can be entered from.
 
 A change that is not legal is **skipped** (a warning) when a path of two or more table
 edges explains it, found as the snapshot ingestion finds one
-(:func:`orderfsm.ingest.apply.shortest_path`: never through a history state, and out of
+(:func:`orderfsm.model.paths.shortest_path`: never through a history state, and out of
 one only back to the remembered status); otherwise it is **illegal**, naming the rule it
 breaks: the guard that refuses the only edge, "final statuses accept nothing", or the
 transition table's empty cell.
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from orderfsm.errors import TransitionRejected
-from orderfsm.ingest.apply import shortest_path
 from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.paths import shortest_path
 from orderfsm.model.table import State
 
 Kind = Literal["illegal", "skipped"]

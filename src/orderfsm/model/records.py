@@ -3,7 +3,7 @@
 A record holds the observed values exactly as the platform sent them (after numbers
 sent as strings are read as numbers), with ``path`` naming where in the body the order
 was found. Records do not resolve statuses against a machine: a value the machine does
-not know is still recorded, so :mod:`orderfsm.ingest.apply` can quarantine it.
+not know is still recorded, so :mod:`orderfsm.model.decide` can quarantine it.
 """
 
 from __future__ import annotations

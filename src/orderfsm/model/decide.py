@@ -39,25 +39,26 @@ the order :data:`SEVERITY` and the others are listed in ``also``.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from orderfsm.errors import InvalidOrderState, OrderFsmError, UnknownStatus
-from orderfsm.ingest.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
 from orderfsm.model.compile import CompiledMachine, Step
-from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
-from orderfsm.model.progress import progress
-from orderfsm.model.table import Provenance, State, Transition
+from orderfsm.model.paths import Said, guarded_path, shortest_path, steps_of, why_refused
+from orderfsm.model.progress import comes_before
+from orderfsm.model.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
+from orderfsm.model.synthetic import Via, may_park, quarantine_state, synthetic_step
+from orderfsm.model.table import State
 
 _log = logging.getLogger("orderfsm.ingest")
+_NOTHING_SAID = Said({})
 
 Outcome = Literal["advanced", "duplicate", "stale", "illegal", "inconsistent", "unknown_status"]
 Part = Literal["order", "sub_order_status", "refund"]
-Via = Literal["trigger", "snapshot", "reconstructed", "forced", "quarantine", "release"]
 Timing = Literal["older", "same", "newer", "unknown"]
 
 SEVERITY: tuple[Outcome, ...] = (
@@ -159,6 +160,14 @@ class ApplyResult:
     """Whether the order changed (a step, an added sub-order, the clock): its version
     went up by one exactly then."""
 
+    @property
+    def taken(self) -> Literal["all", "some", "none"]:
+        """How much of the snapshot was taken: ``"all"`` (no part refused), ``"none"``
+        (every part refused: nothing changed, clock and version included) or ``"some"``
+        (a partly taken snapshot: ``parts`` says which part was refused and why)."""
+        refused = sum(p.refused for p in self.parts)
+        return "all" if not refused else "none" if refused == len(self.parts) else "some"
+
     def part(self, part: Part, sub_order: Hashable | None = None) -> PartResult:
         """The result for one part (``KeyError`` if the snapshot did not mention it)."""
         for p in self.parts:
@@ -167,307 +176,17 @@ class ApplyResult:
         raise KeyError((part, sub_order))
 
 
-@dataclass(frozen=True, slots=True)
-class HeldTaobao:
-    """What a Taobao order holds, as the planner needs it."""
+class HeldTaobao(NamedTuple):
+    """What a Taobao order holds, as the planner needs it (and as a stored dict says it;
+    a named tuple, cheap to build on every apply and every load)."""
 
     status: State
     sub_statuses: Mapping[Hashable, State]
     refunds: Mapping[Hashable, State]
     observed_at: int | None
-
-
-# ----------------------------------------------------------------------------- paths
-
-
-def shortest_path(
-    machine: CompiledMachine, src: State, dst: State, remembered: State | None = None
-) -> tuple[Transition, ...] | None:
-    """The fewest table edges from ``src`` to ``dst`` (ties: table order), guards aside,
-    or ``None``.
-
-    Like :func:`guarded_path`, it prefers a path that does not pass *through* a history
-    state (ICBU ``frozen``). Leaving a history state it starts in, it only returns to the
-    ``remembered`` status (any, when that is unknown).
-    """
-    if src == dst:
-        return ()
-    for through_history in (False, True):
-        found = _table_search(machine, src, dst, remembered, through_history=through_history)
-        if found is not None:
-            return found
-    return None
-
-
-def _table_search(
-    machine: CompiledMachine,
-    src: State,
-    dst: State,
-    remembered: State | None,
-    *,
-    through_history: bool,
-) -> tuple[Transition, ...] | None:
-    interrupts = machine.history_states
-    came_from: dict[str, tuple[str, Transition] | None] = {src.name: None}
-    queue = deque([src.name])
-    while queue:
-        name = queue.popleft()
-        if name in interrupts and name != src.name and not through_history:
-            continue
-        for t in machine.transitions_from(name):
-            assert t.dst is not None
-            if t.dst in came_from or not _may_return(t, name == src.name, remembered):
-                continue
-            came_from[t.dst] = (name, t)
-            if t.dst == dst.name:
-                return _unwind(came_from, dst.name)
-            queue.append(t.dst)
-    return None
-
-
-def table_path_avoiding_history(
-    machine: CompiledMachine, src: State, dst: State
-) -> tuple[Transition, ...] | None:
-    """The shortest table path that passes through no history state (guards aside)."""
-    return _table_search(machine, src, dst, None, through_history=False)
-
-
-def _may_return(edge: Transition, at_start: bool, remembered: State | None) -> bool:
-    """Whether a path may take ``edge``: a return from a history state only where the path
-    starts (a history state passed through remembers where the path entered it, so going
-    back is no progress) and only to what the order remembers (any, when unknown)."""
-    if HISTORY_GUARD not in edge.guards:
-        return True
-    return at_start and (remembered is None or edge.dst == remembered.name)
-
-
-def _unwind(
-    came_from: Mapping[str, tuple[str, Transition] | None], end: str
-) -> tuple[Transition, ...]:
-    edges: list[Transition] = []
-    link = came_from[end]
-    while link is not None:
-        edges.append(link[1])
-        link = came_from[link[0]]
-    return tuple(reversed(edges))
-
-
-def _steps(machine: CompiledMachine, edges: tuple[Transition, ...]) -> tuple[Step, ...]:
-    state = machine.table.state
-    return tuple(Step(state(t.src), state(t.dst or t.src), t.event, t.actor, t) for t in edges)
-
-
-def synthetic_step(src: State, dst: State, via: Via, basis: str) -> Step:
-    """A recorded step no table edge provides (forced, quarantine, release)."""
-    edge = Transition(
-        src=src.name,
-        dst=dst.name,
-        event=f"<{via}>",
-        actor="platform",
-        provenance=Provenance("inferred", basis=basis),
-    )
-    return Step(src, dst, edge.event, edge.actor, edge)
-
-
-def quarantine_state(machine: CompiledMachine) -> State | None:
-    return next((s for s in machine.states if s.quarantine), None)
-
-
-# ----------------------------------------------------------------------------- guarded paths
-
-
-@dataclass(frozen=True, slots=True)
-class Said:
-    """What a snapshot states about the context of one part's steps.
-
-    ``variables`` are the order's extended state before the snapshot (ICBU ``pay_step``),
-    ``wanted`` the values the snapshot states for them (``None``: it states none), and
-    ``parents`` the enclosing order's statuses the steps may have happened under (for a
-    Taobao refund: the main order's statuses from held to observed), ``sub_orders`` the
-    sub-order's own statuses likewise. A reconstructed path must pass every guard in this
-    context: a guard passes if it passes for one of ``parents`` and ``sub_orders``.
-    """
-
-    variables: Mapping[str, str]
-    wanted: Mapping[str, str] | None = None
-    parents: tuple[State, ...] = ()
-    sub_orders: tuple[State, ...] = ()
-
-    def reached(self, variables: Mapping[str, str]) -> bool:
-        return self.wanted is None or all(variables.get(k) == v for k, v in self.wanted.items())
-
-
-_NOTHING_SAID = Said({})
-
-
-def _failing_guard(
-    machine: CompiledMachine,
-    edge: Transition,
-    variables: Mapping[str, str],
-    said: Said,
-    remembered: State | None,
-) -> str | None:
-    """The first guard (event-level first) that refuses ``edge`` in this context, if any."""
-    names = (*machine.event(edge.event).guards, *edge.guards)
-    if not names:  # most edges: nothing to build a context for
-        return None
-    src = machine.table.state(edge.src)
-    dst = machine.table.state(edge.dst or edge.src)
-    for name in names:
-        g = REGISTRY[name]
-        parents: tuple[State | None, ...] = said.parents if "parent" in g.reads else (None,)
-        subs: tuple[State | None, ...] = said.sub_orders if "sub_order" in g.reads else (None,)
-        if not any(
-            g.check(GuardContext(machine.name, edge.event, src, dst, p, variables, remembered, so))
-            for p in parents or (None,)
-            for so in subs or (None,)
-        ):
-            return name
-    return None
-
-
-def guarded_path(
-    machine: CompiledMachine,
-    src: State,
-    dst: State,
-    said: Said,
-    remembered: State | None = None,
-) -> tuple[Transition, ...] | None:
-    """The fewest table edges from ``src`` (with ``said.variables``) to ``dst`` (with the
-    variables ``said.wanted`` states), every guard passing along the way, or ``None``.
-
-    Variables change only where an edge sets them; leaving a history state follows the
-    status it remembers. A path that does not pass *through* a history state is
-    preferred (a later snapshot cannot show that a dispute came and went, and inventing
-    one would be worse than skipping it); one that does is taken only when no other exists.
-    """
-    wanted = None if said.wanted is None else tuple(sorted(said.wanted.items()))
-    key = (tuple(sorted(said.variables.items())), wanted, said.parents, said.sub_orders)
-    return _cached_path(machine, src, dst, key, remembered)
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_path(
-    machine: CompiledMachine,
-    src: State,
-    dst: State,
-    said_key: tuple[
-        tuple[tuple[str, str], ...],
-        tuple[tuple[str, str], ...] | None,
-        tuple[State, ...],
-        tuple[State, ...],
-    ],
-    remembered: State | None,
-) -> tuple[Transition, ...] | None:
-    """:func:`guarded_path`, remembered: the answer depends only on its arguments (the
-    machines are immutable), and a service applies the same few shapes of snapshot."""
-    variables, wanted, parents, sub_orders = said_key
-    said = Said(dict(variables), None if wanted is None else dict(wanted), parents, sub_orders)
-    for through_history in (False, True):
-        found = _search(machine, src, dst, said, remembered, through_history=through_history)
-        if found is not None:
-            return found
-    return None
-
-
-def _search(
-    machine: CompiledMachine,
-    src: State,
-    dst: State,
-    said: Said,
-    remembered: State | None,
-    *,
-    through_history: bool,
-) -> tuple[Transition, ...] | None:
-    names = sorted(said.variables)
-    start = (src.name, tuple(said.variables[n] for n in names), remembered)
-    came_from: dict[tuple[str, tuple[str, ...], State | None], tuple[object, Transition] | None]
-    came_from = {start: None}
-    queue = deque([start])
-    interrupts = machine.history_states
-    while queue:
-        node = queue.popleft()
-        name, values, memory = node
-        if name in interrupts and name != src.name and not through_history:
-            continue
-        variables = dict(zip(names, values, strict=True))
-        state = machine.table.state(name)
-        for t in machine.transitions_from(name):
-            if _failing_guard(machine, t, variables, said, memory) is not None:
-                continue
-            after = t.apply(variables)
-            target = machine.table.state(t.dst or name)
-            # only a machine with history states remembers anything
-            remembers = interrupts and machine.remembered_after(
-                Step(state, target, t.event, t.actor, t), memory
-            )
-            nxt = (target.name, tuple(after[n] for n in names), remembers or None)
-            if nxt in came_from:
-                continue
-            came_from[nxt] = (node, t)
-            if target == dst and said.reached(after):
-                edges: list[Transition] = []
-                link = came_from[nxt]
-                while link is not None:
-                    edges.append(link[1])
-                    link = came_from[link[0]]  # type: ignore[index]
-                return tuple(reversed(edges))
-            queue.append(nxt)
-    return None
-
-
-def why_refused(
-    machine: CompiledMachine,
-    path: tuple[Transition, ...],
-    said: Said,
-    remembered: State | None,
-) -> str:
-    """Why a table path is not a path in this context: the guard that refuses a step,
-    naming its rule, or the variable no step on the way sets to what the snapshot says."""
-    variables = dict(said.variables)
-    memory = remembered
-    for t in path:
-        failing = _failing_guard(machine, t, variables, said, memory)
-        if failing is not None:
-            g = REGISTRY[failing]
-            shown = ", ".join(f"{k}={v}" for k, v in sorted(variables.items()))
-            where = f" with {shown}" if shown else ""
-            parents = ", ".join(str(p) for p in said.parents)
-            seen = f" (main order: {parents})" if "parent" in g.reads and parents else ""
-            return (
-                f"{machine.name}: the step {t.src} -> {t.dst} ({t.event}) is refused{where}"
-                f"{seen} by guard {failing!r}: {g.rule} [{g.source}]"
-            )
-        src, dst = machine.table.state(t.src), machine.table.state(t.dst or t.src)
-        memory = machine.remembered_after(Step(src, dst, t.event, t.actor, t), memory)
-        variables = t.apply(variables)
-    wanted = dict(said.wanted or {})
-    wrong = sorted(k for k, v in wanted.items() if variables.get(k) != v)
-    return "; ".join(
-        f"{machine.name}: {k} would be {variables.get(k)!r}: no step on the way sets it to "
-        f"{wanted[k]!r}"
-        for k in wrong
-    )
-
-
-def comes_before(
-    machine: CompiledMachine,
-    target: State,
-    current: State,
-    said: Said,
-    remembered: State | None = None,
-) -> bool:
-    """Whether ``target`` (with the variables the snapshot states, or any values when it
-    states none) comes before where the order is, in the progress order of
-    :mod:`orderfsm.model.progress`. An order in a history state stands where it entered it."""
-    order = progress(machine.table)
-    here = remembered if current.name in machine.history_states and remembered else current
-    held = order.position(here.name, machine.variables(said.variables))
-    pinned = tuple((said.wanted or {}).items())
-    candidates = {tuple(sorted(v.items())) for _, v in machine.contexts(fixed=pinned)}
-    return any(
-        order.before(order.position(target.name, dict(values)), held) for values in candidates
-    )
+    parked: Mapping[tuple[Part, Hashable], State] = MappingProxyType({})
+    """For each quarantined part (``("order", None)``, ``("sub_order_status", id)``),
+    the status it held before it was parked, when known."""
 
 
 # ----------------------------------------------------------------------------- one part
@@ -484,10 +203,13 @@ def decide(
     force: bool = False,
     remembered: State | None = None,
     said: Said = _NOTHING_SAID,
+    parked_from: State | None = None,
 ) -> PartResult:
     """Decide one part: ``current`` is held, ``observed`` is what the snapshot says;
-    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from, and
-    ``said`` the context the snapshot states (variables, parent statuses)."""
+    ``remembered`` is the status a history state (ICBU ``frozen``) was entered from,
+    ``said`` the context the snapshot states (variables, parent statuses), and
+    ``parked_from`` the status the part held before it was quarantined (``None``: not
+    known, the part was constructed in quarantine)."""
     said = replace(said, variables=machine.variables(said.variables))
     result = PartResult(part, sub_order, "duplicate", current, current, observed)
     if timing == "older":
@@ -501,8 +223,16 @@ def decide(
     if target.quarantine:  # the platform itself says the status is unenumerated
         return _unknown(machine, result)
     if current.quarantine:
-        step = synthetic_step(current, target, "release", "a recognised status left quarantine")
-        return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
+        return _release(
+            machine,
+            result,
+            target,
+            parked_from=parked_from,
+            timing=timing,
+            force=force,
+            remembered=remembered,
+            said=said,
+        )
     path = guarded_path(machine, current, target, said, remembered)
     one_step = path is not None and len(path) == 1
     if (
@@ -514,7 +244,7 @@ def decide(
         return replace(result, outcome="stale", note=note, refused=True)
     if path is not None:
         via: Via = "reconstructed" if len(path) > 1 else "snapshot"
-        steps = _steps(machine, path)
+        steps = steps_of(machine, path)
         return replace(result, outcome="advanced", after=target, steps=steps, via=via)
     table_path = shortest_path(machine, current, target, remembered)
     if table_path is not None:
@@ -527,18 +257,70 @@ def decide(
     return replace(result, outcome="illegal", after=target, steps=(step,), via="forced", note=note)
 
 
+def _release(
+    machine: CompiledMachine,
+    result: PartResult,
+    target: State,
+    *,
+    parked_from: State | None,
+    timing: Timing,
+    force: bool,
+    remembered: State | None,
+    said: Said,
+) -> PartResult:
+    """Leave quarantine for ``target``, judged exactly as a direct change from the status
+    the part held before it was parked would be: back to that status, or along a path
+    from it, is a release (one step, ``via="release"``); anything else is refused as that
+    change would be (stale, inconsistent, illegal), or forced with ``force``. Quarantine
+    is a waiting room, never a way round the table. Without a known pre-park status (an
+    order constructed in quarantine) any recognised status releases the part."""
+    release = "a recognised status left quarantine"
+    if parked_from is not None and not parked_from.quarantine:
+        judged = decide(
+            machine,
+            parked_from,
+            target.code,
+            part=result.part,
+            sub_order=result.sub_order,
+            timing=timing,
+            force=force,
+            remembered=remembered,
+            said=said,
+        )
+        release = f"{release}, judged from {parked_from}, held before quarantine"
+        if judged.refused:
+            note = f"{judged.note} (judged from {parked_from}, held before quarantine)"
+            return replace(result, outcome=judged.outcome, note=note, refused=True)
+        if judged.forced:
+            step = synthetic_step(
+                result.before, target, "forced", f"forced by the caller: {judged.note}"
+            )
+            return replace(
+                result,
+                outcome="illegal",
+                after=target,
+                steps=(step,),
+                via="forced",
+                note=judged.note,
+            )
+    step = synthetic_step(result.before, target, "release", release)
+    return replace(result, outcome="advanced", after=target, steps=(step,), via="release")
+
+
 def _unknown(machine: CompiledMachine, result: PartResult) -> PartResult:
+    """An unknown status: the part waits in the quarantine state, or, where the machine
+    has none or the part is final (a final status is never left, not even for
+    quarantine), the snapshot is refused for it and nothing changes."""
     jail = quarantine_state(machine)
     current = result.before
-    if jail is None:
-        note = (
-            f"{machine.name}: unknown status {result.observed!r}; "
-            f"kept {current} (the machine has no quarantine state)"
-        )
+    if jail is not None and current == jail:  # still waiting
+        note = f"{machine.name}: unknown status {result.observed!r}; stays in {jail}"
         return replace(result, outcome="unknown_status", note=note)
+    if jail is None or not may_park(machine, current):
+        why = "the machine has no quarantine state" if jail is None else "it is final"
+        note = f"{machine.name}: unknown status {result.observed!r}; kept {current} ({why})"
+        return replace(result, outcome="unknown_status", note=note, refused=True)
     note = f"{machine.name}: unknown status {result.observed!r}; quarantined in {jail}"
-    if current == jail:
-        return replace(result, outcome="unknown_status", note=note)
     step = synthetic_step(current, jail, "quarantine", f"unknown status {result.observed!r}")
     return replace(
         result, outcome="unknown_status", after=jail, steps=(step,), via="quarantine", note=note
@@ -571,7 +353,15 @@ def plan_taobao(
     inconsistencies: list[Inconsistency] = []
 
     observed, clash = _main_status(main, snapshot)
-    order_part = decide(main, held.status, observed, part="order", timing=timing, force=force)
+    order_part = decide(
+        main,
+        held.status,
+        observed,
+        part="order",
+        timing=timing,
+        force=force,
+        parked_from=held.parked.get(("order", None)),
+    )
     if clash is not None:
         inconsistencies.append(clash)
         order_part = _mark_inconsistent(order_part)
@@ -604,6 +394,7 @@ def plan_taobao(
                 sub_order=sid,
                 timing=timing,
                 force=force,
+                parked_from=held.parked.get(("sub_order_status", sid)),
             )
             clash = _sub_status_clash(main, sub)
             if clash is not None:

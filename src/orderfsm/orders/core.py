@@ -1,0 +1,304 @@
+"""The one order core every order class is a declaration over.
+
+An order is parts (a status each, on the machine that drives it), a history of the
+steps they took, and a version counting its changes. The order classes
+(:class:`~orderfsm.TaobaoOrder`, :class:`~orderfsm.IcbuOrder`,
+:class:`~orderfsm.KaTrade`) declare what parts they have, which machine drives each and
+how events and snapshots route to them; this core holds what they share, once:
+
+- **one history**: the stored columns of a restored history (checked, not yet decoded)
+  followed by the decoded items of everything since (:attr:`_stored`, :attr:`_history`),
+  decoded on first read by the class's :meth:`_decode`;
+- **one stored-format codec**: :meth:`to_dict` writes ``format``, the class's fields and
+  the history columns; :meth:`_load` reads a dict back: the header, the class's parts
+  (:meth:`_read`), the history (the quick column check where the class allows it, else
+  entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
+  definition of what an order can be), the version, then :meth:`_restore` sets it all
+  at once;
+- **one copy/pickle path** (:class:`~orderfsm.orders.copying.LockedOrder`) and one
+  lock serialising changes.
+
+Like XState's actor over pure logic: the decisions are pure functions of what the order
+holds (:meth:`orderfsm.CompiledMachine.transition`, :func:`orderfsm.model.decide.decide`,
+:func:`~orderfsm.orders.producible.replay`); an order object is the convenience that
+holds the result, records it and persists it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+
+from orderfsm.errors import UnknownSubOrder
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.decide import ApplyResult, log_warnings
+from orderfsm.model.table import State
+from orderfsm.orders.copying import LockedOrder
+from orderfsm.orders.history import Change
+from orderfsm.orders.ids import SubOrderId
+from orderfsm.orders.producible import End, Entry, as_constructed, replay
+from orderfsm.orders.stored import (
+    HISTORY_KEYS,
+    Columns,
+    Field,
+    Row,
+    change_from,
+    change_row,
+    changes_shown,
+    check_version,
+    columns_out,
+    decode_change,
+    header,
+    history_columns,
+    history_entries,
+    part_of,
+    quick_history,
+)
+
+Item = TypeVar("Item")
+
+ORDER_PART: tuple[str, None] = ("order", None)
+"""The key of an order's own status among its parts."""
+
+
+class Held(NamedTuple):
+    """What a stored dict says an order holds, read by the class (:meth:`OrderCore._read`):
+    each part's stored status (keyed as the history's part columns key it), the fuller
+    end state of the parts that hold more than a status (variables, a remembered status),
+    and the class's own ``state`` (restored by :meth:`OrderCore._restore`)."""
+
+    statuses: Mapping[Hashable, State]
+    more: Mapping[Hashable, End]
+    state: Any
+
+    def ends(self) -> dict[Hashable, End]:
+        """Every part's end state, as the replay checks it."""
+        more = self.more
+        return {part: more.get(part) or End(status) for part, status in self.statuses.items()}
+
+
+class Versions(NamedTuple):
+    """How many changes a history shows: at least ``least``, at most ``most`` (``None``:
+    no bound), and whether the order can change without a step (``silent``)."""
+
+    least: int
+    most: int | None
+    silent: bool
+
+
+class OrderCore(LockedOrder, Generic[Item]):
+    """What every order class shares (see the module docstring)."""
+
+    FORMAT: ClassVar[str]
+    """The ``format`` tag ``to_dict`` writes (``.../2``: the history as columns)."""
+    FORMAT_1: ClassVar[str]
+    """The older tag still read (``.../1``: the history as an array of entry objects)."""
+    HISTORY_KEYS: ClassVar[tuple[str, ...]]
+    """The stored history's columns, in the order ``to_dict`` writes them."""
+
+    _machine: CompiledMachine
+    _history: list[Item]
+    _stored: Columns
+    _version: int
+
+    def _begin(self) -> None:
+        """Start with no history, version 0 and a lock (the end of every constructor)."""
+        self._history = []
+        self._stored = ()  # a checked history not yet decoded; comes before _history
+        self._version = 0
+        self._lock = self._new_lock()
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def machine(self) -> CompiledMachine:
+        return self._machine
+
+    @property
+    def version(self) -> int:
+        """How many times the order has changed (for compare-and-set saving)."""
+        return self._version
+
+    def _items(self) -> tuple[Item, ...]:
+        """The history, oldest first, a restored one decoded now if not yet."""
+        with self._lock:
+            if self._stored:
+                self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
+                self._stored = ()
+            return tuple(self._history)
+
+    def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
+        """Append ``items`` to the history and count one change if anything changed
+        (caller holds the lock)."""
+        self._history.extend(items)
+        self._version += changed
+
+    # ---------------------------------------------------------------- the stored format
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict with the version counter (see :mod:`orderfsm.orders.stored`);
+        reads the held state directly under the lock: no copies, no derived statuses."""
+        with self._lock:
+            out = self._fields({"format": self.FORMAT})
+            rows = self._rows(self._history) if self._history else ()
+            out["history"] = columns_out(self.HISTORY_KEYS, self._stored, rows)
+            return out
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        """Fill this fresh order from ``data``, accepting it exactly when the library could
+        have written it (:mod:`orderfsm.orders.producible`); :class:`PayloadError` names
+        the first field that says otherwise."""
+        root = Field(data, "$")
+        version = header(root, self.FORMAT, self.FORMAT_1)
+        columnar = root.get("format").value == self.FORMAT
+        held = self._read(root)
+        stored = history_columns(root.get("history").value, self.HISTORY_KEYS, columnar=columnar)
+        history: list[Item] = []
+        moved: set[Hashable] = set()
+        if stored is not None and self._quick(stored, held, plain=True):
+            pass  # steps that need no context to replay: kept as the checked columns
+        else:
+            if stored is not None and self._quick(stored, held, plain=False):
+                history = list(map(self._decode, zip(*stored, strict=True)))
+            else:  # entry by entry: other spellings, synthetic steps, or an error
+                fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
+                history = [self._entry(field, held) for field in fields]
+                rows = self._rows(history)
+                stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
+            moved = replay(self._replayed(history), held.ends(), columnar=columnar)
+        for part, end in held.more.items():
+            if end.remembered is not None and part not in moved:
+                as_constructed(self._machine, end)  # as constructed, or after quick steps
+        shown = self._versions(held, stored)
+        check_version(version, least=shown.least, most=shown.most, silent_changes=shown.silent)
+        with self._lock:
+            self._restore(held.state)
+            self._history = history
+            self._stored = () if history or not stored[0] else tuple(map(tuple, stored))
+            self._version = version
+
+    # ---------------------------------------------------------------- what a class declares
+    def _decode(self, row: Row) -> Item:
+        """The history item a quick-checked stored row holds."""
+        raise NotImplementedError
+
+    def _rows(self, items: Sequence[Item]) -> list[Row]:
+        """History items as their stored rows (:attr:`HISTORY_KEYS` order)."""
+        raise NotImplementedError
+
+    def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with every stored field but ``format`` and ``history`` added, in the
+        order written."""
+        raise NotImplementedError
+
+    def _read(self, root: Field) -> Held:
+        """The parts a stored dict holds, each field checked (not yet the history)."""
+        raise NotImplementedError
+
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
+        """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`):
+        every entry a table step (``plain``: one that needs no context) written as
+        ``to_dict`` writes it, each part's steps chaining to its stored status."""
+        raise NotImplementedError
+
+    def _entry(self, field: Field, held: Held) -> Item:
+        """One stored history entry, read and checked field by field."""
+        raise NotImplementedError
+
+    def _replayed(self, items: Sequence[Item]) -> list[Entry]:
+        """What the replay judges of each history item."""
+        raise NotImplementedError
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """How many changes the history (as its stored columns) shows."""
+        raise NotImplementedError
+
+    def _restore(self, state: Any) -> None:
+        """Set the held parts from :attr:`Held.state` (caller holds the lock)."""
+        raise NotImplementedError
+
+
+class ChangeOrder(OrderCore[Change]):
+    """An order whose history is :class:`~orderfsm.orders.history.Change` items (Taobao,
+    ICBU): the order's own status and, where the class has them, sub-orders' own statuses
+    (on :attr:`_machine`) and refunds (on :attr:`_sub_machine`, whose guards read the
+    order's status). Snapshots are applied here, decided by :mod:`orderfsm.model.decide`."""
+
+    HISTORY_KEYS = HISTORY_KEYS
+    _sub_machine: CompiledMachine
+    _status: State
+
+    @property
+    def status(self) -> State:
+        return self._status
+
+    @property
+    def history(self) -> tuple[Change, ...]:
+        """The accepted events, oldest first, each naming the part that moved
+        (``sub_order`` ``None``: the order itself); a restored history is decoded on
+        first read."""
+        return self._items()
+
+    def _decode(self, row: Row) -> Change:
+        return decode_change(row, self._machine, self._sub_machine)
+
+    def _rows(self, items: Sequence[Change]) -> list[Row]:
+        return list(map(change_row, items))
+
+    def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
+        if not columns[0]:
+            return True
+        codes = {part: status.code for part, status in held.statuses.items()}
+        return quick_history(columns, self._machine, self._sub_machine, codes, plain=plain)
+
+    def _entry(self, field: Field, held: Held) -> Change:
+        return change_from(field, self._machine, self._sub_machine, self._sub_ids(held))
+
+    def _replayed(self, items: Sequence[Change]) -> list[Entry]:
+        main, refund = self._machine, self._sub_machine
+        return [
+            Entry(
+                part_key(c), refund, c.step, c.via, i, ORDER_PART, ("sub_order_status", c.sub_order)
+            )
+            if c.sub_order is not None and not c.sub_order_status
+            else Entry(part_key(c), main, c.step, c.via, i)
+            for i, c in enumerate(items)
+        ]
+
+    def _sub_ids(self, held: Held) -> Collection[Hashable]:
+        """The sub-orders a stored dict holds (none, unless the class has sub-orders)."""
+        return ()
+
+    def _versions(self, held: Held, columns: Columns) -> Versions:
+        """One change per trigger and per run of snapshot steps, at most one per entry."""
+        vias = columns[HISTORY_KEYS.index("via")]
+        return Versions(changes_shown(vias), len(vias), silent=False)
+
+    def _applied(self, result: ApplyResult) -> ApplyResult:
+        """``result`` with what the order is now (caller holds the lock)."""
+        return replace(result, version=self._version)
+
+    def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
+        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; the
+        warnings go to the ``orderfsm.ingest`` logger."""
+        with self._lock:
+            result = self._applied(self._commit(plan()))
+        log_warnings(result)
+        return result
+
+    def _commit(self, result: ApplyResult) -> ApplyResult:
+        """Record the steps ``result`` decided (caller holds the lock)."""
+        raise NotImplementedError
+
+
+def part_key(change: Change) -> tuple[str, SubOrderId | None]:
+    """Which part of the order a change moved: ``("order", None)``, or
+    ``("sub_order_status", id)`` / ``("refund", id)`` for a sub-order's."""
+    return part_of(change), change.sub_order
+
+
+def no_sub_orders(who: str, sub_order: SubOrderId | None) -> None:
+    """Refuse a ``sub_order=`` given to an order that has no sub-orders."""
+    if sub_order is not None:
+        raise UnknownSubOrder(
+            f"unknown sub-order {sub_order!r}; {who} has no sub-orders: call it without sub_order"
+        )
