@@ -59,7 +59,7 @@ def test_twenty_tasks_update_one_order_none_is_lost_and_the_loop_never_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subs = [f"s{i}" for i in range(20)]
-    store = AsyncMemoryStore(orderfsm.TaobaoOrder(status=10, sub_orders=subs).to_dict())
+    store = AsyncMemoryStore(orderfsm.TaobaoOrder(status=11, sub_orders=subs).to_dict())
 
     def no_blocking_sleep(seconds: float) -> None:
         raise AssertionError(f"time.sleep({seconds}) would block the event loop")

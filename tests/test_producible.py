@@ -87,7 +87,11 @@ def test_ka_remembered_status_edited_or_erased_is_refused(remembered: str | None
 
 
 def test_taobao_refund_in_the_history_under_an_unpaid_order_is_refused() -> None:
-    order = orderfsm.TaobaoOrder(status="WAIT_SELLER_SEND_GOODS", sub_orders=["s1"])
+    order = orderfsm.TaobaoOrder(
+        status="WAIT_SELLER_SEND_GOODS",
+        sub_orders=["s1"],
+        sub_order_statuses={"s1": "WAIT_BUYER_CONFIRM_GOODS"},  # its goods have shipped
+    )
     order.trigger("apply_refund", sub_order="s1")
     data = order.to_dict()
     data["status"] = 0  # as if the refund had been applied while awaiting payment

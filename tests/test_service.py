@@ -117,7 +117,7 @@ def test_the_http_contract(service: str) -> None:
 
         paid = http.post(
             "/callbacks/taobao",
-            content=callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_SELLER_SEND_GOODS"),
+            content=callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_BUYER_CONFIRM_GOODS"),
         )
         assert paid.status_code == 200
         assert [o["outcome"] for o in paid.json()["outcomes"]] == ["advanced"]
@@ -157,7 +157,7 @@ def test_concurrent_clients_lose_no_update_and_every_refusal_is_explained(
         assert (
             http.post(
                 "/callbacks/taobao",
-                content=callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_SELLER_SEND_GOODS"),
+                content=callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_BUYER_CONFIRM_GOODS"),
             ).status_code
             == 200
         )
@@ -175,7 +175,7 @@ def test_concurrent_clients_lose_no_update_and_every_refusal_is_explained(
                 )
             for _ in range(5):
                 requests.append(("cancel", http.post(f"/orders/taobao/{PURCHASE_ID}/cancel")))
-                body = callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_SELLER_SEND_GOODS")
+                body = callback("WAIT_SELLER_SEND_GOODS", 2000, "WAIT_BUYER_CONFIRM_GOODS")
                 requests.append(("redelivery", http.post("/callbacks/taobao", content=body)))
             for status in ("undeliver", "delivering", "trade_success"):
                 requests.append(

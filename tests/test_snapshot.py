@@ -26,7 +26,7 @@ def busy_order() -> orderfsm.TaobaoOrder:
     for event in ("creation_complete", "upload_payment_proof", "finance_approve"):
         order.trigger(event)
     order.apply(SNAPSHOTS[0])  # 000: payment_complete, sub-orders 1001/1002
-    order.trigger("apply_refund", sub_order="1001")
+    order.trigger("agree_refund", sub_order="1002")  # 1002 has shipped (its own status 11)
     order.apply(SNAPSHOTS[-1])  # 003: unknown status -> quarantine (10 is not final)
     return order
 

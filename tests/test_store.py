@@ -58,13 +58,13 @@ def test_an_accepted_callback_creates_the_order_its_history_and_one_outbox_row(
 
 
 def test_each_save_appends_only_its_new_history_rows_numbered_on(store: OrderStore) -> None:
-    store.update("8", lambda o: None, new=lambda: orderfsm.TaobaoOrder(status=10, sub_orders=["a"]))
+    store.update("8", lambda o: None, new=lambda: orderfsm.TaobaoOrder(status=11, sub_orders=["a"]))
     assert counts(store) == (0, 0, 0)  # nothing changed: nothing stored
     for event in ("apply_refund", "agree_refund"):
         store.update(
             "8",
             lambda o, e=event: o.trigger(e, sub_order="a"),
-            new=lambda: orderfsm.TaobaoOrder(status=10, sub_orders=["a"]),
+            new=lambda: orderfsm.TaobaoOrder(status=11, sub_orders=["a"]),
         )
     order = store.get("8")
     assert [r[1] for r in history_table(store, "8")] == [1, 2]
@@ -108,7 +108,7 @@ def test_an_absent_order_without_a_factory_is_not_stored(store: OrderStore) -> N
 def test_a_conflict_rolls_back_and_the_loser_reapplies_on_top_of_the_winner(
     store: OrderStore,
 ) -> None:
-    store.add("10", orderfsm.TaobaoOrder(status=10, sub_orders=["a", "b"]))
+    store.add("10", orderfsm.TaobaoOrder(status=11, sub_orders=["a", "b"]))
     attempts = []
 
     def refund_b_while_someone_refunds_a(order: orderfsm.TaobaoOrder) -> None:
@@ -230,7 +230,7 @@ def test_migrate_rewrites_an_older_stored_format_and_nothing_else(store: OrderSt
     store.update(
         "m",
         lambda o: o.trigger("apply_refund", sub_order="a"),
-        new=lambda: orderfsm.TaobaoOrder(status=10, sub_orders=["a"]),
+        new=lambda: orderfsm.TaobaoOrder(status=11, sub_orders=["a"]),
     )
     current = store.get("m").to_dict()
     older = dict(current, format=current["format"].replace("/2", "/1"))
@@ -292,7 +292,7 @@ def test_a_locked_attempt_saves_in_the_transaction_it_read_in_and_ends_it_on_eve
 
 def test_after_lock_after_lost_races_the_update_reads_locked_and_wins(store: OrderStore) -> None:
     locking = OrderStore(store.backend, lock_after=1)
-    locking.add("W", orderfsm.TaobaoOrder(status=10, sub_orders=["a", "b"]))
+    locking.add("W", orderfsm.TaobaoOrder(status=11, sub_orders=["a", "b"]))
     attempts = []
 
     def refund_b(order: orderfsm.TaobaoOrder) -> None:

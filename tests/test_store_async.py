@@ -86,7 +86,7 @@ def test_a_connection_string_backend_opens_at_most_max_open_connections(postgres
         store = AsyncOrderStore(backend)
         await store.create_schema()
         subs = [f"s{i}" for i in range(10)]
-        await store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=subs))
+        await store.add("1", orderfsm.TaobaoOrder(status=11, sub_orders=subs))
         seen: set[int] = set()
 
         async def refund(sub: str) -> None:

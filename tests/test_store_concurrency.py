@@ -43,7 +43,7 @@ def _fresh_store(kind: str, where: str, sub_orders: list[str] | None) -> OrderSt
     store = open_store(kind, where)
     store.create_schema()
     if sub_orders is not None:
-        store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=sub_orders))
+        store.add("1", orderfsm.TaobaoOrder(status=11, sub_orders=sub_orders))
     return store
 
 
@@ -90,7 +90,7 @@ def test_twenty_asyncio_tasks_refund_twenty_sub_orders_of_one_order_and_all_land
 
     async def run() -> list[int]:
         store = await async_store(kind, where)
-        await store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=SUB_ORDERS))
+        await store.add("1", orderfsm.TaobaoOrder(status=11, sub_orders=SUB_ORDERS))
         reads = dict.fromkeys(SUB_ORDERS, 0)
 
         def refund(order: orderfsm.TaobaoOrder, sub: str) -> None:
