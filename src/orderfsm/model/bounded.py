@@ -31,7 +31,7 @@ import os
 import re
 import stat
 from array import array
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
 from orderfsm.errors import OrderFsmError
@@ -173,29 +173,29 @@ def utf8(raw: bytes, complain: Complain, where: str = "<file>") -> str:
 
 
 def load_json(text: str, complain: Complain, where: str = "$") -> object:
-    """Decode JSON ``text`` within the rules. One scan of the text first refuses nesting
-    beyond :data:`MAX_NESTING` (before the decoder can recurse into it) and counts each
-    object's keys; the decoder then stops at the first object that had fewer keys than
-    the text gave it (a key repeated: the error names it), so refusing such a body costs
-    no more memory than the objects before it. Integers are checked as they are read;
-    a lone surrogate is named by a walk of the result, only when the text can hold one."""
-    counts = iter(_key_counts(text, complain, where))
-    closed = 0
+    """Decode JSON ``text`` within the rules; problems are named below ``where``.
 
-    def checked(obj: dict[str, object]) -> dict[str, object]:
-        # The decoder merged a repeated key; the text's count of keys says so.
-        nonlocal closed
-        if len(obj) != next(counts, -1):
-            raise _Repeated(closed)
-        closed += 1
-        return obj
-
+    Nesting beyond :data:`MAX_NESTING` is refused before the decoder can recurse into it,
+    and a key an object repeats is refused (the decoder would keep one value silently):
+    the decoder stops at the first object that repeats one, and the error names it. A
+    small text is decoded with each object's pairs in hand (scanned first only when it
+    has enough brackets to nest too deep); a large one is scanned first
+    (:func:`_key_counts`: the depth and each object's number of keys), so the decoder
+    builds no list of pairs and refusing it costs no more memory than the objects before
+    the repeated key. Integers are checked as they are read; a lone surrogate is named
+    by a walk of the result, only when the text can hold one.
+    """
+    objects = _Objects()
+    hooks: dict[str, Any] = {"object_pairs_hook": objects.from_pairs}
+    if len(text) > _SMALL_TEXT:
+        objects.expected = iter(_key_counts(text, complain, where))
+        hooks = {"object_hook": objects.counted}
+    elif text.count("{") + text.count("[") > MAX_NESTING:
+        _key_counts(text, complain, where)
     try:
-        value = json.loads(
-            text, object_hook=checked, parse_int=_integer, parse_constant=_not_a_number
-        )
-    except _Repeated as repeated:
-        path, key = _repeated_key(text, repeated.index, where)
+        value = json.loads(text, parse_int=_integer, parse_constant=_not_a_number, **hooks)
+    except _Repeated:
+        path, key = _repeated_key(text, objects.closed, where)
         raise complain(key_path(path, key), "the key appears more than once") from None
     except _OutOfRange as exc:
         raise complain(where, f"the integer {exc.digits} is outside the 64-bit range") from None
@@ -210,11 +210,37 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     return value
 
 
-class _Repeated(Exception):
-    """The object that closed ``index``-th repeats a key (internal: never leaves here)."""
+_SMALL_TEXT = 64 * 1024
+"""Up to this size a text is decoded with each object's pairs in hand: they cost little
+memory, and a scan of the text costs more time than decoding it."""
 
-    def __init__(self, index: int) -> None:
-        self.index = index
+
+class _Objects:
+    """The decoder's objects as it closes them: counted, and the decoder stopped at the
+    first that repeats a key (``closed`` is then its index in closing order)."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+        self.expected: Iterator[int] = iter(())
+
+    def from_pairs(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            raise _Repeated
+        self.closed += 1
+        return obj
+
+    def counted(self, obj: dict[str, object]) -> dict[str, object]:
+        """``obj`` as the decoder built it (a repeated key merged): it must have as many
+        keys as the text gave it (:func:`_key_counts`)."""
+        if len(obj) != next(self.expected, -1):
+            raise _Repeated
+        self.closed += 1
+        return obj
+
+
+class _Repeated(Exception):
+    """An object repeats a key (internal: never leaves this module)."""
 
 
 class _OutOfRange(ValueError):
@@ -389,25 +415,28 @@ def check_tree(
             continue
         deepest[id(value)] = depth
         if isinstance(value, list | tuple):
-            if not _plain_scalars(value):
+            if not plain_scalars(value):
                 stack.extend((item, depth + 1, entry, i) for i, item in enumerate(value))
             continue
         keys = value.keys()
         if set(map(type, keys)) - {str} or not _plain_texts(keys):
             _check_keys(keys, entry, complain, root)
-        if not _plain_scalars(value.values()):
+        if not plain_scalars(value.values()):
             stack.extend((item, depth + 1, entry, key) for key, item in value.items())
 
 
-def _plain_scalars(values: Collection[Any]) -> bool:
+def plain_scalars(values: Collection[Any]) -> bool:
     """Whether ``values`` are scalars that keep the rules, decided in C-level passes
-    (floats, bools and None; texts; integers in range), without a look at each."""
-    kinds = set(map(type, values))
-    if kinds <= _UNCHECKED:
-        return True
-    if kinds == {str}:
-        return _plain_texts(values)
-    return kinds == {int} and min(values) in INTEGERS and max(values) in INTEGERS
+    (texts joined and looked at once; floats, bools and None; integers in range),
+    without a look at each."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all texts: stopped at the first other value
+        kinds = set(map(type, values))
+        if kinds <= _UNCHECKED:
+            return True
+        return kinds == {int} and min(values) in INTEGERS and max(values) in INTEGERS
+    return joined.isascii() or _SURROGATE.search(joined) is None
 
 
 def _plain_texts(texts: Collection[Any]) -> bool:

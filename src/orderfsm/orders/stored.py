@@ -45,6 +45,7 @@ from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.ingest.apply import Via, quarantine_state, synthetic_step, table_path_avoiding_history
+from orderfsm.model.bounded import check_tree, is_id, is_integer
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
@@ -89,7 +90,7 @@ class Field:
     def integer(self, *, nullable: bool = False) -> int | None:
         if self.value is None and nullable:
             return None
-        if isinstance(self.value, int) and not isinstance(self.value, bool):
+        if is_integer(self.value):
             return self.value
         raise PayloadError(self.path, f"expected an integer, got {self.value!r}")
 
@@ -105,7 +106,7 @@ class Field:
     def sub_id(self, *, nullable: bool = False) -> SubOrderId | None:
         if self.value is None and nullable:
             return None
-        if isinstance(self.value, str | int) and not isinstance(self.value, bool):
+        if is_id(self.value):
             return self.value
         raise PayloadError(self.path, f"expected a sub-order id (str or int), got {self.value!r}")
 
@@ -119,8 +120,11 @@ class Field:
 
 
 def header(root: Field, expected_format: str, older: str) -> int:
-    """Check the ``format`` tag (the current one or the ``older`` one, still read) and
-    return the (non-negative) ``version``."""
+    """Check the whole dict against the rules of every reader
+    (:func:`~orderfsm.model.bounded.check_tree`: JSON values, integers in range, text
+    without lone surrogates, bounded nesting), then the ``format`` tag (the current one
+    or the ``older`` one, still read); return the (non-negative) ``version``."""
+    check_tree(root.value, PayloadError, root=root.path, json_only=True)
     if root.get("format").value not in (expected_format, older):
         raise PayloadError("$.format", f"expected {expected_format!r} (or {older!r})")
     version = root.get("version").integer()
