@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
-from orderfsm.errors import OrderFsmError
+from orderfsm.errors import OrderFsmError, TableError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,16 +134,44 @@ def _read_regular(
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise complain("<file>", f"cannot read: {_why(exc)}") from None
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise complain("<file>", f"not a regular file ({_kind(info.st_mode)})")
-            if refuse_larger and info.st_size > limit:
-                raise complain("<file>", f"{info.st_size} bytes; the limit is {limit}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise complain("<file>", f"not a regular file ({_kind(info.st_mode)})")
+        if refuse_larger and info.st_size > limit:
+            raise complain("<file>", f"{info.st_size} bytes; the limit is {limit}")
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1  # the handle closes it
             return handle.read(limit + 1)  # the file may have grown since
-        except OSError as exc:
-            raise complain("<file>", f"cannot read: {_why(exc)}") from None
+    except OSError as exc:
+        raise complain("<file>", f"cannot read: {_why(exc)}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def naming(path: Path) -> Complain:
+    """A problem with the file at ``path`` as a plain :class:`OrderFsmError` naming it
+    (for the files a command compares or writes, not reads as data)."""
+
+    def error(where: str, problem: str) -> OrderFsmError:  # where: always <file> here
+        return OrderFsmError(f"{path}: {problem}")
+
+    return error
+
+
+def shipped_text(name: str) -> str:
+    """The text of the package data file ``orderfsm/data/NAME``, read like any file
+    (:func:`read_file`); :class:`~orderfsm.errors.TableError` naming it otherwise."""
+    from importlib import resources  # noqa: PLC0415 - only when package data is read
+
+    file = f"orderfsm/data/{name}"
+
+    def complain(where: str, problem: str) -> OrderFsmError:
+        return TableError(file, where, problem)
+
+    with resources.as_file(resources.files("orderfsm").joinpath("data", *name.split("/"))) as path:
+        return utf8(read_file(path, complain), complain)
 
 
 def _kind(mode: int) -> str:
