@@ -323,13 +323,14 @@ def test_a_surrogate_pair_escaped_in_json_is_one_character_and_read() -> None:
 
 @pytest.mark.parametrize("kind", sorted(ORDER_CLASSES))
 def test_from_dict_refuses_a_lone_surrogate_naming_the_field(kind: str) -> None:
+    """As an id (Taobao sub-order, KA order) or a status (ICBU)."""
     data = stored(kind)
     if kind == "ka":
         data["orders"][0]["id"], path = LONE, "$.orders[0].id"
     elif kind == "taobao":
         data["sub_orders"][0]["id"], path = LONE, "$.sub_orders[0].id"
     else:
-        data["history"]["event"][0], path = LONE, "$.history.event[0]"
+        data["status"], path = LONE, "$.status"
     with pytest.raises(orderfsm.PayloadError, match="lone surrogate") as e:
         ORDER_CLASSES[kind].from_dict(data)
     assert e.value.path == path
@@ -421,3 +422,20 @@ def test_a_repeated_key_deep_in_a_large_body_is_named() -> None:
     with pytest.raises(orderfsm.PayloadError, match="more than once") as e:
         parse(text, "purchase_page")
     assert e.value.path == "$.data.data[3210].status"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: orderfsm.TaobaoOrder(status=HUGE),
+        lambda: orderfsm.IcbuOrder(status=HUGE),
+        lambda: orderfsm.load("taobao_order").status(HUGE),
+        lambda: orderfsm.TaobaoOrder(sub_orders=["a"]).trigger("apply_refund", sub_order=HUGE),
+        lambda: orderfsm.KaTrade({"o": ["a"]}).trigger("ship", order=HUGE),
+        lambda: orderfsm.KaTrade({"o": ["a"]}).trigger("ship", order="o", sub_order=HUGE),
+    ],
+    ids=["taobao status", "icbu status", "machine status", "sub-order", "ka order", "ka sub"],
+)
+def test_an_integer_too_long_to_print_is_named_by_its_size_in_errors(call: Any) -> None:
+    with pytest.raises(orderfsm.OrderFsmError, match="an integer of 16610 bits"):
+        call()

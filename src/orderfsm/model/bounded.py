@@ -31,13 +31,36 @@ import os
 import re
 import stat
 from array import array
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
-from orderfsm.errors import OrderFsmError, TableError
+from orderfsm.errors import OrderFsmError, TableError, shown
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+__all__ = [
+    "INTEGERS",
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "Complain",
+    "check_tree",
+    "holds",
+    "is_id",
+    "is_integer",
+    "is_text",
+    "key_path",
+    "load_json",
+    "load_toml",
+    "naming",
+    "plain_scalars",
+    "read_file",
+    "refusal",
+    "shipped_text",
+    "shown",
+    "utf8",
+    "value_problem",
+]
 
 Complain = Callable[[str, str], OrderFsmError]
 """``complain(where, problem)``: the error the entry point raises for a problem."""
@@ -88,16 +111,10 @@ def value_problem(value: object) -> str | None:
     return None
 
 
-def shown(value: object) -> str:
-    """``repr(value)`` for a message, short: a long value is cut, and an integer too long
-    to print is named by its size (``repr`` would raise)."""
-    if isinstance(value, int) and not isinstance(value, bool) and not is_integer(value):
-        return f"<an integer of {value.bit_length()} bits>"
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<a {type(value).__name__}>"
-    return text if len(text) <= 60 else f"{text[:57]}..."
+def refusal(value: object, expected: str) -> str:
+    """Why ``value`` is not ``expected`` (``"an integer"``...): the rule it breaks (an
+    integer out of range, a lone surrogate), or ``expected ..., got ...``."""
+    return value_problem(value) or f"expected {expected}, got {shown(value)}"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -434,7 +451,15 @@ def check_tree(
     while stack:
         entry = stack.pop()
         value, depth = entry[0], entry[1]
-        if not isinstance(value, dict | list | tuple | Mapping):
+        kind = value.__class__
+        if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+            assert isinstance(value, Mapping)
+            keys: Collection[object] = value.keys()
+            values: Collection[object] = value.values()
+        elif kind is list or kind is tuple or isinstance(value, list | tuple):
+            assert isinstance(value, list | tuple)
+            keys, values = (), value
+        else:
             _check_leaf(value, entry, complain, root, json_only)
             continue
         if depth > MAX_NESTING:
@@ -442,15 +467,35 @@ def check_tree(
         if deepest.get(id(value), 0) >= depth:
             continue
         deepest[id(value)] = depth
-        if isinstance(value, list | tuple):
-            if not plain_scalars(value):
-                stack.extend((item, depth + 1, entry, i) for i, item in enumerate(value))
-            continue
-        keys = value.keys()
-        if set(map(type, keys)) - {str} or not _plain_texts(keys):
+        if keys and not _plain_keys(keys):
             _check_keys(keys, entry, complain, root)
-        if not plain_scalars(value.values()):
-            stack.extend((item, depth + 1, entry, key) for key, item in value.items())
+        if len(values) > _SMALL_CONTAINER and plain_scalars(values):
+            continue
+        pairs = value.items() if keys else enumerate(values)  # type: ignore[union-attr]
+        stack.extend(_unchecked(pairs, depth, entry))
+
+
+_SMALL_CONTAINER = 16
+"""Up to this many values a container's scalars are looked at one by one; beyond, first
+in C-level passes (:func:`plain_scalars`)."""
+
+
+def _unchecked(
+    items: Iterable[tuple[object, object]], depth: int, parent: _Entry
+) -> Iterator[_Entry]:
+    """The entries of ``items`` still to check: containers, and scalars that are not
+    plainly within the rules (a plain text, integer, float, bool or None is passed)."""
+    for key, item in items:
+        kind = item.__class__
+        if kind is str:
+            if item.isascii():  # type: ignore[attr-defined]
+                continue
+        elif kind is int:
+            if item in INTEGERS:
+                continue
+        elif kind in _UNCHECKED:
+            continue
+        yield (item, depth + 1, parent, key)
 
 
 def plain_scalars(values: Collection[Any]) -> bool:
@@ -464,6 +509,14 @@ def plain_scalars(values: Collection[Any]) -> bool:
         if kinds <= _UNCHECKED:
             return True
         return kinds == {int} and min(values) in INTEGERS and max(values) in INTEGERS
+    return joined.isascii() or _SURROGATE.search(joined) is None
+
+
+def _plain_keys(keys: Collection[object]) -> bool:
+    try:
+        joined = "".join(keys)  # type: ignore[arg-type]
+    except TypeError:  # a key that is not a string
+        return False
     return joined.isascii() or _SURROGATE.search(joined) is None
 
 

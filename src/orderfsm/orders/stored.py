@@ -45,7 +45,7 @@ from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.ingest.apply import Via, quarantine_state, synthetic_step, table_path_avoiding_history
-from orderfsm.model.bounded import check_tree, is_id, is_integer
+from orderfsm.model.bounded import is_id, is_integer, refusal, shown
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.table import State
 from orderfsm.orders.history import Change
@@ -92,7 +92,7 @@ class Field:
             return None
         if is_integer(self.value):
             return self.value
-        raise PayloadError(self.path, f"expected an integer, got {self.value!r}")
+        raise PayloadError(self.path, refusal(self.value, "an integer"))
 
     def items(self) -> list[Field]:
         if not isinstance(self.value, list):
@@ -108,11 +108,11 @@ class Field:
             return None
         if is_id(self.value):
             return self.value
-        raise PayloadError(self.path, f"expected a sub-order id (str or int), got {self.value!r}")
+        raise PayloadError(self.path, refusal(self.value, "a sub-order id (str or int)"))
 
     def status(self, machine: CompiledMachine) -> State:
-        if not isinstance(self.value, int | str):
-            raise PayloadError(self.path, f"expected a status code, got {self.value!r}")
+        if not is_id(self.value):
+            raise PayloadError(self.path, refusal(self.value, "a status code"))
         try:
             return machine.status(self.value)
         except OrderFsmError as e:
@@ -120,11 +120,8 @@ class Field:
 
 
 def header(root: Field, expected_format: str, older: str) -> int:
-    """Check the whole dict against the rules of every reader
-    (:func:`~orderfsm.model.bounded.check_tree`: JSON values, integers in range, text
-    without lone surrogates, bounded nesting), then the ``format`` tag (the current one
-    or the ``older`` one, still read); return the (non-negative) ``version``."""
-    check_tree(root.value, PayloadError, root=root.path, json_only=True)
+    """Check the ``format`` tag (the current one or the ``older`` one, still read) and
+    return the (non-negative) ``version``."""
     if root.get("format").value not in (expected_format, older):
         raise PayloadError("$.format", f"expected {expected_format!r} (or {older!r})")
     version = root.get("version").integer()
@@ -139,13 +136,13 @@ def change_from(
 ) -> Change:
     part = entry.get("part").value
     if part not in ("order", "sub_order_status", "refund"):
-        raise PayloadError(entry.get("part").path, f"unknown part {part!r}")
+        raise PayloadError(entry.get("part").path, f"unknown part {shown(part)}")
     sid = entry.get("sub_order").sub_id(nullable=True)
     if (sid is None) != (part == "order") or (sid is not None and sid not in subs):
-        raise PayloadError(entry.get("sub_order").path, f"does not fit part {part!r}")
+        raise PayloadError(entry.get("sub_order").path, f"does not fit part {shown(part)}")
     raw_via = entry.get("via").value
     if not isinstance(raw_via, str) or raw_via not in _VIA:
-        raise PayloadError(entry.get("via").path, f"unknown via {raw_via!r}")
+        raise PayloadError(entry.get("via").path, f"unknown via {shown(raw_via)}")
     via = cast(Via, raw_via)
     machine = refund if part == "refund" else main
     src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
@@ -261,7 +258,9 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
     for t in machine.transitions_from(src):
         if t.dst == dst.name and t.event == event.value:
             return Step(src, dst, t.event, t.actor, t)
-    raise PayloadError(event.path, f"{machine.name} has no edge {src} -> {dst} on {event.value!r}")
+    raise PayloadError(
+        event.path, f"{machine.name} has no edge {src} -> {dst} on {shown(event.value)}"
+    )
 
 
 # ---------------------------------------------------------------- the quick path
