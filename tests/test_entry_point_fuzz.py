@@ -36,7 +36,7 @@ from orderfsm.cli import main
 from orderfsm.export.json_doc import document
 from orderfsm.ingest import KINDS, parse
 from orderfsm.model.bounded import MAX_FILE_BYTES
-from support import json_paths
+from support import json_paths, replaced_at
 
 DATA = resources.files("orderfsm") / "data"
 PAYLOADS = DATA / "payloads"
@@ -108,16 +108,8 @@ def replaced(base: Any, path: tuple[Any, ...], raw: Raw) -> tuple[Any, str]:
     text (the hostile value spelled as it would arrive)."""
     event(f"replace with {raw.label}")
     marker = "\x01hostile\x01"
-
-    def put(value: Any, rest: tuple[Any, ...], new: Any) -> Any:
-        if not rest:
-            return new
-        copy = dict(value) if isinstance(value, dict) else list(value)
-        copy[rest[0]] = put(value[rest[0]], rest[1:], new)
-        return copy
-
-    text = json.dumps(put(base, path, marker)).replace(json.dumps(marker), raw.text)
-    return put(base, path, raw.value), text
+    text = json.dumps(replaced_at(base, path, marker)).replace(json.dumps(marker), raw.text)
+    return replaced_at(base, path, raw.value), text
 
 
 def only_library_errors(call: Callable[[], object]) -> None:

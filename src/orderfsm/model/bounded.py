@@ -520,10 +520,6 @@ def _plain_keys(keys: Collection[object]) -> bool:
     return joined.isascii() or _SURROGATE.search(joined) is None
 
 
-def _plain_texts(texts: Collection[Any]) -> bool:
-    return all(map(str.isascii, texts)) or all(map(is_text, texts))
-
-
 def _check_keys(keys: Collection[object], entry: _Entry, complain: Complain, root: str) -> None:
     for key in keys:
         if not isinstance(key, str):
