@@ -439,3 +439,18 @@ def test_a_repeated_key_deep_in_a_large_body_is_named() -> None:
 def test_an_integer_too_long_to_print_is_named_by_its_size_in_errors(call: Any) -> None:
     with pytest.raises(orderfsm.OrderFsmError, match="an integer of 16610 bits"):
         call()
+
+
+def test_docs_writes_no_page_through_a_planted_symlink(tmp_path: Path) -> None:
+    """``orderfsm docs --root`` writes its pages like every output (the same writer)."""
+    repository = Path(__file__).resolve().parent.parent
+    (tmp_path / "docs" / "machines").mkdir(parents=True)
+    for machine in orderfsm.MACHINES:
+        page = Path("docs/machines") / f"{machine}.md"
+        (tmp_path / page).write_bytes((repository / page).read_bytes())
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", "utf-8")
+    (tmp_path / "docs" / "conformance.md").symlink_to(victim)
+    assert main(["docs", "--root", str(tmp_path)]) == 0
+    assert victim.read_text("utf-8") == "keep me"
+    assert not (tmp_path / "docs" / "conformance.md").is_symlink()

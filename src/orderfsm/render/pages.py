@@ -14,6 +14,7 @@ from orderfsm.check.report import conformance_markdown
 from orderfsm.check.run import run_check
 from orderfsm.model.bounded import holds, naming, read_file, utf8
 from orderfsm.model.compile import SHIPPED_TABLES, load
+from orderfsm.render.outputs import write_file
 from orderfsm.render.reference import refresh
 
 
@@ -41,6 +42,5 @@ def write(root: Path) -> list[Path]:
     changed = stale(root)
     pages = plan(root)
     for path in changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(pages[path], encoding="utf-8")
+        write_file(path, pages[path].encode("utf-8"))
     return changed
