@@ -34,6 +34,16 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
     return out
 
 
+def replaced_at(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """A copy of ``value`` (nested dicts and lists) with the node at ``path`` set to ``new``;
+    only the containers on the path are copied."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced_at(value[path[0]], path[1:], new)
+    return copy
+
+
 def history_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The entries of a stored history (format ``/2`` keeps it as columns), one dict each."""
     columns = data["history"]

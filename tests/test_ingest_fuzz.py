@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.ingest import KINDS, IcbuSnapshot, TaobaoSnapshot, parse
-from support import json_paths
+from support import json_paths, replaced_at
 
 PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 JSON_FIXTURES = {
@@ -66,14 +66,6 @@ def test_random_json_values_as_text_and_mapping(kind: str, value: Any) -> None:
         parse_or_payload_error(value, kind)
 
 
-def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
-
-
 @pytest.mark.parametrize(
     ("kind", "name"), [(k, n) for k, names in JSON_FIXTURES.items() for n in names]
 )
@@ -81,7 +73,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 def test_documented_payloads_with_one_field_replaced(kind: str, name: str, data: Any) -> None:
     base = json.loads((PAYLOADS / name).read_bytes())
     path = data.draw(st.sampled_from(json_paths(base)))
-    mutated = _replace(base, path, data.draw(json_values))
+    mutated = replaced_at(base, path, data.draw(json_values))
     parse_or_payload_error(mutated, kind)
     parse_or_payload_error(json.dumps(mutated), kind)
 

@@ -90,10 +90,12 @@ def _formats(text: str) -> tuple[str, ...]:
 
 def in_source_tree(root: Path) -> bool:
     """Whether ``root`` is the orderfsm source tree (the only place diagrams/ is written by default)."""
+    from orderfsm.model.bounded import naming, read_file  # noqa: PLC0415
+
     project = root / "pyproject.toml"
     try:
-        declared = 'name = "orderfsm"' in project.read_text("utf-8")
-    except OSError:
+        declared = b'name = "orderfsm"' in read_file(project, naming(project))
+    except OrderFsmError:  # missing, unreadable, not a regular file, too large
         return False
     return declared and (root / "src" / "orderfsm" / "data" / "tables").is_dir()
 

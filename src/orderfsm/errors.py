@@ -29,6 +29,17 @@ def _rebuilt(cls: type[OrderFsmError], args: tuple[Any, ...], fields: dict[str, 
     return error
 
 
+def shown(value: object) -> str:
+    """``repr(value)`` for a message, short: a long value is cut, and an integer too long
+    for ``repr`` (over 4,300 digits) is named by its size instead of raising."""
+    try:
+        text = repr(value)
+    except ValueError:
+        size = value.bit_length() if isinstance(value, int) else 0
+        return f"<an integer of {size} bits>" if size else f"<a {type(value).__name__}>"
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 class TableError(OrderFsmError):
     """A table file or mapping is malformed.
 
@@ -55,7 +66,7 @@ class UnknownStatus(OrderFsmError, ValueError):
         self.value = value
         self.valid = tuple(valid)
         super().__init__(
-            f"{machine}: unknown status {value!r}; valid values are: {', '.join(self.valid)}"
+            f"{machine}: unknown status {shown(value)}; valid values are: {', '.join(self.valid)}"
         )
 
 

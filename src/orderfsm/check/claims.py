@@ -9,7 +9,6 @@ fields say what to compute. Kinds and their fields are documented in
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +16,8 @@ from types import MappingProxyType
 from typing import Any
 
 from orderfsm.errors import TableError
-from orderfsm.model.reader import FieldReader
+from orderfsm.model.bounded import load_toml, shipped_text
+from orderfsm.model.reader import FieldReader, complaint
 
 _COMMON = {"id", "kind", "machine", "section", "says", "meaning", "weight"}
 
@@ -148,8 +148,9 @@ def shipped_claims() -> tuple[Claim, ...]:
     claims: list[Claim] = []
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
-            data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            claims.extend(parse_claims(data, f"orderfsm/data/claims/{entry.name}"))
+            file = f"orderfsm/data/claims/{entry.name}"
+            data = load_toml(shipped_text(f"claims/{entry.name}"), complaint(file))
+            claims.extend(parse_claims(data, file))
     seen: dict[str, str] = {}
     for c in claims:
         if c.id in seen:
@@ -160,10 +161,4 @@ def shipped_claims() -> tuple[Claim, ...]:
 
 def payload_text(name: str) -> str:
     """A payload example shipped beside the claims (``orderfsm/data/payloads/NAME``)."""
-    ref = resources.files("orderfsm") / "data" / "payloads" / name
-    try:
-        return ref.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TableError(
-            f"orderfsm/data/payloads/{name}", "<file>", f"cannot read: {exc}"
-        ) from None
+    return shipped_text(f"payloads/{name}")

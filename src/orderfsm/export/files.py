@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orderfsm.export import json_doc, xstate
+from orderfsm.model.bounded import holds, naming
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.render.outputs import write_file
 
@@ -47,6 +48,6 @@ def stale(files: dict[str, str], out: Path) -> list[str]:
         path = out / name
         if not path.is_file():
             problems.append(f"{path}: missing")
-        elif path.read_bytes() != text.encode("utf-8"):
+        elif not holds(path, text.encode("utf-8"), naming(path)):
             problems.append(f"{path}: differs from the current rules")
     return problems

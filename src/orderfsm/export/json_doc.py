@@ -12,9 +12,9 @@ trailing newline.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
+from orderfsm.model.bounded import shipped_text
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.document import FORMAT, SCHEMA_ID, VERSION, edge_data, guard_names
 from orderfsm.model.guards import REGISTRY
@@ -25,8 +25,7 @@ SCHEMA_FILE = "orderfsm-machine.schema.json"
 
 def schema() -> dict[str, Any]:
     """The published JSON Schema of the document (package data)."""
-    text = (resources.files("orderfsm") / "data" / "schema" / SCHEMA_FILE).read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(shipped_text(f"schema/{SCHEMA_FILE}"))
     return loaded
 
 

@@ -22,17 +22,18 @@ unknowable.
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NoReturn, overload
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from orderfsm.errors import PayloadError
+from orderfsm.model.bounded import MAX_NESTING, check_tree, is_integer, key_path, load_json, shown
 from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
@@ -44,8 +45,9 @@ from orderfsm.model.records import (
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """Largest accepted body: 2 MiB. A full 20-order purchase page is about 70 KB."""
 
-MAX_DEPTH = 32
-"""Deepest accepted nesting of objects/arrays (XML elements). The documents' deepest is 6."""
+MAX_DEPTH = MAX_NESTING
+"""Deepest accepted nesting of objects/arrays (XML elements): 32, the limit of every
+reader (:data:`orderfsm.model.bounded.MAX_NESTING`). The documents' deepest is 6."""
 
 Body = str | bytes | bytearray | Mapping[str, object]
 
@@ -88,31 +90,11 @@ def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...
 # ----------------------------------------------------------------------------- decoding
 
 
-class _Object(dict[str, object]):
-    """A decoded JSON object that remembers keys the text gave more than once."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-def _object_pairs(pairs: list[tuple[str, object]]) -> _Object:
-    obj = _Object(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        repeated: list[str] = []
-        for key, _ in pairs:
-            (repeated.append if key in seen else seen.add)(key)
-        obj.duplicates = tuple(repeated)
-    return obj
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _decode(body: object, *, xml_allowed: bool) -> object:
-    """Decode ``body`` to plain data (dicts, lists, scalars), enforcing size and depth."""
+    """Decode ``body`` to plain data (dicts, lists, scalars) within the limits of
+    :mod:`orderfsm.model.bounded` and :data:`MAX_BODY_BYTES`."""
     if isinstance(body, Mapping):
-        _check_tree(body, "$")
+        check_tree(body, PayloadError, root="$", json_only=True)
         return body
     if isinstance(body, bytes | bytearray):
         raw = bytes(body)
@@ -131,134 +113,19 @@ def _decode(body: object, *, xml_allowed: bool) -> object:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise PayloadError("$", f"body is not UTF-8 (byte {e.start})") from None
-    return _decode_json(text, "$")
+    return load_json(text, PayloadError)
 
 
-def _decode_json(text: str, path: str) -> object:
-    """Decode JSON text. Decoded text holds JSON types and string keys only, and its depth
-    was checked on the text, so the tree is walked (:func:`_check_tree`) only when an
-    object repeated a key, to name where."""
-    _check_json_depth(text, path)
-    repeated = False
-
-    def pairs(items: list[tuple[str, object]]) -> _Object:
-        nonlocal repeated
-        obj = _object_pairs(items)
-        repeated = repeated or bool(obj.duplicates)
-        return obj
-
-    try:
-        value: object = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise PayloadError(
-            path, f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
-        ) from None
-    except (ValueError, RecursionError) as e:
-        raise PayloadError(path, f"malformed JSON: {e}") from None
-    if repeated:
-        _check_tree(value, path)
-    return value
-
-
-_JSON_TOKENS = re.compile(
-    r'(?P<string>"(?:[^"\\]++|\\.)*+")|(?P<open>[\[{])|(?P<close>[\]}])|(?P<unterminated>")',
-    re.DOTALL,
-)
-
-
-def _check_json_depth(text: str, path: str) -> None:
-    """Refuse nesting beyond :data:`MAX_DEPTH` before the decoder can recurse into it.
-
-    One left-to-right pass over the tokens that matter: a whole string (skipped by a
-    possessive pattern that never backtracks), a bracket, or the quote of a string that
-    never ends (the scan stops there; the decoder then reports the malformed text). So
-    the cost is linear in the text, and nothing is scanned when there are too few
-    brackets to nest that deep.
-    """
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return
-    depth = 0
-    for token in _JSON_TOKENS.finditer(text):
-        kind = token.lastgroup
-        if kind == "open":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise PayloadError(path, f"nesting deeper than {MAX_DEPTH} levels")
-        elif kind == "close":
-            depth -= 1
-        elif kind == "unterminated":
-            return
-
-
-_Trail = tuple["_Trail", str | int] | None
-"""Where a value sits, as a linked list of keys: the text path is built only for an error."""
-
-
-def _trail_path(root: str, trail: _Trail) -> str:
-    keys: list[str | int] = []
-    while trail is not None:
-        trail, key = trail
-        keys.append(key)
-    path = root
-    for key in reversed(keys):
-        path = f"{path}[{key}]" if isinstance(key, int) else _key_path(path, key)
-    return path
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_CONTAINERS = frozenset({_Object, dict, list})
-
-
-def _check_tree(root: object, path: str) -> None:
-    """Check decoded data: JSON types only, string keys, no duplicate keys, bounded depth.
-
-    Only containers wait on the stack; a container whose entries are all plain scalars
-    is passed over at C speed (``set(map(type, ...))``), and a value's path is a linked
-    trail of keys turned into text only for an error.
-    """
-    stack: list[tuple[object, _Trail, int]] = []
-
-    def visit(value: object, trail: _Trail, depth: int) -> None:
-        kind = type(value)
-        if kind in _SCALARS:
-            return
-        if kind in _CONTAINERS or isinstance(value, Mapping | list | tuple):
-            if depth >= MAX_DEPTH:
-                raise PayloadError(
-                    _trail_path(path, trail), f"nesting deeper than {MAX_DEPTH} levels"
-                )
-            stack.append((value, trail, depth))
-        elif value is not None and not isinstance(value, str | int | float):
-            raise PayloadError(
-                _trail_path(path, trail), f"{type(value).__name__} is not a JSON value"
-            )
-
-    visit(root, None, 0)
-    while stack:
-        value, trail, depth = stack.pop()
-        if isinstance(value, list | tuple):
-            if set(map(type, value)) <= _SCALARS:
-                continue
-            for i, item in enumerate(value):
-                visit(item, (trail, i), depth + 1)
-        else:
-            assert isinstance(value, Mapping)
-            if isinstance(value, _Object) and value.duplicates:
-                raise PayloadError(
-                    _key_path(_trail_path(path, trail), value.duplicates[0]),
-                    "the key appears more than once",
-                )
-            if set(map(type, value)) - {str}:
-                key = next(k for k in value if not isinstance(k, str))
-                raise PayloadError(_trail_path(path, trail), f"object key {key!r} is not a string")
-            if set(map(type, value.values())) <= _SCALARS:
-                continue
-            for key, item in value.items():
-                visit(item, (trail, key), depth + 1)
-
-
-_XML_DECLARATION = re.compile(rb"\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*[\"']([^\"']{0,40})")
-_XML_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1"})
+_XML_DECLARATION = re.compile(rb"\s*<\?xml\b([^>]*+)")
+_XML_ENCODING = re.compile(rb"\bencoding\s*=\s*[\"']([^\"']*+)")
+_XML_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "us-ascii": "us-ascii",
+    "ascii": "us-ascii",
+    "iso-8859-1": "iso-8859-1",
+    "latin-1": "iso-8859-1",
+}
 
 
 def _decode_xml(raw: bytes) -> object:
@@ -266,15 +133,12 @@ def _decode_xml(raw: bytes) -> object:
     parsing (the tree is built a chunk at a time, so a deep body is refused before it is
     built) and any declared encoding but UTF-8, ASCII and Latin-1 (Python's codec
     machinery would otherwise accept ``rot13``, ``base64`` ...)."""
-    declared = _XML_DECLARATION.match(raw)
-    if declared is not None:
-        encoding = declared.group(1).decode("ascii", "replace").lower()
-        if encoding not in _XML_ENCODINGS:
-            raise PayloadError("$", f"XML encoding {encoding!r} is not accepted; send UTF-8")
     root: Element | None = None
     depth = 0
+    # The parser is told the encoding, so it never takes one from the body itself.
+    parser = DefusedXMLParser(target=TreeBuilder(), encoding=_xml_encoding(raw), forbid_dtd=True)
     try:
-        events = xml_iterparse(io.BytesIO(raw), events=("start", "end"), forbid_dtd=True)
+        events = xml_iterparse(io.BytesIO(raw), events=("start", "end"), parser=parser)
         for event, elem in events:
             depth += 1 if event == "start" else -1
             if depth > MAX_DEPTH:
@@ -289,6 +153,19 @@ def _decode_xml(raw: bytes) -> object:
     if root is None:
         raise PayloadError("$", "malformed XML: no element found")
     return {root.tag: _element_value(root)}
+
+
+def _xml_encoding(raw: bytes) -> str:
+    """The encoding the XML declaration names (UTF-8 when it names none); any but UTF-8,
+    ASCII and Latin-1 is refused. The whole declaration is read, however long."""
+    declaration = _XML_DECLARATION.match(raw)
+    found = None if declaration is None else _XML_ENCODING.search(declaration.group(1))
+    if found is None:
+        return "utf-8"
+    encoding = found.group(1).decode("ascii", "replace").lower()
+    if encoding not in _XML_ENCODINGS:
+        raise PayloadError("$", f"XML encoding {shown(encoding)} is not accepted; send UTF-8")
+    return _XML_ENCODINGS[encoding]
 
 
 def _element_value(elem: Element) -> object:
@@ -317,10 +194,6 @@ class _Repeated(list[object]):
 # ----------------------------------------------------------------------------- reading
 
 
-def _key_path(path: str, key: str) -> str:
-    return f"{path}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else f"{path}[{key!r}]"
-
-
 @dataclass(frozen=True, slots=True)
 class _At:
     """A value and the path it was found at."""
@@ -338,7 +211,7 @@ class _At:
             extra = sorted(k for k in self.value if k not in known)
             if extra:
                 raise PayloadError(
-                    _key_path(self.path, extra[0]), "field not in the documented payload"
+                    key_path(self.path, extra[0]), "field not in the documented payload"
                 )
         return self.value
 
@@ -346,9 +219,9 @@ class _At:
         mapping = self.obj()
         if key not in mapping:
             if required:
-                raise PayloadError(_key_path(self.path, key), "required field is missing")
+                raise PayloadError(key_path(self.path, key), "required field is missing")
             return None
-        return _At(mapping[key], _key_path(self.path, key))
+        return _At(mapping[key], key_path(self.path, key))
 
     def need(self, key: str) -> _At:
         found = self.get(key)
@@ -375,7 +248,7 @@ class _At:
         value = self.value
         if value is None and nullable:
             return None
-        if isinstance(value, int) and not isinstance(value, bool):
+        if is_integer(value):
             return value
         if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
             return int(value.strip())
@@ -386,7 +259,7 @@ class _At:
         value = self.value
         if value is None and nullable:
             return None
-        if isinstance(value, int) and not isinstance(value, bool):
+        if is_integer(value):
             return str(value)
         if isinstance(value, str) and value:
             return value
@@ -404,7 +277,7 @@ class _At:
         if raw is None or raw == "":
             return None
         inner = f"{self.path}<json>"
-        return _At(_decode_json(raw, inner), inner)
+        return _At(load_json(raw, PayloadError, inner), inner)
 
 
 def _type_name(value: object) -> str:

@@ -11,13 +11,13 @@ The schema is ``data/schema/orderfsm-machine.schema.json``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orderfsm.errors import TableError
+from orderfsm.model.bounded import check_tree, load_json, read_file, utf8
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, parse_guard
-from orderfsm.model.reader import parse_table
+from orderfsm.model.reader import complaint, parse_checked
 from orderfsm.model.table import Table, Transition
 
 FORMAT = "orderfsm-machine"
@@ -48,6 +48,7 @@ def read_document(data: Mapping[str, object], file: str = "<export>") -> Table:
     Raises :class:`TableError` for another format or version, an unknown section, a
     guard the document defines differently from this library, or any table problem.
     """
+    check_tree(data, complaint(file), root="")
     if data.get("format") != FORMAT:
         raise TableError(file, "format", f"expected {FORMAT!r}, got {data.get('format')!r}")
     version = data.get("version")
@@ -58,7 +59,7 @@ def read_document(data: Mapping[str, object], file: str = "<export>") -> Table:
     unknown = sorted(set(data) - _DOCUMENT_KEYS)
     if unknown:
         raise TableError(file, unknown[0], f"unknown section; allowed: {sorted(_DOCUMENT_KEYS)}")
-    table = parse_table({k: data[k] for k in TABLE_SECTIONS if k in data}, file)
+    table = parse_checked({k: data[k] for k in TABLE_SECTIONS if k in data}, file)
     _check_guards(data.get("guards"), table, file)
     return table
 
@@ -106,13 +107,15 @@ def check_edges(data: Mapping[str, object], edges: Sequence[Transition], file: s
 
 
 def read_json(path: Path) -> Mapping[str, object]:
-    """Decode an exported document file; errors name the file."""
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise TableError(str(path), "<file>", f"cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TableError(str(path), "<file>", f"not a JSON document: {exc}") from None
+    """Decode an exported document file (read and decoded by
+    :mod:`orderfsm.model.bounded`); errors name the file."""
+    file = str(path)
+    complain = complaint(file)
+
+    def at_file(where: str, problem: str) -> TableError:  # the text as a whole: <file>
+        return TableError(file, where.lstrip(".") or "<file>", problem)
+
+    data = load_json(utf8(read_file(path, complain), complain), at_file, "")
     if not isinstance(data, dict):
-        raise TableError(str(path), "<file>", "expected a JSON object")
+        raise TableError(file, "<file>", "expected a JSON object")
     return data

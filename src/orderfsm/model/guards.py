@@ -22,6 +22,7 @@ from orderfsm.errors import (
     TableError,
     TransitionRejected,
 )
+from orderfsm.model.bounded import load_toml, shipped_text
 from orderfsm.model.predicates import (
     GuardContext,
     Predicate,
@@ -106,14 +107,11 @@ def parse_guard(name: str, data: object, file: str, entry: str) -> Guard:
 
 
 def _load_registry() -> dict[str, Guard]:
-    import tomllib  # noqa: PLC0415 - read on first use, not at `import orderfsm`
-    from importlib import resources  # noqa: PLC0415
+    def complain(where: str, problem: str) -> TableError:
+        return TableError(GUARDS_FILE, where.lstrip(".") or "<top>", problem)
 
-    text = (resources.files("orderfsm") / "data" / "guards.toml").read_text("utf-8")
-    return {
-        name: parse_guard(name, body, GUARDS_FILE, name)
-        for name, body in tomllib.loads(text).items()
-    }
+    data = load_toml(shipped_text("guards.toml"), complain)
+    return {name: parse_guard(name, body, GUARDS_FILE, name) for name, body in data.items()}
 
 
 class _Registry(Mapping[str, Guard]):

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from orderfsm.errors import TableError
+from orderfsm.model.bounded import (
+    Complain,
+    check_tree,
+    is_id,
+    is_integer,
+    load_toml,
+    read_file,
+    utf8,
+)
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import (
     ACTORS,
@@ -116,12 +125,12 @@ class FieldReader:
                 self.fail("missing required key", key)
             return default
         value = self.data[key]
-        if value.__class__ is kind:  # the common case, decided without the checks below
+        if value.__class__ is kind and kind is not int:  # the common case, decided at once
             return value
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            self.fail(f"expected {_kind_name(kind)}, got a boolean", key)
-        if not isinstance(value, kind):
-            self.fail(f"expected {_kind_name(kind)}, got {type(value).__name__}", key)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not any(is_integer(value) if k is int else isinstance(value, k) for k in kinds):
+            got = "a boolean" if isinstance(value, bool) else type(value).__name__
+            self.fail(f"expected {_kind_name(kind)}, got {got}", key)
         return value
 
     def text(self, key: str, default: object = None) -> str:
@@ -222,7 +231,22 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     """
     if not isinstance(data, Mapping):
         raise TableError(file, "<top>", f"expected a table (mapping), got {type(data).__name__}")
-    _check_shape(data, file)
+    check_tree(data, complaint(file), root="")
+    return parse_checked(data, file)
+
+
+def complaint(file: str) -> Complain:
+    """How a problem :mod:`~orderfsm.model.bounded` finds in ``file`` is raised: a
+    :class:`TableError` naming the entry (``states[3].code``, ``<top>``, ``<file>``)."""
+
+    def table_error(where: str, problem: str) -> TableError:
+        return TableError(file, where.lstrip(".") or "<top>", problem)
+
+    return table_error
+
+
+def parse_checked(data: Mapping[str, object], file: str) -> Table:
+    """:func:`parse_table` of data :func:`~orderfsm.model.bounded.check_tree` has passed."""
     top = FieldReader(file, "<top>", data, _TOP_KEYS)
     m = FieldReader(file, "machine", top._get("machine", Mapping, _REQUIRED), _MACHINE_KEYS)
     name = _identifier(m, "name")
@@ -238,7 +262,7 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
         raw = r.data.get(key)
         if raw is None:
             r.fail("missing required key", key)
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
+        if not is_id(raw):
             r.fail(f"expected a state name or code, got {type(raw).__name__}", key)
         found = lookup.get(raw)
         if found is None:
@@ -513,11 +537,7 @@ def _parse_decisions(
         ids.add(did)
         pairs: list[tuple[Code, Code]] = []
         for j, pair in enumerate(r.items("transitions")):
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or any(isinstance(p, bool) or not isinstance(p, int | str) for p in pair)
-            ):
+            if not isinstance(pair, list) or len(pair) != 2 or not all(map(is_id, pair)):
                 r.fail("expected a [src, dst] pair of state codes", f"transitions[{j}]")
             for p in pair:
                 if p not in lookup:
@@ -543,84 +563,16 @@ def _parse_decisions(
     return tuple(out)
 
 
-MAX_NESTING = 32
-"""How deep a table's arrays and tables may nest (a real table needs 5 levels)."""
-
-
-def _check_shape(data: Mapping[Any, object], file: str) -> None:
-    """Reject what no table holds before reading it: a key that is not a string, or
-    nesting deeper than :data:`MAX_NESTING` (walked without recursion, so any depth is
-    reported, not crashed on). Linear in the size of ``data``: a container shared by
-    several places (a decoded mapping may reuse one) is walked again only when met deeper
-    than before, so at most :data:`MAX_NESTING` times; a path is spelled out only for the
-    error."""
-    # Each entry: (value, depth, parent entry, key or index in the parent).
-    stack: list[tuple[object, int, tuple[Any, ...] | None, object]] = [(data, 0, None, None)]
-    deepest: dict[int, int] = {}  # id of a walked container -> the deepest depth it was met at
-    while stack:
-        entry = stack.pop()
-        value, depth = entry[0], entry[1]
-        if depth > MAX_NESTING:
-            raise TableError(file, _path(entry), f"nested deeper than {MAX_NESTING} levels")
-        if deepest.get(id(value), -1) >= depth:
-            continue
-        deepest[id(value)] = depth
-        if isinstance(value, dict | Mapping):
-            for key, item in value.items():
-                if key.__class__ is not str and not isinstance(key, str):
-                    raise TableError(
-                        file, _path(entry), f"key {key!r} is a {type(key).__name__}, not a string"
-                    )
-                if item.__class__ not in _SCALARS:  # scalars hold nothing: not walked
-                    stack.append((item, depth + 1, entry, key))
-        elif isinstance(value, list | tuple):  # other values (dates...) hold nothing
-            stack.extend(
-                (item, depth + 1, entry, i)
-                for i, item in enumerate(value)
-                if item.__class__ not in _SCALARS
-            )
-
-
-_SCALARS = frozenset({str, int, float, bool})
-
-
-def _path(entry: tuple[Any, ...]) -> str:
-    """``states[3].provenance`` for an entry of :func:`_check_shape`'s walk."""
-    parts: list[str] = []
-    while entry[2] is not None:
-        key = entry[3]
-        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
-        entry = entry[2]
-    return "".join(reversed(parts)).lstrip(".") or "<top>"
-
-
 def read_bytes(path: Path) -> bytes:
-    """The bytes of a table file; :class:`TableError` naming the file if it cannot be read."""
-    try:
-        return path.read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise TableError(str(path), "<file>", f"cannot read: {_why(exc)}") from None
-
-
-def _why(exc: Exception) -> str:
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    """The bytes of a table file (:func:`orderfsm.model.bounded.read_file`: a regular file
+    of at most 8 MiB); :class:`TableError` naming the file otherwise."""
+    return read_file(path, complaint(str(path)))
 
 
 def parse_toml(content: bytes, file: str) -> Table:
     """Decode and validate a TOML table file's bytes; errors name ``file``."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TableError(file, "<file>", f"not UTF-8 text: {exc.reason}") from None
-    import tomllib  # noqa: PLC0415 - only when a table file is read
-
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TableError(file, "<file>", f"not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        raise TableError(file, "<file>", "not a table: values nested too deep") from None
-    return parse_table(data, file)
+    complain = complaint(file)
+    return parse_checked(load_toml(utf8(content, complain), complain), file)
 
 
 def read_table(path: str | Path) -> Table:

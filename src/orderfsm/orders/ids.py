@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard, cast
 
 from orderfsm.errors import InvalidOrderState
+from orderfsm.model import bounded
+from orderfsm.model.bounded import plain_scalars, shown, value_problem
 
 SubOrderId = str | int
 """A sub-order's id as platforms send it: a string or an int (never a bool).
@@ -18,8 +20,9 @@ OrderId = SubOrderId
 
 
 def is_id(value: object) -> TypeGuard[SubOrderId]:
-    """Whether ``value`` can be an order or sub-order id (``str`` or ``int``, not ``bool``)."""
-    return isinstance(value, str | int) and not isinstance(value, bool)
+    """Whether ``value`` can be an order or sub-order id: text or a 64-bit ``int`` (not a
+    ``bool``), as every reader takes it (:func:`orderfsm.model.bounded.is_id`)."""
+    return bounded.is_id(value)
 
 
 _ONE_KIND: tuple[set[type], ...] = (set(), {str}, {int})
@@ -43,12 +46,13 @@ def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
             f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
         )
     keys = [key for key, _ in pairs]
-    if set(map(type, keys)) in _ONE_KIND and len(set(keys)) == len(keys):
+    if set(map(type, keys)) in _ONE_KIND and len(set(keys)) == len(keys) and plain_scalars(keys):
         return pairs  # all plain str or all plain int, distinct: their texts are distinct
     seen: dict[str, SubOrderId] = {}
     for key in keys:
         if not is_id(key):
-            raise InvalidOrderState(f"{what}: id {key!r} is not a str or an int")
+            reason = value_problem(key) or "not a str or an int"
+            raise InvalidOrderState(f"{what}: id {shown(key)} is {reason}")
         if str(key) in seen:
             other = seen[str(key)]
             same = type(other) is type(key)

@@ -21,6 +21,7 @@ from orderfsm.errors import (
     PayloadError,
     TransitionRejected,
     UnknownSubOrder,
+    shown,
 )
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.table import State
@@ -140,11 +141,11 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         try:
             return self._machine.check_remembered(self._state(self._leaf(leaf)), value)
         except InvalidOrderState as exc:
-            raise InvalidOrderState(f"sub-order {leaf!r}: {exc}") from None
+            raise InvalidOrderState(f"sub-order {shown(leaf)}: {exc}") from None
 
     def _leaf(self, leaf: object) -> Leaf:
         if not isinstance(leaf, tuple) or len(leaf) != 2:
-            raise InvalidOrderState(f"expected an (order, sub_order) pair, got {leaf!r}")
+            raise InvalidOrderState(f"expected an (order, sub_order) pair, got {shown(leaf)}")
         return (leaf[0], self._known_sub(leaf[0], leaf[1]))
 
     # ---------------------------------------------------------------- reading
@@ -292,7 +293,7 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
     def _order(self, order_id: OrderId) -> dict[SubOrderId, State]:
         if not is_id(order_id) or order_id not in self._subs:
             known = ", ".join(repr(o) for o in self._subs)
-            raise UnknownSubOrder(f"unknown KA order {order_id!r}; this trade holds: {known}")
+            raise UnknownSubOrder(f"unknown KA order {shown(order_id)}; this trade holds: {known}")
         return self._subs[order_id]
 
     def _known_sub(self, order_id: OrderId, sub_order: SubOrderId) -> SubOrderId:
@@ -300,7 +301,7 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         if not is_id(sub_order) or sub_order not in subs:
             known = ", ".join(repr(s) for s in subs)
             raise UnknownSubOrder(
-                f"unknown sub-order {sub_order!r} of KA order {order_id!r}; it holds: {known}"
+                f"unknown sub-order {shown(sub_order)} of KA order {shown(order_id)}; it holds: {known}"
             )
         return sub_order
 
@@ -347,7 +348,7 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         if order is None:
             if sub_order is not None:
                 raise UnknownSubOrder(
-                    f"sub-order {sub_order!r} given without its order; pass order= too"
+                    f"sub-order {shown(sub_order)} given without its order; pass order= too"
                 )
             return [(o, s) for o, subs in self._subs.items() for s in subs]
         if sub_order is None:

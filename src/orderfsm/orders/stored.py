@@ -42,6 +42,7 @@ from operator import gt, itemgetter
 from typing import Any, cast, overload
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected
+from orderfsm.model.bounded import is_id, is_integer, refusal, shown
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.synthetic import SYNTHETIC_VIAS, TABLE_VIAS, synthetic_step
@@ -83,9 +84,9 @@ class Field:
     def integer(self, *, nullable: bool = False) -> int | None:
         if self.value is None and nullable:
             return None
-        if isinstance(self.value, int) and not isinstance(self.value, bool):
+        if is_integer(self.value):
             return self.value
-        raise PayloadError(self.path, f"expected an integer, got {self.value!r}")
+        raise PayloadError(self.path, refusal(self.value, "an integer"))
 
     def items(self) -> list[Field]:
         if not isinstance(self.value, list):
@@ -99,13 +100,13 @@ class Field:
     def sub_id(self, *, nullable: bool = False) -> SubOrderId | None:
         if self.value is None and nullable:
             return None
-        if isinstance(self.value, str | int) and not isinstance(self.value, bool):
+        if is_id(self.value):
             return self.value
-        raise PayloadError(self.path, f"expected a sub-order id (str or int), got {self.value!r}")
+        raise PayloadError(self.path, refusal(self.value, "a sub-order id (str or int)"))
 
     def status(self, machine: CompiledMachine) -> State:
-        if not isinstance(self.value, int | str):
-            raise PayloadError(self.path, f"expected a status code, got {self.value!r}")
+        if not is_id(self.value):
+            raise PayloadError(self.path, refusal(self.value, "a status code"))
         try:
             return machine.status(self.value)
         except OrderFsmError as e:
@@ -129,13 +130,13 @@ def change_from(
 ) -> Change:
     part = entry.get("part").value
     if part not in ("order", "sub_order_status", "refund"):
-        raise PayloadError(entry.get("part").path, f"unknown part {part!r}")
+        raise PayloadError(entry.get("part").path, f"unknown part {shown(part)}")
     sid = entry.get("sub_order").sub_id(nullable=True)
     if (sid is None) != (part == "order") or (sid is not None and sid not in subs):
-        raise PayloadError(entry.get("sub_order").path, f"does not fit part {part!r}")
+        raise PayloadError(entry.get("sub_order").path, f"does not fit part {shown(part)}")
     via = entry.get("via").value
     if not isinstance(via, str) or via not in (*TABLE_VIAS, *SYNTHETIC_VIAS):
-        raise PayloadError(entry.get("via").path, f"unknown via {via!r}")
+        raise PayloadError(entry.get("via").path, f"unknown via {shown(via)}")
     machine = refund if part == "refund" else main
     src, dst = entry.get("src").status(machine), entry.get("dst").status(machine)
     event = entry.get("event")
@@ -190,7 +191,9 @@ def table_step(machine: CompiledMachine, src: State, dst: State, event: Field) -
     for t in machine.transitions_from(src):
         if t.dst == dst.name and t.event == event.value:
             return Step(src, dst, t.event, t.actor, t)
-    raise PayloadError(event.path, f"{machine.name} has no edge {src} -> {dst} on {event.value!r}")
+    raise PayloadError(
+        event.path, f"{machine.name} has no edge {src} -> {dst} on {shown(event.value)}"
+    )
 
 
 # ---------------------------------------------------------------- the quick path

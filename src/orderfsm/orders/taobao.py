@@ -16,7 +16,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Self
 
-from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
+from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder, shown
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, plan_taobao
 from orderfsm.model.records import TaobaoSnapshot
@@ -111,7 +111,9 @@ class TaobaoOrder(ChangeOrder):
     def _known(self, sub_order: SubOrderId) -> SubOrderId:
         if not is_id(sub_order) or sub_order not in self._subs:
             known = ", ".join(repr(s) for s in self._subs) or "none"
-            raise UnknownSubOrder(f"unknown sub-order {sub_order!r}; this order holds: {known}")
+            raise UnknownSubOrder(
+                f"unknown sub-order {shown(sub_order)}; this order holds: {known}"
+            )
         return sub_order
 
     # ---------------------------------------------------------------- acting

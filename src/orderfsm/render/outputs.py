@@ -10,12 +10,14 @@ PNG is drawn on request only and never checked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from orderfsm.errors import OrderFsmError
+from orderfsm.model.bounded import holds, naming, read_file
 from orderfsm.model.compile import SHIPPED_TABLES, load
 from orderfsm.render.docs_page import Section, docs_page
 from orderfsm.render.dot import composite_dot, levels_dot, machine_dot
@@ -161,11 +163,7 @@ def write(p: Plan) -> Written:
             written.append(path)
     missing: str | None = None
     for path, dot in sorted(p.drawings.items()):
-        if (
-            path.suffix == ".svg"
-            and path.exists()
-            and stamp_of(path.read_bytes()) == dot_digest(dot)
-        ):
+        if path.suffix == ".svg" and path.is_file() and _drawn_from(path, dot):
             continue
         try:
             data = draw(dot, path.suffix.lstrip("."))
@@ -184,8 +182,11 @@ def write_file(path: Path, data: bytes) -> bool:
     it, so a link planted at ``path`` is replaced, and its target left alone. A path that
     cannot be written is an :class:`OrderFsmError` naming it.
     """
-    if not path.is_symlink() and path.is_file() and path.read_bytes() == data:
+    if not path.is_symlink() and path.is_file() and holds(path, data, naming(path)):
         return False
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise OrderFsmError(f"{path}: cannot write: {folder} is not a directory")
     temporary = path.with_name(f".{path.name}.orderfsm-tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,9 +197,15 @@ def write_file(path: Path, data: bytes) -> bool:
             handle.write(data)
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to clean up where nothing was made
+            temporary.unlink()
         raise OrderFsmError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return True
+
+
+def _drawn_from(path: Path, dot: str) -> bool:
+    """Whether the committed SVG at ``path`` carries the digest of ``dot``."""
+    return stamp_of(read_file(path, naming(path))) == dot_digest(dot)
 
 
 def check(p: Plan) -> list[Stale]:
@@ -208,14 +215,14 @@ def check(p: Plan) -> list[Stale]:
     for path, text in sorted(p.texts.items()):
         if not path.exists():
             stale.append(Stale(path, "missing"))
-        elif path.read_bytes() != text.encode("utf-8"):
+        elif not holds(path, text.encode("utf-8"), naming(path)):
             stale.append(Stale(path, "differs from what the tables generate"))
     for path, dot in sorted(p.drawings.items()):
         if path.suffix != ".svg":
             continue
         if not path.exists():
             stale.append(Stale(path, "missing"))
-        elif stamp_of(path.read_bytes()) != dot_digest(dot):
+        elif not _drawn_from(path, dot):
             stale.append(Stale(path, "not drawn from the current DOT source"))
     if p.complete and p.out_dir.is_dir():
         expected = set(p.texts) | set(p.drawings)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from orderfsm.check.report import conformance_markdown
 from orderfsm.check.run import run_check
-from orderfsm.errors import OrderFsmError
+from orderfsm.model.bounded import holds, naming, read_file, utf8
 from orderfsm.model.compile import SHIPPED_TABLES, load
+from orderfsm.render.outputs import write_file
 from orderfsm.render.reference import refresh
 
 
@@ -22,10 +23,7 @@ def plan(root: Path) -> dict[Path, str]:
     pages = {root / "docs" / "conformance.md": conformance_markdown(run_check())}
     for name in SHIPPED_TABLES:
         path = root / "docs" / "machines" / f"{name}.md"
-        try:
-            current = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise OrderFsmError(f"{path}: cannot read the machine page: {exc.strerror}") from None
+        current = utf8(read_file(path, naming(path)), naming(path))
         pages[path] = refresh(current, load(name), str(path))
     return pages
 
@@ -34,8 +32,7 @@ def stale(root: Path) -> list[Path]:
     """The generated pages whose committed text differs from the plan."""
     out = []
     for path, text in plan(root).items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
+        if not path.exists() or not holds(path, text.encode("utf-8"), naming(path)):
             out.append(path)
     return out
 
@@ -45,6 +42,5 @@ def write(root: Path) -> list[Path]:
     changed = stale(root)
     pages = plan(root)
     for path in changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(pages[path], encoding="utf-8")
+        write_file(path, pages[path].encode("utf-8"))
     return changed

@@ -1,0 +1,101 @@
+"""The bounded reader (``orderfsm.model.bounded``) that every entry point shares: JSON
+decoded within the rules reads exactly what ``json.loads`` reads, on both of its paths
+(small texts decoded with their pairs in hand, large ones scanned first); a repeated key
+is named at its place on both; decoded mappings are walked in linear time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm.errors import PayloadError
+from orderfsm.ingest import parse
+from orderfsm.model.bounded import MAX_NESTING, check_tree, key_path, load_json
+
+PAD = " " * (64 * 1024)  # JSON whitespace: makes any text take the large-text path
+
+keys = st.text(max_size=6)
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(value=values, large=st.booleans())
+def test_valid_json_reads_as_json_loads_reads_it(value: Any, large: bool) -> None:
+    text = json.dumps(value) + (PAD if large else "")
+    assert load_json(text, PayloadError) == json.loads(text)
+
+
+def _objects(value: Any, path: str = "$") -> list[tuple[Any, str]]:
+    """Every non-empty object in ``value`` with its path."""
+    found: list[tuple[Any, str]] = []
+    if isinstance(value, dict):
+        if value:
+            found.append((value, path))
+        for k, v in value.items():
+            found += _objects(v, key_path(path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _objects(v, f"{path}[{i}]")
+    return found
+
+
+MARK = "\x00repeat-here\x00"
+
+
+@given(value=st.dictionaries(keys, values, min_size=1), data=st.data(), large=st.booleans())
+def test_a_repeated_key_is_named_where_it_is_on_both_paths(
+    value: Any, data: st.DataObject, large: bool
+) -> None:
+    objects = _objects(value)
+    event(f"{'large' if large else 'small'} text, {len(objects)} object(s)")
+    target, path = data.draw(st.sampled_from(objects))
+    key = data.draw(st.sampled_from(sorted(target)))
+    target[MARK] = None  # the last key of its object: replaced by a repeat of `key`
+    text = json.dumps(value).replace(f"{json.dumps(MARK)}: null", f"{json.dumps(key)}: 0") + (
+        PAD if large else ""
+    )
+    with pytest.raises(PayloadError, match="more than once") as e:
+        load_json(text, PayloadError)
+    assert e.value.path == key_path(path, key)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_nesting_is_refused_beyond_the_limit_and_read_up_to_it(large: bool) -> None:
+    pad = PAD if large else ""
+    at_limit = "[" * MAX_NESTING + "]" * MAX_NESTING + pad
+    assert load_json(at_limit, PayloadError) == json.loads(at_limit)
+    over = "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1) + pad
+    with pytest.raises(PayloadError, match="nesting"):
+        load_json(over, PayloadError)
+
+
+def test_a_mapping_sharing_one_list_everywhere_is_walked_once_per_depth() -> None:
+    """2**25 paths through 26 objects: the payload parser's walk (shared with the table
+    reader) visits each object once per depth, so this is refused at once, not in hours."""
+    shared: Any = [{"purchaseId": 1}]
+    for _ in range(25):
+        shared = [shared, shared]
+    with pytest.raises(orderfsm.PayloadError):
+        parse({"code": 200, "data": {"data": shared}}, "purchase_page")
+
+
+def test_the_walk_names_each_rule_it_enforces() -> None:
+    cases: list[tuple[Any, str, str]] = [
+        ({"a": [1, 2**63]}, "$.a[1]", "64-bit"),
+        ({"a": {"b": "x\ud800"}}, "$.a.b", "lone surrogate"),
+        ({"a": {1: "x"}}, "$.a", "not a string"),
+        ({"a": {"b\udc00": 1}}, "$.a", "not Unicode"),
+        ({"a": [{1, 2}]}, "$.a[0]", "not a JSON value"),
+    ]
+    for data, path, problem in cases:
+        with pytest.raises(PayloadError, match=problem) as e:
+            check_tree(data, PayloadError, json_only=True)
+        assert e.value.path == path
