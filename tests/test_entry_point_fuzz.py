@@ -164,7 +164,7 @@ def test_parse_with_a_hostile_fragment_spliced_into_the_text(
 
 
 def _stored() -> dict[str, tuple[dict[str, Any], Any]]:
-    taobao = orderfsm.TaobaoOrder(status=10, sub_orders={"a": 0, 7: 0})
+    taobao = orderfsm.TaobaoOrder(status=11, sub_orders={"a": 0, 7: 0})  # shipped: refundable
     taobao.trigger("apply_refund", sub_order="a")
     icbu = orderfsm.IcbuOrder(status="undeliver")
     icbu.trigger("open_refund")
