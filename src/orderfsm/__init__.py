@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
     from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+    from orderfsm.orders.rows import HistoryRow, history_rows
     from orderfsm.orders.taobao import TaobaoOrder
 
 # Imported on first use (PEP 562), so `import orderfsm` loads only the errors and the
@@ -51,6 +52,8 @@ _LAZY = {
     "KaOrderView": "orderfsm.orders.ka",
     "KaTrade": "orderfsm.orders.ka",
     "derive_status": "orderfsm.orders.ka",
+    "HistoryRow": "orderfsm.orders.rows",
+    "history_rows": "orderfsm.orders.rows",
     "TaobaoOrder": "orderfsm.orders.taobao",
 }
 
@@ -76,6 +79,7 @@ __all__ = [
     "Change",
     "CompiledMachine",
     "ConcurrentModification",
+    "HistoryRow",
     "IcbuOrder",
     "IllegalTransition",
     "InvalidOrderState",
@@ -101,6 +105,7 @@ __all__ = [
     "compare_and_set",
     "derive_status",
     "describe",
+    "history_rows",
     "load",
     "must_intercept",
     "update_with_retry",

@@ -28,6 +28,7 @@ from orderfsm.check.audit.reader import (
     short,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
+from orderfsm.check.audit.rules import forced
 from orderfsm.check.audit.sql import AuditSql
 
 try:
@@ -66,6 +67,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
     picked = [c.order_id, c.seq, c.status]
     picked += [c.sub_order_id] if header.sub_order_id >= 0 else []
     picked += [c.refund_status] if header.refund_status >= 0 else []
+    picked += [c.via] if header.via >= 0 else []
     select = ", ".join(f"CAST({_q(n)} AS VARCHAR)" for n in picked)
     cursor = con.execute(
         f"SELECT {select} FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
@@ -76,8 +78,10 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
         for row in batch:
             number += 1
             oid, seq, status = (v if v is not None else "" for v in row[:3])
-            sub = row[3] if header.sub_order_id >= 0 else None
-            refund = row[-1] if header.refund_status >= 0 else None
+            rest = list(row[3:])
+            sub = rest.pop(0) if header.sub_order_id >= 0 else None
+            refund = rest.pop(0) if header.refund_status >= 0 else None
+            via = rest.pop(0) if header.via >= 0 else None
             if not check_fields((oid, seq, status), (c.order_id, c.seq, c.status), number, problem):
                 continue
             yield (
@@ -87,6 +91,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
                 status,
                 "" if sub is None and header.sub_order_id >= 0 else sub,
                 "" if refund is None and header.refund_status >= 0 else refund,
+                "" if via is None and header.via >= 0 else via,
             )
 
 
@@ -149,6 +154,8 @@ def load(con: Any, files: Sequence[Path], columns: Columns, result: AuditResult)
                 else "CAST(NULL AS VARCHAR)"
             )
             + " AS refund_status",
+            (f"CAST({_q(c.via)} AS VARCHAR)" if header.via >= 0 else "CAST(NULL AS VARCHAR)")
+            + " AS via",
             f"{n} AS file_index",
             f"{1 if file_format(path) == 'csv' else 0} AS header_lines",
             "filename",
@@ -162,7 +169,7 @@ def load(con: Any, files: Sequence[Path], columns: Columns, result: AuditResult)
     con.execute(
         "CREATE TEMP VIEW history AS SELECT r.filename AS file, "
         "CAST(r.pos - s.start + 1 + r.header_lines AS BIGINT) AS line, r.pos, "
-        "r.order_id, r.sub_order_id, r.seq, r.status, r.refund_status "
+        "r.order_id, r.sub_order_id, r.seq, r.status, r.refund_status, r.via "
         "FROM (SELECT *, rowid AS pos, " + _seq_expression(con) + " AS seq FROM raw) r "
         "JOIN (SELECT file_index, MIN(rowid) AS start FROM raw GROUP BY file_index) s "
         "USING (file_index)"
@@ -191,10 +198,11 @@ def _one_pass(sql: AuditSql) -> str:
     select = f"""SELECT * FROM (
   SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
     verdict, {none} AS problem, {none} AS raw, 0 AS n, 0 AS m
-  FROM judged WHERE verdict IS NOT NULL
+  FROM judged WHERE verdict IS NOT NULL OR kind = 'forced'
   UNION ALL
   SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
-    NULL, problem, raw, 0, 0
+    NULL, problem,
+    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END, 0, 0
   FROM problems
   UNION ALL
   SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
@@ -234,7 +242,10 @@ def audit_duckdb(
         "status": c.status,
         "sub_order_id": c.sub_order_id,
         "refund_status": c.refund_status,
+        "via": c.via,
+        "parent": c.status,
     }
+    main = parts.main.machine.name
     # in batches: an export where every row is illegal must not be held whole
     while batch := cursor.fetchmany(10_000):
         for row in batch:
@@ -250,18 +261,24 @@ def audit_duckdb(
                 result.taken[(machine, src, dst)] += int(n)
                 result.steps += int(n)
             elif kind == "input":
+                shown = short("" if raw is None else raw)
                 detail = {
                     "order_id": "empty order id",
                     "seq": f"empty {c.seq}",
                     "sub_order_id": "a refund status without a sub-order id",
-                }.get(problem, f"unknown {machine} status {short('' if raw is None else raw)}")
+                    "via": f"unknown {c.via} {shown}",
+                    "parent": f"unknown {main} status {shown}",
+                }.get(problem, f"unknown {machine} status {shown}")
                 result.add(
                     AuditFinding(
                         "input", file, line, oid, "bad input", detail, column=role[problem]
                     )
                 )
             else:
-                v = sql.verdicts[verdict]
+                v = None if verdict is None else sql.verdicts[verdict]
+                if kind == "forced":
+                    v = forced(v)
+                assert v is not None
                 state = names[machine].table.state
                 result.add(
                     AuditFinding(

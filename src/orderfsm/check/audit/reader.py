@@ -89,8 +89,17 @@ class Header:
         self.refund_status = (
             names.index(columns.refund_status) if columns.refund_status in names else -1
         )
+        self.via = names.index(columns.via) if columns.via in names else -1
         self.width = (
-            max(self.order_id, self.seq, self.status, self.sub_order_id, self.refund_status) + 1
+            max(
+                self.order_id,
+                self.seq,
+                self.status,
+                self.sub_order_id,
+                self.refund_status,
+                self.via,
+            )
+            + 1
         )
         ignored = [n for n in names if n not in _roles(columns)]
         if ignored:
@@ -105,6 +114,7 @@ def _roles(columns: Columns) -> set[str]:
         columns.sub_order_id,
         columns.refund_status,
         columns.machine,
+        columns.via,
     }
 
 
@@ -160,12 +170,13 @@ def open_csv(path: Path, columns: Columns, note: Note) -> Iterator[tuple[CsvRead
 def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Record]:
     """The records of an open CSV export (see :func:`open_csv`)."""
     c = header.columns
-    io, iq, ist, isub, iref, width = (
+    io, iq, ist, isub, iref, ivia, width = (
         header.order_id,
         header.seq,
         header.status,
         header.sub_order_id,
         header.refund_status,
+        header.via,
         header.width,
     )
     while True:
@@ -184,6 +195,7 @@ def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Re
         oid, seq, status = row[io], row[iq], row[ist]
         sub = row[isub] if isub >= 0 else None
         refund = row[iref] if iref >= 0 else None
+        via = row[ivia] if ivia >= 0 else None
         if not (
             len(oid) <= 64
             and len(status) <= 64
@@ -200,7 +212,7 @@ def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Re
             )
         ):
             continue
-        yield (start, oid, seq, status, sub, refund)
+        yield (start, oid, seq, status, sub, refund, via)
 
 
 def _scalar(value: object) -> str | None:
@@ -265,6 +277,7 @@ def _json_record(
         (c.status, True),
         (c.sub_order_id, False),
         (c.refund_status, False),
+        (c.via, False),
     ):
         if name not in item:
             if required:
@@ -280,6 +293,6 @@ def _json_record(
             problem(number, name, f"{name} is longer than {MAX_FIELD} characters ({len(value)})")
             return None
         values.append(value)
-    oid, seq, status, sub, refund = values
+    oid, seq, status, sub, refund, via = values
     assert oid is not None and seq is not None and status is not None
-    return (number, oid, seq, status, sub, refund)
+    return (number, oid, seq, status, sub, refund, via)

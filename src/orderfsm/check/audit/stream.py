@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from orderfsm.check.audit.columns import Columns, Record
+from orderfsm.check.audit.columns import KNOWN_VIAS, Columns, Record
 from orderfsm.check.audit.parts import Part, Parts
 from orderfsm.check.audit.reader import (
     AuditInputError,
@@ -34,15 +34,15 @@ from orderfsm.check.audit.reader import (
     short,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
-from orderfsm.check.audit.rules import StepKey, Verdict
+from orderfsm.check.audit.rules import StepKey, Verdict, forced
 
 Ordering = Literal["order", "seq"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}\Z")
 _DIGITS = re.compile(r"[0-9]{1,30}\Z")
 
-_Entity = list[str]  # [status name, remembered status name or ""]
-_EntityKey = tuple[str, str | None]  # (part: "" order / "r" refund, sub-order id)
+_Entity = list[str]  # [status name, remembered (or parked-from) status name or ""]
+_EntityKey = tuple[str, str | None]  # (part: "" order, "s" sub-order, "r" refund; sub id)
 
 
 def _numbers_ascend(before: str, after: str) -> bool:
@@ -78,7 +78,7 @@ class StreamAudit:
         tight loop, anything else through :meth:`feed`. Both judge exactly alike."""
         file = str(path)
         with open_csv(path, self.columns, self.result.note) as (reader, header):
-            simple = header.sub_order_id < 0 and header.refund_status < 0
+            simple = header.sub_order_id < 0 and header.refund_status < 0 and header.via < 0
             if self.ordering == "order" and simple:
                 self._feed_plain(file, reader, header)
             else:
@@ -101,7 +101,8 @@ class StreamAudit:
         part = self.parts.main
         machine = part.machine.name
         spell = part.spell
-        history = part.history
+        remembering = part.rules.remembering
+        memory = part.rules.memory
         verdicts = self._verdicts
         taken = self.result.taken
         pairs: dict[tuple[str, str], list[Any]] = {}  # (from, to) -> [verdict, count]
@@ -189,7 +190,7 @@ class StreamAudit:
                 except KeyError:
                     slot = pairs[pair] = [part.rules.judge(StepKey(prev, name)), 0]
                 slot[1] += 1
-                if prev in history:
+                if prev in remembering:
                     remembered = entity[1]
                     cache_key = (id(part), prev, name, remembered, "")
                     try:
@@ -198,11 +199,11 @@ class StreamAudit:
                         verdict = verdicts[cache_key] = part.rules.judge(
                             StepKey(prev, name, remembered, "")
                         )
-                    entity[1] = remembered if name in history else ""
+                    entity[1] = memory(prev, name, remembered)
                 else:
                     verdict = slot[0]
-                    if name in history:
-                        entity[1] = prev
+                    if name in remembering:
+                        entity[1] = memory(prev, name, "")
                 entity[0] = name
                 if verdict is not None:
                     self._report(verdict, part, file, start, oid, None, prev, name)
@@ -227,61 +228,95 @@ class StreamAudit:
             )
 
     def feed(self, file: str, records: Iterable[Record]) -> None:
-        """Audit one file's rows (files continue one another, in the order fed)."""
+        """Audit one file's rows (files continue one another, in the order fed).
+
+        A row with a ``via`` observes one part: the order (no sub-order id), a sub-order's
+        own status (a sub-order id, no refund status), or a sub-order's refund under the
+        row's ``status`` as its parent. A row without one carries the order's status
+        (Taobao: beside a sub-order's refund status) or, for a machine without refunds,
+        the status of the order or sub-order it names.
+        """
         result = self.result
         by_order = self.ordering == "order"
         main, refund = self.parts.main, self.parts.refund
-        main_spell, refund_spell = main.spell, refund.spell if refund else {}
+        main_spell = main.spell
         c = self.columns
-        observe = self._observe
         entities: dict[_EntityKey, _Entity] = {}
         if by_order and self._started:
             entities = self._open[self._order]
-        for line, oid, seq, status, sub, refund_status in records:
+        for line, oid, seq, status, sub, refund_status, via in records:
             result.rows += 1
             if oid != self._order or not self._started:
                 if not oid:
                     self._problem(file, line, "", c.order_id, "empty order id")
                     continue
                 entities = self._switch(file, line, oid)
-            key = self._seq_key(file, line, oid, seq)
-            if key is None:
+            if self._seq_key(file, line, oid, seq) is None:
+                continue
+            if via and via not in KNOWN_VIAS:
+                self._problem(file, line, oid, c.via, f"unknown {c.via} {short(via)}")
+                continue
+            is_forced = via == "forced"
+            if refund is not None and via and refund_status:
+                parent = main_spell.get(status) if status else ""
+                if parent is None:
+                    self._problem(
+                        file,
+                        line,
+                        oid,
+                        c.status,
+                        f"unknown {main.machine.name} status {short(status)}",
+                    )
+                    continue
+                self._refund_row(entities, file, line, oid, sub, parent, refund_status, is_forced)
                 continue
             name = main_spell.get(status)
             if name is None:
                 self._problem(
                     file, line, oid, c.status, f"unknown {main.machine.name} status {short(status)}"
                 )
+            elif refund is None:
+                self._observe(main, entities, ("", sub), name, "", file, line, oid, sub, is_forced)
+            elif via and sub:
+                self._observe(main, entities, ("s", sub), name, "", file, line, oid, sub, is_forced)
             else:
-                observe(
-                    main,
-                    entities,
-                    ("", sub if refund is None else None),
-                    name,
-                    "",
-                    file,
-                    line,
-                    oid,
-                    sub if refund is None else None,
+                self._observe(
+                    main, entities, ("", None), name, "", file, line, oid, None, is_forced
                 )
-            if refund is None or refund_status is None or refund_status == "":
+            if refund is None or via or not refund_status:
                 continue
-            if not sub:
-                self._problem(
-                    file, line, oid, c.sub_order_id, "a refund status without a sub-order id"
-                )
-                continue
-            refund_name = refund_spell.get(refund_status)
-            if refund_name is None:
-                self._problem(
-                    file,
-                    line,
-                    oid,
-                    c.refund_status,
-                    f"unknown {refund.machine.name} status {short(refund_status)}",
-                )
-                continue
-            observe(refund, entities, ("r", sub), refund_name, name or "", file, line, oid, sub)
+            self._refund_row(entities, file, line, oid, sub, name or "", refund_status, False)
+
+    def _refund_row(  # noqa: PLR0917 - one row's fields, positional like _observe
+        self,
+        entities: dict[_EntityKey, _Entity],
+        file: str,
+        line: int,
+        oid: str,
+        sub: str | None,
+        parent: str,
+        refund_status: str,
+        is_forced: bool,
+    ) -> None:
+        """A sub-order's refund status judged under ``parent``, the main order's status
+        name (``""``: unknown, any)."""
+        refund = self.parts.refund
+        assert refund is not None
+        c = self.columns
+        if not sub:
+            self._problem(file, line, oid, c.sub_order_id, "a refund status without a sub-order id")
+            return
+        name = refund.spell.get(refund_status)
+        if name is None:
+            self._problem(
+                file,
+                line,
+                oid,
+                c.refund_status,
+                f"unknown {refund.machine.name} status {short(refund_status)}",
+            )
+            return
+        self._observe(refund, entities, ("r", sub), name, parent, file, line, oid, sub, is_forced)
 
     def _switch(self, file: str, line: int, oid: str) -> dict[_EntityKey, _Entity]:
         """A row of another order: check the ordering, close the previous order (by order)."""
@@ -360,6 +395,7 @@ class StreamAudit:
         line: int,
         oid: str,
         sub: str | None,
+        is_forced: bool = False,
     ) -> None:
         entity = entities.get(key)
         if entity is None:
@@ -368,8 +404,7 @@ class StreamAudit:
         prev, remembered = entity
         if prev == name:
             return
-        in_history = prev in part.history
-        if not in_history:
+        if prev not in part.rules.remembering:
             remembered = ""
         result = self.result
         result.steps += 1
@@ -382,10 +417,12 @@ class StreamAudit:
             verdict = self._verdicts[cache_key] = part.rules.judge(
                 StepKey(prev, name, remembered, parent)
             )
+        if is_forced:
+            verdict = forced(verdict)
         if verdict is not None:
             self._report(verdict, part, file, line, oid, sub, prev, name)
         entity[0] = name
-        entity[1] = (remembered if in_history else prev) if name in part.history else ""
+        entity[1] = part.rules.memory(prev, name, remembered)
 
     def _report(  # noqa: PLR0917 - one finding, all positional like _observe
         self,
