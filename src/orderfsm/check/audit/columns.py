@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
@@ -10,6 +11,10 @@ from orderfsm.orders.rows import VIAS
 
 SEQ_FALLBACKS = ("seq", "timestamp", "modify_time", "updated_at", "time")
 """Ordering columns tried, in order, when ``seq`` is not renamed and the file has no ``seq``."""
+
+INTEGER_SEQ = re.compile(r"-?[0-9]{1,18}\Z")
+"""An ordering value that makes the column numeric when the first row's is one (both
+engines; 64-bit like the SQL engine's ``BIGINT``)."""
 
 MAX_FIELD = 1024
 """Longest order id, sub-order id, ordering value or status the audit accepts (characters)."""

@@ -17,12 +17,13 @@ Each change of an order's status (and of each sub-order's refund status) is judg
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from orderfsm.check.audit.columns import KNOWN_VIAS, Columns, Record
+from orderfsm.check.audit.columns import INTEGER_SEQ, KNOWN_VIAS, Columns, Record
 from orderfsm.check.audit.parts import Part, Parts
 from orderfsm.check.audit.reader import (
     AuditInputError,
@@ -32,13 +33,13 @@ from orderfsm.check.audit.reader import (
     csv_rows,
     open_csv,
     short,
+    unreadable_csv,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
 from orderfsm.check.audit.rules import StepKey, Verdict, forced
 
 Ordering = Literal["order", "seq"]
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}\Z")
 _DIGITS = re.compile(r"[0-9]{1,30}\Z")
 
 _Entity = list[str]  # [status name, remembered (or parked-from) status name or ""]
@@ -79,10 +80,13 @@ class StreamAudit:
         file = str(path)
         with open_csv(path, self.columns, self.result.note) as (reader, header):
             simple = header.sub_order_id < 0 and header.refund_status < 0 and header.via < 0
-            if self.ordering == "order" and simple:
-                self._feed_plain(file, reader, header)
-            else:
-                self.feed(file, csv_rows(reader, header, self._problem_at(file)))
+            try:
+                if self.ordering == "order" and simple:
+                    self._feed_plain(file, reader, header)
+                else:
+                    self.feed(file, csv_rows(reader, header, self._problem_at(file), file))
+            except csv.Error as exc:  # the plain loop reads the csv.reader directly
+                raise unreadable_csv(file, reader.line_num, exc) from None
 
     def _problem_at(self, file: str) -> Callable[[int, str, str], None]:
         def problem(line: int, column: str, detail: str) -> None:
@@ -355,7 +359,7 @@ class StreamAudit:
             self._problem(file, line, oid, self.columns.seq, f"empty {self.columns.seq}")
             return None
         if self._numeric_seq is None:
-            self._numeric_seq = bool(_INTEGER.match(seq))
+            self._numeric_seq = bool(INTEGER_SEQ.match(seq))
         key: int | str = seq
         if self._numeric_seq:
             try:
