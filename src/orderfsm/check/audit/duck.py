@@ -152,15 +152,10 @@ def _csv_picked(con: Any, path: Path, columns: Columns, note: Note) -> tuple[Col
             f"{path}: line 1: DuckDB reads {len(names)} columns where the header names "
             f"{len(header.names)}"
         )
-    at = (
-        header.order_id,
-        header.seq,
-        header.status,
-        header.sub_order_id,
-        header.refund_status,
-        header.via,
-    )
-    picked = [f"CAST({_q(names[i])} AS VARCHAR)" if i >= 0 else "CAST(NULL AS VARCHAR)" for i in at]
+    picked = [
+        f"CAST({_q(names[i])} AS VARCHAR)" if i >= 0 else "CAST(NULL AS VARCHAR)"
+        for i in header.positions
+    ]
     return header.columns, [*picked, "CAST(NULL AS BIGINT)", "1", "filename"]
 
 

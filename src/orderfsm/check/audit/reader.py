@@ -104,20 +104,23 @@ class Header:
             names.index(columns.refund_status) if columns.refund_status in names else -1
         )
         self.via = names.index(columns.via) if columns.via in names else -1
-        self.width = (
-            max(
-                self.order_id,
-                self.seq,
-                self.status,
-                self.sub_order_id,
-                self.refund_status,
-                self.via,
-            )
-            + 1
-        )
+        self.width = max(self.positions) + 1
         ignored = [n for n in names if n not in _roles(columns)]
         if ignored:
             note(f"{file}: ignored columns: {', '.join(short(n, 30) for n in ignored)}")
+
+    @property
+    def positions(self) -> tuple[int, int, int, int, int, int]:
+        """Where each role sits (``-1``: absent): order id, seq, status, sub-order id,
+        refund status, via."""
+        return (
+            self.order_id,
+            self.seq,
+            self.status,
+            self.sub_order_id,
+            self.refund_status,
+            self.via,
+        )
 
 
 def _roles(columns: Columns) -> set[str]:
@@ -190,15 +193,8 @@ def csv_rows(
     """The records of an open CSV export (see :func:`open_csv`); a row the csv module
     cannot parse raises :class:`AuditInputError`."""
     c = header.columns
-    io, iq, ist, isub, iref, ivia, width = (
-        header.order_id,
-        header.seq,
-        header.status,
-        header.sub_order_id,
-        header.refund_status,
-        header.via,
-        header.width,
-    )
+    io, iq, ist, isub, iref, ivia = header.positions
+    width = header.width
     while True:
         start = reader.line_num + 1
         try:

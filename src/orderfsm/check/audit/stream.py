@@ -159,19 +159,14 @@ class StreamAudit:
                     order = oid
                     entity = None
                     last = self._last_seq = None
-                if numeric and len(seq) < 19:
-                    try:
-                        key: int | str = int(seq)
-                    except ValueError:
-                        if self._seq_key(file, start, oid, seq) is None:
-                            continue
-                        last = self._last_seq
-                    else:
-                        if last is not None and key < last:  # type: ignore[operator]
-                            self._last_seq = last
-                            self._seq_key(file, start, oid, seq)  # raises, naming the line
-                        last = key
-                else:
+                # int() alone would also take " 7", "+7", "7_0" and non-ASCII digits
+                if numeric and len(seq) < 19 and seq.isdigit() and seq.isascii():
+                    key = int(seq)
+                    if last is not None and key < last:  # type: ignore[operator]
+                        self._last_seq = last
+                        self._seq_key(file, start, oid, seq)  # raises, naming the line
+                    last = key
+                else:  # the rest, negative numbers included, as feed() reads them
                     self._last_seq = last
                     if self._seq_key(file, start, oid, seq) is None:
                         continue
@@ -363,7 +358,7 @@ class StreamAudit:
         key: int | str = seq
         if self._numeric_seq:
             try:
-                if len(seq) >= 19:  # past 64-bit integers, as the SQL engine's BIGINT
+                if len(seq) >= 19 or not INTEGER_SEQ.match(seq):  # 64-bit, as SQL's BIGINT
                     raise ValueError(seq)
                 key = int(seq)
             except ValueError:
