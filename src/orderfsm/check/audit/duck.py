@@ -118,6 +118,9 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+LINE = "COALESCE(line, CAST(rowid + line_base AS BIGINT))"
+"""A row's line number in its file (see :func:`load`)."""
+
 ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via")
 """The columns of table ``raw``, one per role (``seq`` as ``seq_raw``), all text."""
 
@@ -192,10 +195,14 @@ def _jsonl_picked(
 def load(
     con: Any, files: Sequence[Path], columns: Columns, result: AuditResult, folder: Path
 ) -> Columns:
-    """Create table ``raw`` (every file's rows, in order, every field as text), and views
-    ``numbered`` (with line numbers), ``history`` (the rows the audit judges) and
-    ``too_long`` (rows dropped for a field over ``MAX_FIELD``, as the stream reader drops
-    them); the columns. ``folder`` holds JSON Lines files converted to CSV."""
+    """Create table ``raw`` (every file's rows, in order, every field as text; ``long``
+    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and view
+    ``history`` (the rows the audit judges); the columns. ``folder`` holds JSON Lines
+    files converted to CSV.
+
+    A row's line is given (JSON Lines) or ``rowid + line_base``: ``line_base`` is a
+    constant per file (its header lines, less the rows of the files before it), so no
+    query joins to number rows."""
     resolved: Columns | None = None
     long_field = (
         "CASE "
@@ -212,7 +219,9 @@ def load(
         else:
             resolved, picked = _parquet_picked(con, path, columns, result.note)
             source = f"read_parquet({_literal(path)}, filename = true)"
-        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "line", "header_lines"]
+        before = 0 if n == 0 else con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
+        picked[-2] = str(int(picked[-2]) + 1 - before)
+        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "line", "line_base"]
         select = ", ".join(
             [
                 *(f"{e} AS {a}" for e, a in zip(picked, names, strict=False)),
@@ -229,16 +238,9 @@ def load(
             raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
     assert resolved is not None
     con.execute(
-        "CREATE TEMP VIEW numbered AS SELECT r.*, r.filename AS file, "
-        "COALESCE(r.line, CAST(r.pos - s.start + 1 + r.header_lines AS BIGINT)) AS line_no "
-        "FROM (SELECT *, rowid AS pos FROM raw) r "
-        "JOIN (SELECT file_index, MIN(rowid) AS start FROM raw GROUP BY file_index) s "
-        "USING (file_index)"
-    )
-    con.execute(
-        "CREATE TEMP VIEW history AS SELECT file, line_no AS line, pos, order_id, sub_order_id, "
-        f"{_seq_expression(con)} AS seq, status, refund_status, via "
-        "FROM numbered WHERE long IS NULL"
+        f"CREATE TEMP VIEW history AS SELECT filename AS file, {LINE} AS line, rowid AS pos, "
+        f"order_id, sub_order_id, {_seq_expression(con)} AS seq, status, refund_status, via "
+        "FROM raw WHERE long IS NULL"
     )
     return resolved
 
@@ -279,6 +281,11 @@ def _seq_expression(con: Any) -> str:
     return "NULLIF(seq_raw, '')"
 
 
+def _raw_seq(con: Any, pos: int) -> str:
+    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE rowid = ?", [pos]).fetchone()
+    return "" if row is None else str(row[0])
+
+
 def _one_pass(sql: AuditSql) -> str:
     """The portable CTEs, with the changes materialised (DuckDB's ``AS MATERIALIZED``) and
     read once for findings (in file order), counts, changes taken and statuses ended in."""
@@ -290,14 +297,12 @@ def _one_pass(sql: AuditSql) -> str:
   UNION ALL
   SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
     NULL, problem,
-    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw
-      WHEN 'seq' THEN (SELECT x.seq_raw FROM raw x WHERE x.rowid = problems.pos) ELSE raw END,
-    0, 0
+    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END, 0, 0
   FROM problems
   UNION ALL
-  SELECT 'finding', 'input', file, line_no, pos, '', NULL, NULL, {none}, {none},
+  SELECT 'finding', 'input', filename, {LINE}, rowid, '', NULL, NULL, {none}, {none},
     NULL, 'long', long, 0, 0
-  FROM numbered WHERE long IS NOT NULL
+  FROM raw WHERE long IS NOT NULL
   UNION ALL
   SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
     COUNT(*), 0
@@ -377,6 +382,9 @@ def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult
                 result.add(AuditFinding("input", file, line, "", "bad input", detail, column=name))
             elif kind == "input":
                 shown = short("" if raw is None else raw)
+                if problem == "seq" and len(result.problems) < result.keep:
+                    raw = _raw_seq(con, pos)  # only for findings shown: the detail
+                    shown = short(raw)
                 detail = {
                     "order_id": "empty order id",
                     "seq": f"empty {c.seq}"

@@ -172,8 +172,10 @@ class AuditSql:
             "  ) x\n"
             "  WHERE problem IS NOT NULL\n"
             ")",
-            "usable AS (\n"
-            "  SELECT * FROM resolved\n"
+            "usable AS (\n"  # only what later steps read: the changes are materialised
+            "  SELECT machine, file, line, pos, order_id, sub_order_id, seq, via, state, parent,\n"
+            "    sub_key\n"
+            "  FROM resolved\n"
             "  WHERE state IS NOT NULL AND order_id IS NOT NULL AND order_id <> ''\n"
             f"    AND seq IS NOT NULL AND bad_parent = 0\n"
             f"    AND (COALESCE(via, '') = '' OR via IN ({vias}))\n"
@@ -214,23 +216,30 @@ class AuditSql:
     def _has_quarantine(self) -> bool:
         return any(part.rules.quarantine for part in self._parts)
 
-    @staticmethod
-    def _parked_ctes() -> list[str]:
+    def _parked_ctes(self) -> list[str]:
         """Where each release from quarantine was parked from: the status before the latest
-        change into the quarantine state (both rare: joined, not windowed over every row)."""
+        change into the quarantine state. Both are rare: filtered by literals (cheaper than
+        joins over every change) and joined, not windowed over every row."""
+
+        def parked_in(column: str) -> str:
+            return " OR ".join(
+                f"(s.machine = {literal(part.machine.name)} AND s.{column} IN "
+                f"({', '.join(literal(q) for q in sorted(part.rules.quarantine))}))"
+                for part in self._parts
+                if part.rules.quarantine
+            )
+
         return [
             "releases AS (\n"
             "  SELECT s.pos, s.machine, s.order_id, s.sub_key, s.seq\n"
             "  FROM steps s\n"
-            "  JOIN quarantine_states q ON q.machine = s.machine AND q.state = s.prev\n"
-            "  WHERE s.state <> s.prev\n"
+            f"  WHERE ({parked_in('prev')}) AND s.state <> s.prev\n"
             ")",
             "entries AS (\n"
             "  SELECT s.pos, s.machine, s.order_id, s.sub_key, s.seq, s.prev\n"
             "  FROM steps s\n"
-            "  JOIN quarantine_states q ON q.machine = s.machine AND q.state = s.state\n"
-            "  LEFT JOIN quarantine_states pq ON pq.machine = s.machine AND pq.state = s.prev\n"
-            "  WHERE s.prev IS NOT NULL AND s.prev <> s.state AND pq.state IS NULL\n"
+            f"  WHERE ({parked_in('state')}) AND s.prev IS NOT NULL AND s.prev <> s.state\n"
+            f"    AND NOT ({parked_in('prev')})\n"
             ")",
             "parked AS (\n"
             "  SELECT r.pos, r.machine, e.prev AS parked,\n"
