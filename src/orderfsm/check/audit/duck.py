@@ -206,7 +206,11 @@ def load(
     resolved: Columns | None = None
     long_field = (
         "CASE "
-        + " ".join(f"WHEN LENGTH({f}) > {MAX_FIELD} THEN '{f}'" for f in LONG_CHECKED)
+        # strlen (bytes, stored) first: LENGTH (characters) scans, and is never larger
+        + " ".join(
+            f"WHEN strlen({f}) > {MAX_FIELD} AND LENGTH({f}) > {MAX_FIELD} THEN '{f}'"
+            for f in LONG_CHECKED
+        )
         + " END"
     )
     for n, path in enumerate(files):
