@@ -122,41 +122,57 @@ def oracle(export: Export) -> list[Judged]:
             prev, remembered = entities[entity]  # type: ignore[index]
             if prev == cur:
                 continue
-            in_history = prev in machine.history_states
-            remembered = remembered if in_history else ""
-            if not _order_moves(machine, prev, cur, remembered, parent):
-                out.append(
-                    _classify(
-                        machine,
-                        line=line,
-                        oid=row.order_id,
-                        key=key,
-                        prev=prev,
-                        cur=cur,
-                        remembered=remembered,
-                    )
-                )
-            keep = (remembered if in_history else prev) if cur in machine.history_states else ""
-            entities[entity] = (cur, keep)  # type: ignore[index]
+            finding = _judge_like_orders(machine, prev, cur, remembered, parent)
+            if finding is not None:
+                kind, rule = finding
+                src, dst = machine.status(prev).code, machine.status(cur).code
+                sub = key[1] if key[0] == "r" else ""
+                out.append((kind, line, row.order_id, sub, machine.name, src, dst, rule))
+            entities[entity] = (cur, _memory(machine, prev, cur, remembered))  # type: ignore[index]
     return sorted(out)
 
 
-def _classify(
-    machine: CompiledMachine,
-    *,
-    line: int,
-    oid: str,
-    key: tuple[str, str],
-    prev: str,
-    cur: str,
-    remembered: str,
-) -> Judged:
+def _quarantine(machine: CompiledMachine) -> set[str]:
+    return {s.name for s in machine.states if s.quarantine}
+
+
+def _memory(machine: CompiledMachine, prev: str, cur: str, remembered: str) -> str:
+    """What the order remembers after ``prev -> cur``: a history state its entry (a
+    release into one: nothing known), a quarantine state where it was parked from."""
+    jail, history = _quarantine(machine), machine.history_states
+    if cur in jail:
+        return prev
+    if cur in history:
+        if prev in history:
+            return remembered
+        return "" if prev in jail else prev
+    return ""
+
+
+def _judge_like_orders(
+    machine: CompiledMachine, prev: str, cur: str, remembered: str, parent: str
+) -> tuple[str, str] | None:
+    """``None`` when an order gets from ``prev`` to ``cur`` in one step, else (kind, rule): an unknown platform status parks an order in the
+    quarantine state (a warning, never out of a final status) and a known one releases it,
+    judged as a direct change from where it was parked."""
+    jail = _quarantine(machine)
+    if cur in jail:
+        if machine.status(prev).final:
+            return ("illegal", "")
+        return ("quarantine", "quarantine")
+    if prev in jail:
+        if not remembered or remembered == cur:
+            return None
+        prev, remembered = remembered, ""
+    if prev not in machine.history_states:
+        remembered = ""
+    if _order_moves(machine, prev, cur, remembered, parent):
+        return None
     src, dst = machine.status(prev), machine.status(cur)
-    sub = key[1] if key[0] == "r" else ""
     path = shortest_path(machine, src, dst, machine.status(remembered) if remembered else None)
     if not src.final and not machine.has_edge(src, dst) and path is not None and len(path) > 1:
-        return ("skipped", line, oid, sub, machine.name, src.code, dst.code, "skipped steps")
-    return ("illegal", line, oid, sub, machine.name, src.code, dst.code, "")
+        return ("skipped", "skipped steps")
+    return ("illegal", "")
 
 
 def _without_rules(found: list[Judged]) -> list[Judged]:

@@ -136,7 +136,7 @@ def test_audit_exit_codes_and_json_shape(
     export.write_text("order_id,seq,status\nA,1,4\nA,2,12\nB,1,12\n", "utf-8")
     assert main(["audit", str(export), "--machine", "taobao_order", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"summary", "illegal", "warnings", "problems"}
+    assert set(data) == {"summary", "illegal", "warnings", "forced", "problems"}
     [bad] = data["illegal"]
     assert (bad["line"], bad["order_id"], bad["from"], bad["to"]) == (3, "A", 4, 12)
     assert bad["rule"] == "final statuses accept nothing"

@@ -10,8 +10,8 @@ repeated key. The standing fuzzers are ``tests/test_entry_point_fuzz.py``.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tracemalloc

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
     from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+    from orderfsm.orders.rows import HistoryRow, history_rows
     from orderfsm.orders.taobao import TaobaoOrder
 
 # Imported on first use (PEP 562), so `import orderfsm` loads only the errors and the
@@ -62,6 +63,8 @@ _LAZY = {
     "KaOrderView": "orderfsm.orders.ka",
     "KaTrade": "orderfsm.orders.ka",
     "derive_status": "orderfsm.orders.ka",
+    "HistoryRow": "orderfsm.orders.rows",
+    "history_rows": "orderfsm.orders.rows",
     "TaobaoOrder": "orderfsm.orders.taobao",
 }
 
@@ -88,6 +91,7 @@ __all__ = [
     "Change",
     "CompiledMachine",
     "ConcurrentModification",
+    "HistoryRow",
     "IcbuOrder",
     "IllegalTransition",
     "InvalidOrderState",
@@ -116,6 +120,7 @@ __all__ = [
     "compare_and_set_async",
     "derive_status",
     "describe",
+    "history_rows",
     "load",
     "must_intercept",
     "update_with_retry",

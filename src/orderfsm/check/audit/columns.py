@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from orderfsm.errors import OrderFsmError
+from orderfsm.orders.rows import VIAS
 
 SEQ_FALLBACKS = ("seq", "timestamp", "modify_time", "updated_at", "time")
 """Ordering columns tried, in order, when ``seq`` is not renamed and the file has no ``seq``."""
 
+INTEGER_SEQ = re.compile(r"-?[0-9]{1,18}\Z")
+"""An ordering value that makes the column numeric when the first row's is one (both
+engines; 64-bit like the SQL engine's ``BIGINT``)."""
+
 MAX_FIELD = 1024
 """Longest order id, sub-order id, ordering value or status the audit accepts (characters)."""
 
-Record = tuple[int, str, str, str, str | None, str | None]
+Record = tuple[int, str, str, str, str | None, str | None, str | None]
 """One row as the engines see it: ``(line, order_id, seq, status, sub_order_id,
-refund_status)``; the last two are ``None`` when the file has no such column, and a
-missing value in a present column is ``""``."""
+refund_status, via)``; the last three are ``None`` when the file has no such column, and
+a missing value in a present column is ``""``."""
+
+KNOWN_VIAS = frozenset(VIAS)
+"""The values of a ``via`` column (how the order took the row's status; see
+:mod:`orderfsm.orders.rows`). A row with a ``via`` observes one part of the order."""
 
 
 @dataclass(frozen=True, slots=True)
 class Columns:
     """The names of the columns (CSV) or keys (JSON Lines, Parquet) the audit reads.
 
-    ``order_id``, ``status`` and the ordering column ``seq`` are required; ``sub_order_id``
-    and ``refund_status`` are read when present (Taobao sub-order refunds, or KA sub-orders
-    keyed by order and sub-order); ``machine`` may name the machine the file follows.
+    ``order_id``, ``status`` and the ordering column ``seq`` are required; ``sub_order_id``,
+    ``refund_status`` and ``via`` are read when present (Taobao sub-orders and their
+    refunds, or KA sub-orders keyed by order and sub-order; how each step was taken);
+    ``machine`` may name the machine the file follows.
     """
 
     order_id: str = "order_id"
@@ -34,6 +45,7 @@ class Columns:
     sub_order_id: str = "sub_order_id"
     refund_status: str = "refund_status"
     machine: str = "machine"
+    via: str = "via"
 
     @classmethod
     def parse(cls, pairs: Mapping[str, str]) -> Columns:

@@ -12,22 +12,28 @@ message.
 
 from __future__ import annotations
 
+import csv
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from orderfsm.check.audit.columns import Columns, Record
+from orderfsm.check.audit.columns import INTEGER_SEQ, MAX_FIELD, Columns, Record
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.reader import (
+    FIELD_LIMIT,
     AuditInputError,
     Header,
     Note,
     Problem,
     check_fields,
     file_format,
+    jsonl_records,
+    open_csv,
     short,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
+from orderfsm.check.audit.rules import forced
 from orderfsm.check.audit.sql import AuditSql
 
 try:
@@ -66,6 +72,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
     picked = [c.order_id, c.seq, c.status]
     picked += [c.sub_order_id] if header.sub_order_id >= 0 else []
     picked += [c.refund_status] if header.refund_status >= 0 else []
+    picked += [c.via] if header.via >= 0 else []
     select = ", ".join(f"CAST({_q(n)} AS VARCHAR)" for n in picked)
     cursor = con.execute(
         f"SELECT {select} FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
@@ -76,9 +83,16 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
         for row in batch:
             number += 1
             oid, seq, status = (v if v is not None else "" for v in row[:3])
-            sub = row[3] if header.sub_order_id >= 0 else None
-            refund = row[-1] if header.refund_status >= 0 else None
-            if not check_fields((oid, seq, status), (c.order_id, c.seq, c.status), number, problem):
+            rest = list(row[3:])
+            sub = rest.pop(0) if header.sub_order_id >= 0 else None
+            refund = rest.pop(0) if header.refund_status >= 0 else None
+            via = rest.pop(0) if header.via >= 0 else None
+            if not check_fields(
+                (oid, seq, status, sub or "", refund or ""),
+                (c.order_id, c.seq, c.status, c.sub_order_id, c.refund_status),
+                number,
+                problem,
+            ):
                 continue
             yield (
                 number,
@@ -87,6 +101,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
                 status,
                 "" if sub is None and header.sub_order_id >= 0 else sub,
                 "" if refund is None and header.refund_status >= 0 else refund,
+                "" if via is None and header.via >= 0 else via,
             )
 
 
@@ -103,85 +118,176 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _reader(path: Path) -> tuple[str, list[Any]]:
-    fmt = file_format(path)
-    if fmt == "csv":
-        return (
-            "read_csv(?, header = true, delim = ',', quote = '\"', escape = '\"', "
-            "filename = true, all_varchar = true)",
-            [str(path)],
+LINE = "COALESCE(line, CAST(rowid + line_base AS BIGINT))"
+"""A row's line number in its file (see :func:`load`)."""
+
+ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via")
+"""The columns of table ``raw``, one per role (``seq`` as ``seq_raw``), all text."""
+
+LONG_CHECKED = ("order_id", "seq_raw", "status", "sub_order_id", "refund_status")
+"""The fields a row is dropped for when longer than ``MAX_FIELD``, in the stream
+reader's order (:func:`~orderfsm.check.audit.reader.check_fields`)."""
+
+
+def _csv_source(path: Path) -> str:
+    return (
+        f"read_csv({_literal(path)}, header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"filename = true, all_varchar = true, max_line_size = {FIELD_LIMIT})"
+    )
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _csv_picked(con: Any, path: Path, columns: Columns, note: Note) -> tuple[Columns, list[str]]:
+    """The header read as the stream engine reads it (same checks: a duplicated or
+    missing column, a byte-order mark), and DuckDB's columns picked by position."""
+    with open_csv(path, columns, note) as (_, header):
+        pass
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {_csv_source(path)}").fetchall()
+    except duckdb.Error as exc:
+        raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
+    names = [str(r[0]) for r in described if str(r[0]) != "filename"]
+    if len(names) != len(header.names):
+        raise AuditInputError(
+            f"{path}: line 1: DuckDB reads {len(names)} columns where the header names "
+            f"{len(header.names)}"
         )
-    if fmt == "jsonl":
-        return "read_json(?, format = 'newline_delimited', filename = true)", [str(path)]
-    return "read_parquet(?, filename = true)", [str(path)]
+    picked = [
+        f"CAST({_q(names[i])} AS VARCHAR)" if i >= 0 else "CAST(NULL AS VARCHAR)"
+        for i in header.positions
+    ]
+    return header.columns, [*picked, "CAST(NULL AS BIGINT)", "1", "filename"]
 
 
-def load(con: Any, files: Sequence[Path], columns: Columns, result: AuditResult) -> Columns:
-    """Create table ``raw`` (every file's rows, in order) and view ``history``; the columns."""
+def _jsonl_picked(
+    path: Path, columns: Columns, result: AuditResult, folder: Path, n: int
+) -> tuple[Columns, list[str], str]:
+    """JSON Lines through the stream engine's own reader (so values normalise exactly as
+    there, and bad lines are the same findings), written to a CSV DuckDB then reads."""
+    chosen: list[Columns] = []
+    file = str(path)
+
+    def problem(line: int, column: str, detail: str) -> None:
+        result.add(AuditFinding("input", file, line, "", "bad input", detail, column=column))
+
+    out = folder / f"{n}.csv"
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(("line", *ROLES))
+        for record in jsonl_records(path, columns, problem, result.note, chosen.append):
+            writer.writerow("" if v is None else v for v in record)
+    source = (
+        f"read_csv({_literal(out)}, header = true, delim = ',', quote = '\"', escape = '\"', "
+        "all_varchar = true)"
+    )
+    picked = [f"NULLIF({_q(role)}, '')" for role in ROLES]
+    name = _literal(path)
+    return (
+        chosen[0] if chosen else columns.resolve_seq([]),
+        [*picked, "CAST(line AS BIGINT)", "0", name],
+        source,
+    )
+
+
+def load(
+    con: Any, files: Sequence[Path], columns: Columns, result: AuditResult, folder: Path
+) -> Columns:
+    """Create table ``raw`` (every file's rows, in order, every field as text; ``long``
+    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and view
+    ``history`` (the rows the audit judges); the columns. ``folder`` holds JSON Lines
+    files converted to CSV.
+
+    A row's line is given (JSON Lines) or ``rowid + line_base``: ``line_base`` is a
+    constant per file (its header lines, less the rows of the files before it), so no
+    query joins to number rows."""
     resolved: Columns | None = None
+    long_field = (
+        "CASE "
+        # strlen (bytes, stored) first: LENGTH (characters) scans, and is never larger
+        + " ".join(
+            f"WHEN strlen({f}) > {MAX_FIELD} AND LENGTH({f}) > {MAX_FIELD} THEN '{f}'"
+            for f in LONG_CHECKED
+        )
+        + " END"
+    )
     for n, path in enumerate(files):
-        source, params = _reader(path)
-        try:
-            names = [
-                str(r[0])
-                for r in con.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall()
+        fmt = file_format(path)
+        if fmt == "csv":
+            resolved, picked = _csv_picked(con, path, columns, result.note)
+            source = _csv_source(path)
+        elif fmt == "jsonl":
+            resolved, picked, source = _jsonl_picked(path, columns, result, folder, n)
+        else:
+            resolved, picked = _parquet_picked(con, path, columns, result.note)
+            source = f"read_parquet({_literal(path)}, filename = true)"
+        before = 0 if n == 0 else con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
+        picked[-2] = str(int(picked[-2]) + 1 - before)
+        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "line", "line_base"]
+        select = ", ".join(
+            [
+                *(f"{e} AS {a}" for e, a in zip(picked, names, strict=False)),
+                f"{picked[-1]} AS filename",
             ]
-        except duckdb.Error as exc:
-            raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
-        names = [x for x in names if x != "filename"]
-        if names and names[0].startswith("\ufeff"):
-            raise AuditInputError(f"{path}: line 1: a byte-order mark DuckDB did not strip")
-        header = Header(str(path), names, columns, result.note)
-        c = resolved = header.columns
-        picked = [
-            f"CAST({_q(c.order_id)} AS VARCHAR) AS order_id",
-            f"{_q(c.seq)} AS seq_raw",
-            f"CAST({_q(c.status)} AS VARCHAR) AS status",
-            (
-                f"CAST({_q(c.sub_order_id)} AS VARCHAR)"
-                if header.sub_order_id >= 0
-                else "CAST(NULL AS VARCHAR)"
-            )
-            + " AS sub_order_id",
-            (
-                f"CAST({_q(c.refund_status)} AS VARCHAR)"
-                if header.refund_status >= 0
-                else "CAST(NULL AS VARCHAR)"
-            )
-            + " AS refund_status",
-            f"{n} AS file_index",
-            f"{1 if file_format(path) == 'csv' else 0} AS header_lines",
-            "filename",
-        ]
+        )
         verb = "CREATE TEMP TABLE raw AS" if n == 0 else "INSERT INTO raw"
         try:
-            con.execute(f"{verb} SELECT {', '.join(picked)} FROM {source}", params)
+            con.execute(
+                f"{verb} SELECT *, {long_field} AS long, {n} AS file_index "
+                f"FROM (SELECT {select} FROM {source})"
+            )
         except duckdb.Error as exc:
             raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
     assert resolved is not None
     con.execute(
-        "CREATE TEMP VIEW history AS SELECT r.filename AS file, "
-        "CAST(r.pos - s.start + 1 + r.header_lines AS BIGINT) AS line, r.pos, "
-        "r.order_id, r.sub_order_id, r.seq, r.status, r.refund_status "
-        "FROM (SELECT *, rowid AS pos, " + _seq_expression(con) + " AS seq FROM raw) r "
-        "JOIN (SELECT file_index, MIN(rowid) AS start FROM raw GROUP BY file_index) s "
-        "USING (file_index)"
+        f"CREATE TEMP VIEW history AS SELECT filename AS file, {LINE} AS line, rowid AS pos, "
+        f"order_id, sub_order_id, {_seq_expression(con)} AS seq, status, refund_status, via "
+        "FROM raw WHERE long IS NULL"
     )
     return resolved
 
 
+def _parquet_picked(
+    con: Any, path: Path, columns: Columns, note: Note
+) -> tuple[Columns, list[str]]:
+    names = parquet_columns(con, path)
+    header = Header(str(path), names, columns, note)
+    c = header.columns
+    at = (
+        (c.order_id, True),
+        (c.seq, True),
+        (c.status, True),
+        (c.sub_order_id, header.sub_order_id >= 0),
+        (c.refund_status, header.refund_status >= 0),
+        (c.via, header.via >= 0),
+    )
+    picked = [
+        f"CAST({_q(name)} AS VARCHAR)" if present else "CAST(NULL AS VARCHAR)"
+        for name, present in at
+    ]
+    return c, [*picked, "CAST(NULL AS BIGINT)", "0", "filename"]
+
+
 def _seq_expression(con: Any) -> str:
-    """``seq`` as integers when every value is one, else as text (the stream engine's rule)."""
-    kind = con.execute("SELECT typeof(seq_raw) FROM raw LIMIT 1").fetchone()
-    if kind is not None and kind[0] in ("VARCHAR",):
-        all_int = con.execute(
-            "SELECT bool_and(TRY_CAST(seq_raw AS BIGINT) IS NOT NULL OR seq_raw IS NULL "
-            "OR seq_raw = '') FROM raw"
-        ).fetchone()
-        if all_int is not None and all_int[0]:
-            return "CAST(NULLIF(seq_raw, '') AS BIGINT)"
-        return "NULLIF(seq_raw, '')"
-    return "seq_raw"
+    """``seq`` as integers when the first usable row's is one, else as text: the stream
+    engine's rule (a later value that is not an integer is then a problem, not text)."""
+    first = con.execute(
+        "SELECT seq_raw FROM raw WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
+        "AND COALESCE(seq_raw, '') <> '' ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    if first is not None and INTEGER_SEQ.match(first[0]):
+        return (
+            "CASE WHEN regexp_full_match(seq_raw, '-?[0-9]{1,18}') AND LENGTH(seq_raw) < 19 "
+            "THEN CAST(seq_raw AS BIGINT) END"
+        )
+    return "NULLIF(seq_raw, '')"
+
+
+def _raw_seq(con: Any, pos: int) -> str:
+    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE rowid = ?", [pos]).fetchone()
+    return "" if row is None else str(row[0])
 
 
 def _one_pass(sql: AuditSql) -> str:
@@ -191,11 +297,16 @@ def _one_pass(sql: AuditSql) -> str:
     select = f"""SELECT * FROM (
   SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
     verdict, {none} AS problem, {none} AS raw, 0 AS n, 0 AS m
-  FROM judged WHERE verdict IS NOT NULL
+  FROM judged WHERE verdict IS NOT NULL OR kind = 'forced'
   UNION ALL
   SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
-    NULL, problem, raw, 0, 0
+    NULL, problem,
+    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END, 0, 0
   FROM problems
+  UNION ALL
+  SELECT 'finding', 'input', filename, {LINE}, rowid, '', NULL, NULL, {none}, {none},
+    NULL, 'long', long, 0, 0
+  FROM raw WHERE long IS NOT NULL
   UNION ALL
   SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
     COUNT(*), 0
@@ -221,7 +332,13 @@ def audit_duckdb(
 ) -> AuditResult:
     """Run the audit in DuckDB; findings and counts as the stream engine reports them."""
     con = connect()
-    c = load(con, files, columns, result)
+    with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
+        c = load(con, files, columns, result, Path(folder))
+        return _run(con, parts, c, result)
+
+
+def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult:
+    """The audit query over the loaded ``history``, read into ``result``."""
     sql = AuditSql(parts)
     for table in sql.tables():
         name = table.split(" ", 1)[0]
@@ -234,11 +351,22 @@ def audit_duckdb(
         "status": c.status,
         "sub_order_id": c.sub_order_id,
         "refund_status": c.refund_status,
+        "via": c.via,
+        "parent": c.status,
+        "long": "",
     }
+    long_role = {
+        "order_id": c.order_id,
+        "seq_raw": c.seq,
+        "status": c.status,
+        "sub_order_id": c.sub_order_id,
+        "refund_status": c.refund_status,
+    }
+    main = parts.main.machine.name
     # in batches: an export where every row is illegal must not be held whole
     while batch := cursor.fetchmany(10_000):
         for row in batch:
-            what, kind, file, line, _pos, oid, sub, machine, src, dst, verdict, problem, raw = row[
+            what, kind, file, line, pos, oid, sub, machine, src, dst, verdict, problem, raw = row[
                 :13
             ]
             n, m = row[13:]
@@ -249,19 +377,37 @@ def audit_duckdb(
             elif what == "taken":
                 result.taken[(machine, src, dst)] += int(n)
                 result.steps += int(n)
+            elif kind == "input" and problem == "long":
+                name = long_role[raw]
+                length = con.execute(
+                    f"SELECT LENGTH({raw}) FROM raw WHERE rowid = ?", [pos]
+                ).fetchone()
+                detail = f"{name} is longer than {MAX_FIELD} characters ({length[0]})"
+                result.add(AuditFinding("input", file, line, "", "bad input", detail, column=name))
             elif kind == "input":
+                shown = short("" if raw is None else raw)
+                if problem == "seq" and len(result.problems) < result.keep:
+                    raw = _raw_seq(con, pos)  # only for findings shown: the detail
+                    shown = short(raw)
                 detail = {
                     "order_id": "empty order id",
-                    "seq": f"empty {c.seq}",
+                    "seq": f"empty {c.seq}"
+                    if not raw
+                    else f"{c.seq} {shown} is not an integer like the first row's",
                     "sub_order_id": "a refund status without a sub-order id",
-                }.get(problem, f"unknown {machine} status {short('' if raw is None else raw)}")
+                    "via": f"unknown {c.via} {shown}",
+                    "parent": f"unknown {main} status {shown}",
+                }.get(problem, f"unknown {machine} status {shown}")
                 result.add(
                     AuditFinding(
                         "input", file, line, oid, "bad input", detail, column=role[problem]
                     )
                 )
             else:
-                v = sql.verdicts[verdict]
+                v = None if verdict is None else sql.verdicts[verdict]
+                if kind == "forced":
+                    v = forced(v)
+                assert v is not None
                 state = names[machine].table.state
                 result.add(
                     AuditFinding(

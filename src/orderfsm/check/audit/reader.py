@@ -26,8 +26,10 @@ from orderfsm.errors import OrderFsmError
 Problem = Callable[[int, str, str], None]
 Note = Callable[[str], None]
 
-FIELD_LIMIT = 1 << 24
-"""Largest CSV field parsed (16 MiB); longer is a problem on its line, not a crash."""
+FIELD_LIMIT = 1 << 20
+"""Largest CSV field the stream engine parses, and longest line DuckDB reads (1 MiB): a
+file with a longer one (typically an unterminated quote) cannot be audited (exit 2) in
+either engine. (DuckDB left to its own line limit spends minutes on a 1.5 MB line.)"""
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -35,6 +37,17 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 class AuditInputError(OrderFsmError):
     """The export cannot be audited at all (missing file, header or column, bad ordering)."""
+
+
+def unreadable_csv(file: str, line: int, exc: csv.Error) -> AuditInputError:
+    """The error for a CSV the csv module cannot parse past ``line`` (a field over
+    :data:`FIELD_LIMIT`: an unterminated quote swallowing the rest of the file)."""
+    text = str(exc)
+    if "field limit" in text:
+        text += f" ({FIELD_LIMIT} characters: an unterminated quote?)"
+    elif "unexpected end of data" in text:
+        text += " (an unterminated quote)"
+    return AuditInputError(f"{file}: line {line}: cannot read as CSV: {text}")
 
 
 def file_format(path: Path) -> str:
@@ -69,6 +82,7 @@ class Header:
 
     def __init__(self, file: str, names: list[str], columns: Columns, note: Note) -> None:
         columns = columns.resolve_seq(names)
+        self.names = names
         missing = [c for c in columns.required if c not in names]
         if missing:
             raise AuditInputError(
@@ -89,12 +103,24 @@ class Header:
         self.refund_status = (
             names.index(columns.refund_status) if columns.refund_status in names else -1
         )
-        self.width = (
-            max(self.order_id, self.seq, self.status, self.sub_order_id, self.refund_status) + 1
-        )
+        self.via = names.index(columns.via) if columns.via in names else -1
+        self.width = max(self.positions) + 1
         ignored = [n for n in names if n not in _roles(columns)]
         if ignored:
             note(f"{file}: ignored columns: {', '.join(short(n, 30) for n in ignored)}")
+
+    @property
+    def positions(self) -> tuple[int, int, int, int, int, int]:
+        """Where each role sits (``-1``: absent): order id, seq, status, sub-order id,
+        refund status, via."""
+        return (
+            self.order_id,
+            self.seq,
+            self.status,
+            self.sub_order_id,
+            self.refund_status,
+            self.via,
+        )
 
 
 def _roles(columns: Columns) -> set[str]:
@@ -105,6 +131,7 @@ def _roles(columns: Columns) -> set[str]:
         columns.sub_order_id,
         columns.refund_status,
         columns.machine,
+        columns.via,
     }
 
 
@@ -126,7 +153,7 @@ def check_fields(
 def csv_records(path: Path, columns: Columns, problem: Problem, note: Note) -> Iterator[Record]:
     """The rows of a CSV export with a header row (any dialect csv.reader reads by default)."""
     with open_csv(path, columns, note) as (reader, header):
-        yield from csv_rows(reader, header, problem)
+        yield from csv_rows(reader, header, problem, str(path))
 
 
 CsvReader = Any
@@ -135,7 +162,10 @@ CsvReader = Any
 
 @contextmanager
 def open_csv(path: Path, columns: Columns, note: Note) -> Iterator[tuple[CsvReader, Header]]:
-    """A ``csv.reader`` positioned after the header row, and the checked header."""
+    """A ``csv.reader`` positioned after the header row, and the checked header.
+
+    The reader is strict, as DuckDB's is: a quote that does not close a quoted field (or
+    never closes) makes the file unreadable rather than one odd field."""
     file = str(path)
     csv.field_size_limit(FIELD_LIMIT)
     try:
@@ -143,7 +173,7 @@ def open_csv(path: Path, columns: Columns, note: Note) -> Iterator[tuple[CsvRead
     except OSError as exc:
         raise AuditInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, strict=True)
         names: list[str] = []
         while not names:
             try:
@@ -151,23 +181,20 @@ def open_csv(path: Path, columns: Columns, note: Note) -> Iterator[tuple[CsvRead
             except StopIteration:
                 raise AuditInputError(f"{file}: no header row (the file is empty)") from None
             except csv.Error as exc:
-                raise AuditInputError(f"{file}: line {reader.line_num}: {exc}") from None
+                raise unreadable_csv(file, reader.line_num, exc) from None
         if names[0].startswith("\ufeff"):
             names[0] = names[0][1:]
         yield reader, Header(file, names, columns, note)
 
 
-def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Record]:
-    """The records of an open CSV export (see :func:`open_csv`)."""
+def csv_rows(
+    reader: CsvReader, header: Header, problem: Problem, file: str = ""
+) -> Iterator[Record]:
+    """The records of an open CSV export (see :func:`open_csv`); a row the csv module
+    cannot parse raises :class:`AuditInputError`."""
     c = header.columns
-    io, iq, ist, isub, iref, width = (
-        header.order_id,
-        header.seq,
-        header.status,
-        header.sub_order_id,
-        header.refund_status,
-        header.width,
-    )
+    io, iq, ist, isub, iref, ivia = header.positions
+    width = header.width
     while True:
         start = reader.line_num + 1
         try:
@@ -175,8 +202,7 @@ def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Re
         except StopIteration:
             return
         except csv.Error as exc:
-            problem(start, "", f"not a CSV row: {exc}")
-            continue
+            raise unreadable_csv(file, start, exc) from None
         if len(row) < width:
             if row:  # blank lines are skipped
                 problem(start, "", f"the row has {len(row)} fields, the header names {width}")
@@ -184,6 +210,7 @@ def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Re
         oid, seq, status = row[io], row[iq], row[ist]
         sub = row[isub] if isub >= 0 else None
         refund = row[iref] if iref >= 0 else None
+        via = row[ivia] if ivia >= 0 else None
         if not (
             len(oid) <= 64
             and len(status) <= 64
@@ -192,15 +219,12 @@ def csv_rows(reader: CsvReader, header: Header, problem: Problem) -> Iterator[Re
             and status.isascii()
         ) and not check_fields((oid, seq, status), (c.order_id, c.seq, c.status), start, problem):
             continue
+        extra = (sub or "", refund or "")
         if (
-            sub is not None
-            and (len(sub) > 64 or not sub.isascii())
-            and not check_fields(
-                (sub, refund or ""), (c.sub_order_id, c.refund_status), start, problem
-            )
-        ):
+            len(extra[0]) > 64 or len(extra[1]) > 64 or not (extra[0] + extra[1]).isascii()
+        ) and not check_fields(extra, (c.sub_order_id, c.refund_status), start, problem):
             continue
-        yield (start, oid, seq, status, sub, refund)
+        yield (start, oid, seq, status, sub, refund, via)
 
 
 def _scalar(value: object) -> str | None:
@@ -214,15 +238,27 @@ def _scalar(value: object) -> str | None:
     return None
 
 
-def jsonl_records(path: Path, columns: Columns, problem: Problem, note: Note) -> Iterator[Record]:
-    """The rows of a JSON Lines export: one object per line, keys named like CSV columns."""
+def jsonl_records(
+    path: Path,
+    columns: Columns,
+    problem: Problem,
+    note: Note,
+    resolved: Callable[[Columns], None] | None = None,
+) -> Iterator[Record]:
+    """The rows of a JSON Lines export: one object per line, keys named like CSV columns.
+
+    Values normalise to the text a CSV export would carry: text as it is, numbers as
+    Python writes them (``10``, ``1.5``), ``null`` as empty; ``true``/``false``, arrays and
+    objects are problems, and so is text that is not valid Unicode (a lone surrogate).
+    ``resolved`` hears the columns once the first object has named the ordering column.
+    """
     file = str(path)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise AuditInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     ignored: set[str] = set()
-    resolved: Columns | None = None
+    chosen: Columns | None = None
     with handle:
         for number, raw in enumerate(handle, start=1):
             data = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
@@ -244,10 +280,12 @@ def jsonl_records(path: Path, columns: Columns, problem: Problem, note: Note) ->
             if not isinstance(item, dict):
                 problem(number, "", f"expected a JSON object, got {type(item).__name__}")
                 continue
-            if resolved is None:
-                resolved = columns.resolve_seq(list(item))
-            record = _json_record(number, item, resolved, problem)
-            new = set(item) - _roles(resolved) - ignored
+            if chosen is None:
+                chosen = columns.resolve_seq(list(item))
+                if resolved is not None:
+                    resolved(chosen)
+            record = _json_record(number, item, chosen, problem)
+            new = set(item) - _roles(chosen) - ignored
             if new and len(ignored) < 20:
                 ignored |= new
                 note(f"{file}: ignored keys: {', '.join(sorted(short(k, 30) for k in new))}")
@@ -265,6 +303,7 @@ def _json_record(
         (c.status, True),
         (c.sub_order_id, False),
         (c.refund_status, False),
+        (c.via, False),
     ):
         if name not in item:
             if required:
@@ -279,7 +318,11 @@ def _json_record(
         if len(value) > MAX_FIELD:
             problem(number, name, f"{name} is longer than {MAX_FIELD} characters ({len(value)})")
             return None
+        at = bad_utf8(value)
+        if at is not None:
+            problem(number, name, f"{name} is not valid Unicode (character {at + 1})")
+            return None
         values.append(value)
-    oid, seq, status, sub, refund = values
+    oid, seq, status, sub, refund, via = values
     assert oid is not None and seq is not None and status is not None
-    return (number, oid, seq, status, sub, refund)
+    return (number, oid, seq, status, sub, refund, via)

@@ -15,7 +15,10 @@ from typing import Any, Literal
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.table import Code
 
-FindingKind = Literal["illegal", "skipped", "input"]
+FindingKind = Literal["illegal", "skipped", "quarantine", "forced", "input"]
+"""``illegal`` fails the audit; ``skipped`` and ``quarantine`` are warnings; ``forced`` is
+a change the order recorded as forced by its caller (``via`` column), listed on its own
+whatever the rules say of it; ``input`` is a row that could not be used (fails)."""
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -23,7 +26,8 @@ EXIT_FINDINGS = 1
 
 @dataclass(frozen=True, slots=True)
 class AuditFinding:
-    """One illegal step, skipped-steps warning, or row the audit could not use.
+    """One illegal step, warning (skipped steps, quarantine), forced step, or row the audit
+    could not use.
 
     ``source``/``target`` are the platform's codes (``from``/``to`` in JSON); an input
     problem has neither, and names the ``column`` instead.
@@ -75,6 +79,7 @@ class AuditResult:
     steps: int = 0
     illegal: list[AuditFinding] = field(default_factory=list)
     warnings: list[AuditFinding] = field(default_factory=list)
+    forced: list[AuditFinding] = field(default_factory=list)
     problems: list[AuditFinding] = field(default_factory=list)
     counts: Counter[FindingKind] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
@@ -82,7 +87,7 @@ class AuditResult:
     """``(machine, from, to)`` status names -> how many times orders changed so (any verdict)."""
     judged: Counter[tuple[str, str, str, FindingKind]] = field(default_factory=Counter)
     """``(machine, from, to, kind)`` status names -> how many of those changes were
-    ``illegal`` or ``skipped``, each judged in its own context (the overlay draws these)."""
+    ``illegal``, ``skipped``, ``quarantine`` or ``forced``, each judged in its own context (the overlay draws these)."""
     non_final: Counter[tuple[str, str]] = field(default_factory=Counter)
     """``(machine, status name)`` -> how many orders (or sub-orders) ended there, not final."""
     notes: list[str] = field(default_factory=list)
@@ -96,9 +101,13 @@ class AuditResult:
             m = self.machines.get(finding.machine, self.machine)
             src, dst = m.status(finding.source).name, m.status(finding.target).name
             self.judged[(finding.machine, src, dst, finding.kind)] += 1
-        held = {"illegal": self.illegal, "skipped": self.warnings, "input": self.problems}[
-            finding.kind
-        ]
+        held = {
+            "illegal": self.illegal,
+            "skipped": self.warnings,
+            "quarantine": self.warnings,
+            "forced": self.forced,
+            "input": self.problems,
+        }[finding.kind]
         if len(held) < self.keep:
             held.append(finding)
             if self.listener is not None:
@@ -126,6 +135,8 @@ class AuditResult:
             "steps": self.steps,
             "illegal": self.counts["illegal"],
             "skipped": self.counts["skipped"],
+            "quarantine": self.counts["quarantine"],
+            "forced": self.counts["forced"],
             "input_problems": self.counts["input"],
             "by_rule": dict(sorted(self.rules.items())),
             "non_final": [
@@ -139,6 +150,7 @@ class AuditResult:
             "shown": {
                 "illegal": len(self.illegal),
                 "warnings": len(self.warnings),
+                "forced": len(self.forced),
                 "problems": len(self.problems),
             },
             "notes": list(self.notes),
@@ -149,6 +161,7 @@ class AuditResult:
             "summary": self.summary(),
             "illegal": [f.to_json() for f in self.illegal],
             "warnings": [f.to_json() for f in self.warnings],
+            "forced": [f.to_json() for f in self.forced],
             "problems": [f.to_json() for f in self.problems],
         }
 
@@ -157,7 +170,8 @@ class AuditResult:
             f"orderfsm audit ({self.machine.name}, {self.engine} engine): {self.rows} rows, "
             f"{self.orders} orders, {self.steps} status changes",
             f"  illegal: {self.counts['illegal']}, skipped steps (warnings): "
-            f"{self.counts['skipped']}, rows not usable: {self.counts['input']}",
+            f"{self.counts['skipped']}, quarantine (warnings): {self.counts['quarantine']}, "
+            f"forced: {self.counts['forced']}, rows not usable: {self.counts['input']}",
         ]
         for rule, n in sorted(self.rules.items()):
             lines.append(f"  {n:>8}  {rule}")
@@ -167,16 +181,16 @@ class AuditResult:
                 f"{self.code(m, s)} ({m}): {n}" for (m, s), n in sorted(self.non_final.items())
             )
             lines.append(f"  {ending} ended in a non-final status: {parts}")
-        held_lists: tuple[tuple[FindingKind, list[AuditFinding]], ...] = (
-            ("illegal", self.illegal),
-            ("skipped", self.warnings),
-            ("input", self.problems),
+        held_lists: tuple[tuple[str, int, list[AuditFinding]], ...] = (
+            ("illegal", self.counts["illegal"], self.illegal),
+            ("warning", self.counts["skipped"] + self.counts["quarantine"], self.warnings),
+            ("forced", self.counts["forced"], self.forced),
+            ("input", self.counts["input"], self.problems),
         )
-        for kind, held in held_lists:
-            if self.counts[kind] > len(held):
+        for kind, count, held in held_lists:
+            if count > len(held):
                 lines.append(
-                    f"  showing the first {len(held)} of {self.counts[kind]} {kind} findings "
-                    "(--max-findings)"
+                    f"  showing the first {len(held)} of {count} {kind} findings (--max-findings)"
                 )
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.append("FAILED" if self.exit_code else "OK")

@@ -16,6 +16,14 @@ one only back to the remembered status); otherwise it is **illegal**, naming the
 breaks: the guard that refuses the only edge, "final statuses accept nothing", or the
 transition table's empty cell.
 
+A quarantine state (Taobao ``OTHER_STATUS(9)``: a status the platform does not enumerate)
+has no table edges: an order is parked there by an unknown status and released by a
+known one (:mod:`orderfsm.ingest.apply`). A change **into** it is a ``quarantine``
+warning, except out of a final status (illegal: final statuses accept nothing). A change
+**out of** it (the release) is judged as a direct change from the status the order held
+before it was parked (``StepKey.remembered``): back there is no change, a final status
+releases nowhere, and an order first seen parked may have been parked from anywhere.
+
 Both engines use the same relation: the stream engine looks verdicts up (cached), the SQL
 engine joins the full enumeration (:meth:`StepRules.verdicts`) as a ``VALUES`` table.
 """
@@ -31,10 +39,12 @@ from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.paths import shortest_path
 from orderfsm.model.table import State
 
-Kind = Literal["illegal", "skipped"]
+Kind = Literal["illegal", "skipped", "quarantine", "forced"]
 
 FINAL_RULE = "final statuses accept nothing"
 TABLE_RULE = "the transition table"
+QUARANTINE_RULE = "quarantine"
+FORCED_RULE = "forced by the caller"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +60,20 @@ class Verdict:
     path: tuple[str, ...] = ()
 
 
+def forced(verdict: Verdict | None) -> Verdict:
+    """A change the order recorded as forced (``via="forced"``): its own kind of finding,
+    saying what the rules would have said of it."""
+    if verdict is None:
+        return Verdict("forced", FORCED_RULE, "recorded as forced (the rules allow it)")
+    return Verdict("forced", FORCED_RULE, f"recorded as forced: {verdict.kind}: {verdict.detail}")
+
+
 @dataclass(frozen=True, slots=True)
 class StepKey:
-    """One change in its observed context; ``""`` means not applicable or unknown."""
+    """One change in its observed context; ``""`` means not applicable or unknown.
+
+    ``remembered`` is the status a history state was entered from, or, for a change out
+    of a quarantine state, the status the order was parked from."""
 
     src: str
     dst: str
@@ -66,7 +87,26 @@ class StepRules:
     def __init__(self, machine: CompiledMachine) -> None:
         self.machine = machine
         self.history_states = machine.history_states
+        self.quarantine = frozenset(s.name for s in machine.states if s.quarantine)
+        self.remembering = self.history_states | self.quarantine
+        """Statuses whose changes out are judged with ``StepKey.remembered``."""
         self._cache: dict[StepKey, Verdict | None] = {}
+
+    def memory(self, prev: str, name: str, remembered: str) -> str:
+        """What an order remembers after the change ``prev -> name`` (``remembered``:
+        before it; ``""`` is nothing).
+
+        Entering a quarantine state remembers where it was parked from; entering a history
+        state from a plain status remembers that status, and moving within history states
+        keeps it; a history state entered by a release remembers nothing known.
+        """
+        if name in self.quarantine:
+            return remembered if prev in self.quarantine else prev
+        if name in self.history_states:
+            if prev in self.history_states:
+                return remembered
+            return "" if prev in self.quarantine else prev
+        return ""
 
     def judge(self, key: StepKey) -> Verdict | None:
         """``None`` when the change is one legal step, else why not."""
@@ -91,6 +131,36 @@ class StepRules:
                 yield parent, variables, history
 
     def _judge(self, key: StepKey) -> Verdict | None:
+        if key.dst in self.quarantine and key.src not in self.quarantine:
+            return self._parked(key)
+        if key.src in self.quarantine and key.dst not in self.quarantine:
+            return self._released(key)
+        return self._judge_step(key)
+
+    def _parked(self, key: StepKey) -> Verdict | None:
+        src, dst = self.machine.status(key.src), self.machine.status(key.dst)
+        if src.final:
+            return Verdict(
+                "illegal", FINAL_RULE, f"{src} is final: {FINAL_RULE} (not even quarantine)"
+            )
+        return Verdict(
+            "quarantine",
+            QUARANTINE_RULE,
+            f"parked in {dst} from {src}: the platform sent a status the machine does not know",
+        )
+
+    def _released(self, key: StepKey) -> Verdict | None:
+        if not key.remembered or key.remembered == key.dst:
+            return None  # parked from anywhere, or back where it was parked from
+        m = self.machine
+        parked = m.status(key.remembered)
+        verdict = self._judge_step(StepKey(key.remembered, key.dst, "", key.parent))
+        if verdict is None:
+            return None
+        released = f"released from {m.status(key.src)}, judged from {parked}: "
+        return Verdict(verdict.kind, verdict.rule, released + verdict.detail, verdict.path)
+
+    def _judge_step(self, key: StepKey) -> Verdict | None:
         m = self.machine
         src, dst = m.status(key.src), m.status(key.dst)
         refusal: TransitionRejected | None = None
@@ -131,8 +201,8 @@ class StepRules:
         parents = ("", *(s.name for s in m.parent.states)) if m.parent else ("",)
         for src in m.states:
             remembered: tuple[str, ...] = ("",)
-            if src.name in self.history_states:
-                remembered = ("", *(s.name for s in m.states))
+            if src.name in self.remembering:
+                remembered = ("", *(s.name for s in m.states if s.name not in self.quarantine))
             for dst in m.states:
                 if dst == src:
                     continue

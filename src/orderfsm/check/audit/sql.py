@@ -1,18 +1,23 @@
 """The audit as one portable SQL query: the same verdicts as the stream engine, set-based.
 
 The query reads a relation ``history(file, line, pos, order_id, sub_order_id, seq, status,
-refund_status)``: one row per exported row, ``pos`` its position across all files (ties
-in ``seq`` keep it), ``sub_order_id``/``refund_status`` NULL when the export has none.
+refund_status, via)``: one row per exported row, ``pos`` its position across all files
+(ties in ``seq`` keep it), ``sub_order_id``/``refund_status``/``via`` NULL when the export
+has none.
 It carries the machine as data: every spelling of every status, the history states, the
 final statuses, and every change that is not one legal step with its verdict
 (:meth:`StepRules.verdicts`, computed from the pure core). It then
 
-1. resolves each row's statuses (order and refund parts, the refund's parent status),
+1. resolves each row's statuses (order, sub-order and refund parts, the refund's parent
+   status; a row with a ``via`` observes one part),
 2. keeps the changes (``LAG`` over each order's, or sub-order's, rows by ``seq, pos``),
 3. finds what a history state remembers (a running count of non-history rows makes
    runs; ``FIRST_VALUE`` of the run is the status it was entered from); a machine
    without history states skips these windows,
-4. joins the verdicts: an unmatched change is legal.
+4. for a change out of a quarantine state, finds the status the order was parked from
+   (the latest change into it: rare rows, joined; machines without one skip this),
+5. joins the verdicts: an unmatched change is legal; a ``via`` of ``forced`` makes the
+   change a ``forced`` finding whatever its verdict.
 
 Written for DuckDB and Spark SQL alike, so it avoids what differs between them: no
 ``QUALIFY``, no ``IGNORE NULLS``, no ``::`` casts, no ``VARCHAR`` (``STRING`` is in both),
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from orderfsm.check.audit.columns import KNOWN_VIAS
 from orderfsm.check.audit.parts import Part, Parts
 from orderfsm.check.audit.rules import Verdict
 
@@ -98,9 +104,13 @@ class AuditSql:
         ]
         history = [(part.machine.name, s) for part in self._parts for s in sorted(part.history)]
         final = [(part.machine.name, s) for part in self._parts for s in sorted(part.final)]
+        quarantine = [
+            (part.machine.name, s) for part in self._parts for s in sorted(part.rules.quarantine)
+        ]
         return [
             _values("spellings", ("machine", "spelling", "state"), spellings),
             _values("history_states", ("machine", "state"), history),
+            _values("quarantine_states", ("machine", "state"), quarantine),
             _values("final_states", ("machine", "state"), final),
             _values("verdicts", VERDICT_COLUMNS, self._verdict_rows),
         ]
@@ -109,25 +119,35 @@ class AuditSql:
         """CTEs from ``history`` to ``judged`` (every change) and ``problems`` (unusable rows)."""
         main = literal(self.parts.main.machine.name)
         refund = self.parts.refund
-        main_sub = "CAST(NULL AS STRING)" if refund else "h.sub_order_id"
+        one_part = "COALESCE(h.via, '') <> ''"
+        if refund is None:
+            main_sub, main_where = "h.sub_order_id", ""
+        else:  # with a via, a sub-order id names the sub-order's own status
+            main_sub = f"CASE WHEN {one_part} AND h.sub_order_id <> '' THEN h.sub_order_id END"
+            main_where = f"\n  WHERE NOT ({one_part} AND COALESCE(h.refund_status, '') <> '')"
         observed = [
             f"  SELECT {main} AS machine, h.file, h.line, h.pos, h.order_id, {main_sub} AS "
-            "sub_order_id, h.seq, h.status AS raw, CAST(NULL AS STRING) AS parent_raw\n"
-            "  FROM history h"
+            "sub_order_id, h.seq, h.status AS raw, CAST(NULL AS STRING) AS parent_raw,\n"
+            f"    h.via, 1 AS reports\n  FROM history h{main_where}"
         ]
         if refund is not None:
             observed.append(
                 f"  SELECT {literal(refund.machine.name)} AS machine, h.file, h.line, h.pos, "
                 "h.order_id, h.sub_order_id, h.seq, h.refund_status AS raw, h.status AS "
-                "parent_raw\n  FROM history h\n"
+                f"parent_raw,\n    h.via, CASE WHEN {one_part} THEN 1 ELSE 0 END AS reports\n"
+                "  FROM history h\n"
                 "  WHERE h.refund_status IS NOT NULL AND h.refund_status <> ''"
             )
+        vias = ", ".join(literal(v) for v in sorted(KNOWN_VIAS))
         entity = "PARTITION BY machine, order_id, sub_key ORDER BY seq, pos"
         ctes = [
             "observed AS (\n" + "\n  UNION ALL\n".join(observed) + "\n)",
             "resolved AS (\n"
             "  SELECT o.*, s.state, COALESCE(p.state, '') AS parent,\n"
-            "    COALESCE(o.sub_order_id, '') AS sub_key\n"
+            "    COALESCE(o.sub_order_id, '') AS sub_key,\n"
+            "    CASE WHEN o.reports = 1 AND o.machine <> "
+            f"{main} AND COALESCE(o.parent_raw, '') <> ''\n"
+            "      AND p.state IS NULL THEN 1 ELSE 0 END AS bad_parent\n"
             "  FROM observed o\n"
             "  LEFT JOIN spellings s ON s.machine = o.machine AND s.spelling = o.raw\n"
             f"  LEFT JOIN spellings p ON p.machine = {main} AND p.spelling = o.parent_raw\n"
@@ -135,11 +155,14 @@ class AuditSql:
             "problems AS (\n"
             "  SELECT * FROM (\n"
             "    SELECT file, line, pos, COALESCE(order_id, '') AS order_id, sub_order_id,\n"
-            "      machine, raw,\n"
+            "      machine, raw, parent_raw, via,\n"
             "      CASE\n"
-            f"        WHEN order_id IS NULL OR order_id = '' THEN CASE WHEN machine = {main} "
+            "        WHEN order_id IS NULL OR order_id = '' THEN CASE WHEN reports = 1 "
             "THEN 'order_id' END\n"
-            f"        WHEN seq IS NULL THEN CASE WHEN machine = {main} THEN 'seq' END\n"
+            "        WHEN seq IS NULL THEN CASE WHEN reports = 1 THEN 'seq' END\n"
+            f"        WHEN COALESCE(via, '') <> '' AND via NOT IN ({vias})\n"
+            "          THEN CASE WHEN reports = 1 THEN 'via' END\n"
+            "        WHEN bad_parent = 1 THEN 'parent'\n"
             f"        WHEN machine <> {main} AND (sub_order_id IS NULL OR sub_order_id = '')\n"
             "          THEN 'sub_order_id'\n"
             f"        WHEN state IS NULL THEN CASE WHEN machine = {main} THEN 'status'\n"
@@ -149,10 +172,13 @@ class AuditSql:
             "  ) x\n"
             "  WHERE problem IS NOT NULL\n"
             ")",
-            "usable AS (\n"
-            "  SELECT * FROM resolved\n"
+            "usable AS (\n"  # only what later steps read: the changes are materialised
+            "  SELECT machine, file, line, pos, order_id, sub_order_id, seq, via, state, parent,\n"
+            "    sub_key\n"
+            "  FROM resolved\n"
             "  WHERE state IS NOT NULL AND order_id IS NOT NULL AND order_id <> ''\n"
-            "    AND seq IS NOT NULL\n"
+            f"    AND seq IS NOT NULL AND bad_parent = 0\n"
+            f"    AND (COALESCE(via, '') = '' OR via IN ({vias}))\n"
             f"    AND (machine = {main} OR (sub_order_id IS NOT NULL AND sub_order_id <> ''))\n"
             ")",
             "changes AS (\n"
@@ -161,16 +187,69 @@ class AuditSql:
             "  FROM usable u\n"
             ")",
             *(self._remembering_ctes(entity) if self._has_history else self._plain_ctes()),
-            "judged AS (\n"
-            "  SELECT s.file, s.line, s.pos, s.order_id, s.sub_order_id, s.machine,\n"
-            "    s.prev AS src, s.state AS dst, v.verdict, v.kind, v.rule\n"
-            "  FROM steps s\n"
-            "  LEFT JOIN verdicts v ON v.machine = s.machine AND v.src = s.prev\n"
-            "    AND v.dst = s.state AND v.remembered = s.remembered AND v.parent = s.parent\n"
-            "  WHERE s.prev IS NOT NULL AND s.prev <> s.state\n"
-            ")",
+            *(self._parked_ctes() if self._has_quarantine else []),
+            self._judged_cte(),
         ]
         return [(cte.split(" ", 1)[0], cte) for cte in ctes]
+
+    def _judged_cte(self) -> str:
+        remembered = "COALESCE(p.parked, s.remembered)" if self._has_quarantine else "s.remembered"
+        parked = (
+            "  LEFT JOIN parked p ON p.pos = s.pos AND p.machine = s.machine AND p.latest = 1\n"
+            if self._has_quarantine
+            else ""
+        )
+        return (
+            "judged AS (\n"
+            "  SELECT s.file, s.line, s.pos, s.order_id, s.sub_order_id, s.machine,\n"
+            "    s.prev AS src, s.state AS dst, v.verdict,\n"
+            "    CASE WHEN s.via = 'forced' THEN 'forced' ELSE v.kind END AS kind, v.rule\n"
+            "  FROM steps s\n"
+            f"{parked}"
+            "  LEFT JOIN verdicts v ON v.machine = s.machine AND v.src = s.prev\n"
+            f"    AND v.dst = s.state AND v.remembered = {remembered} AND v.parent = s.parent\n"
+            "  WHERE s.prev IS NOT NULL AND s.prev <> s.state\n"
+            ")"
+        )
+
+    @property
+    def _has_quarantine(self) -> bool:
+        return any(part.rules.quarantine for part in self._parts)
+
+    def _parked_ctes(self) -> list[str]:
+        """Where each release from quarantine was parked from: the status before the latest
+        change into the quarantine state. Both are rare: filtered by literals (cheaper than
+        joins over every change) and joined, not windowed over every row."""
+
+        def parked_in(column: str) -> str:
+            return " OR ".join(
+                f"(s.machine = {literal(part.machine.name)} AND s.{column} IN "
+                f"({', '.join(literal(q) for q in sorted(part.rules.quarantine))}))"
+                for part in self._parts
+                if part.rules.quarantine
+            )
+
+        return [
+            "releases AS (\n"
+            "  SELECT s.pos, s.machine, s.order_id, s.sub_key, s.seq\n"
+            "  FROM steps s\n"
+            f"  WHERE ({parked_in('prev')}) AND s.state <> s.prev\n"
+            ")",
+            "entries AS (\n"
+            "  SELECT s.pos, s.machine, s.order_id, s.sub_key, s.seq, s.prev\n"
+            "  FROM steps s\n"
+            f"  WHERE ({parked_in('state')}) AND s.prev IS NOT NULL AND s.prev <> s.state\n"
+            f"    AND NOT ({parked_in('prev')})\n"
+            ")",
+            "parked AS (\n"
+            "  SELECT r.pos, r.machine, e.prev AS parked,\n"
+            "    ROW_NUMBER() OVER (PARTITION BY r.pos, r.machine ORDER BY e.seq DESC, e.pos DESC)\n"
+            "      AS latest\n"
+            "  FROM releases r\n"
+            "  JOIN entries e ON e.machine = r.machine AND e.order_id = r.order_id\n"
+            "    AND e.sub_key = r.sub_key AND (e.seq < r.seq OR (e.seq = r.seq AND e.pos < r.pos))\n"
+            ")",
+        ]
 
     @property
     def _has_history(self) -> bool:
@@ -193,9 +272,11 @@ class AuditSql:
         """Runs start at each non-history status; a history state remembers its run's head."""
         return [
             "kept AS (\n"
-            "  SELECT c.*, CASE WHEN hs.state IS NULL THEN 1 ELSE 0 END AS opens_run\n"
+            "  SELECT c.*, CASE WHEN hs.state IS NULL THEN 1 ELSE 0 END AS opens_run,\n"
+            "    CASE WHEN hs.state IS NULL AND qs.state IS NULL THEN c.state ELSE '' END AS memo\n"
             "  FROM changes c\n"
             "  LEFT JOIN history_states hs ON hs.machine = c.machine AND hs.state = c.state\n"
+            "  LEFT JOIN quarantine_states qs ON qs.machine = c.machine AND qs.state = c.state\n"
             "  WHERE c.prev IS NULL OR c.prev <> c.state OR c.last_row = 1\n"
             ")",
             "runs AS (\n"
@@ -204,7 +285,7 @@ class AuditSql:
             "  FROM kept k\n"
             ")",
             "heads AS (\n"
-            "  SELECT r.*, FIRST_VALUE(CASE WHEN opens_run = 1 THEN state ELSE '' END) OVER (\n"
+            "  SELECT r.*, FIRST_VALUE(memo) OVER (\n"
             "    PARTITION BY machine, order_id, sub_key, run ORDER BY seq, pos\n"
             "    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS head\n"
             "  FROM runs r\n"
@@ -227,10 +308,13 @@ class AuditSql:
     def findings_query(self, only: Sequence[str] | None = None) -> str:
         """The portable query ``--emit-sql`` prints: one row per finding, in file order.
 
-        Columns: ``kind`` (``illegal``, ``skipped`` or ``input``), ``file``, ``line``,
-        ``order_id``, ``sub_order_id``, ``machine``, ``src``/``dst`` (status names),
-        ``verdict`` (an index into :attr:`verdicts`, NULL for input problems), ``rule``,
-        ``problem`` (the column of an input problem) and ``raw`` (its value).
+        Columns: ``kind`` (``illegal``, ``skipped``, ``quarantine``, ``forced`` or
+        ``input``), ``file``, ``line``, ``order_id``, ``sub_order_id``, ``machine``,
+        ``src``/``dst`` (status names), ``verdict`` (an index into :attr:`verdicts`; NULL
+        for input problems and for a forced change the rules allow), ``rule``, ``problem``
+        (what an input problem is about: ``order_id``, ``seq``, ``via``, ``parent`` (the
+        ``status`` of a refund row with a ``via``), ``sub_order_id``, ``status`` or
+        ``refund_status``) and ``raw`` (its value).
         """
         select = (
             "SELECT kind, file, line, order_id, sub_order_id, machine, src, dst, verdict, rule,\n"
@@ -239,11 +323,12 @@ class AuditSql:
             "  SELECT kind, file, line, pos, order_id, sub_order_id, machine, src, dst, verdict,\n"
             "    rule,\n"
             "    CAST(NULL AS STRING) AS problem, CAST(NULL AS STRING) AS raw\n"
-            "  FROM judged WHERE verdict IS NOT NULL\n"
+            "  FROM judged WHERE verdict IS NOT NULL OR kind = 'forced'\n"
             "  UNION ALL\n"
             "  SELECT 'input' AS kind, file, line, pos, order_id, sub_order_id, machine,\n"
             "    CAST(NULL AS STRING) AS src, CAST(NULL AS STRING) AS dst,\n"
-            "    CAST(NULL AS INT) AS verdict, 'bad input' AS rule, problem, raw\n"
+            "    CAST(NULL AS INT) AS verdict, 'bad input' AS rule, problem,\n"
+            "    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END AS raw\n"
             "  FROM problems\n"
             ") f\n"
             "ORDER BY pos, machine"

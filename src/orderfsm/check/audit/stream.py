@@ -17,12 +17,13 @@ Each change of an order's status (and of each sub-order's refund status) is judg
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from orderfsm.check.audit.columns import Columns, Record
+from orderfsm.check.audit.columns import INTEGER_SEQ, KNOWN_VIAS, Columns, Record
 from orderfsm.check.audit.parts import Part, Parts
 from orderfsm.check.audit.reader import (
     AuditInputError,
@@ -32,17 +33,17 @@ from orderfsm.check.audit.reader import (
     csv_rows,
     open_csv,
     short,
+    unreadable_csv,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
-from orderfsm.check.audit.rules import StepKey, Verdict
+from orderfsm.check.audit.rules import StepKey, Verdict, forced
 
 Ordering = Literal["order", "seq"]
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}\Z")
 _DIGITS = re.compile(r"[0-9]{1,30}\Z")
 
-_Entity = list[str]  # [status name, remembered status name or ""]
-_EntityKey = tuple[str, str | None]  # (part: "" order / "r" refund, sub-order id)
+_Entity = list[str]  # [status name, remembered (or parked-from) status name or ""]
+_EntityKey = tuple[str, str | None]  # (part: "" order, "s" sub-order, "r" refund; sub id)
 
 
 def _numbers_ascend(before: str, after: str) -> bool:
@@ -78,11 +79,14 @@ class StreamAudit:
         tight loop, anything else through :meth:`feed`. Both judge exactly alike."""
         file = str(path)
         with open_csv(path, self.columns, self.result.note) as (reader, header):
-            simple = header.sub_order_id < 0 and header.refund_status < 0
-            if self.ordering == "order" and simple:
-                self._feed_plain(file, reader, header)
-            else:
-                self.feed(file, csv_rows(reader, header, self._problem_at(file)))
+            simple = header.sub_order_id < 0 and header.refund_status < 0 and header.via < 0
+            try:
+                if self.ordering == "order" and simple:
+                    self._feed_plain(file, reader, header)
+                else:
+                    self.feed(file, csv_rows(reader, header, self._problem_at(file), file))
+            except csv.Error as exc:  # the plain loop reads the csv.reader directly
+                raise unreadable_csv(file, reader.line_num, exc) from None
 
     def _problem_at(self, file: str) -> Callable[[int, str, str], None]:
         def problem(line: int, column: str, detail: str) -> None:
@@ -101,7 +105,8 @@ class StreamAudit:
         part = self.parts.main
         machine = part.machine.name
         spell = part.spell
-        history = part.history
+        remembering = part.rules.remembering
+        memory = part.rules.memory
         verdicts = self._verdicts
         taken = self.result.taken
         pairs: dict[tuple[str, str], list[Any]] = {}  # (from, to) -> [verdict, count]
@@ -154,19 +159,14 @@ class StreamAudit:
                     order = oid
                     entity = None
                     last = self._last_seq = None
-                if numeric and len(seq) < 19:
-                    try:
-                        key: int | str = int(seq)
-                    except ValueError:
-                        if self._seq_key(file, start, oid, seq) is None:
-                            continue
-                        last = self._last_seq
-                    else:
-                        if last is not None and key < last:  # type: ignore[operator]
-                            self._last_seq = last
-                            self._seq_key(file, start, oid, seq)  # raises, naming the line
-                        last = key
-                else:
+                # int() alone would also take " 7", "+7", "7_0" and non-ASCII digits
+                if numeric and len(seq) < 19 and seq.isdigit() and seq.isascii():
+                    key = int(seq)
+                    if last is not None and key < last:  # type: ignore[operator]
+                        self._last_seq = last
+                        self._seq_key(file, start, oid, seq)  # raises, naming the line
+                    last = key
+                else:  # the rest, negative numbers included, as feed() reads them
                     self._last_seq = last
                     if self._seq_key(file, start, oid, seq) is None:
                         continue
@@ -189,7 +189,7 @@ class StreamAudit:
                 except KeyError:
                     slot = pairs[pair] = [part.rules.judge(StepKey(prev, name)), 0]
                 slot[1] += 1
-                if prev in history:
+                if prev in remembering:
                     remembered = entity[1]
                     cache_key = (id(part), prev, name, remembered, "")
                     try:
@@ -198,11 +198,11 @@ class StreamAudit:
                         verdict = verdicts[cache_key] = part.rules.judge(
                             StepKey(prev, name, remembered, "")
                         )
-                    entity[1] = remembered if name in history else ""
+                    entity[1] = memory(prev, name, remembered)
                 else:
                     verdict = slot[0]
-                    if name in history:
-                        entity[1] = prev
+                    if name in remembering:
+                        entity[1] = memory(prev, name, "")
                 entity[0] = name
                 if verdict is not None:
                     self._report(verdict, part, file, start, oid, None, prev, name)
@@ -227,61 +227,95 @@ class StreamAudit:
             )
 
     def feed(self, file: str, records: Iterable[Record]) -> None:
-        """Audit one file's rows (files continue one another, in the order fed)."""
+        """Audit one file's rows (files continue one another, in the order fed).
+
+        A row with a ``via`` observes one part: the order (no sub-order id), a sub-order's
+        own status (a sub-order id, no refund status), or a sub-order's refund under the
+        row's ``status`` as its parent. A row without one carries the order's status
+        (Taobao: beside a sub-order's refund status) or, for a machine without refunds,
+        the status of the order or sub-order it names.
+        """
         result = self.result
         by_order = self.ordering == "order"
         main, refund = self.parts.main, self.parts.refund
-        main_spell, refund_spell = main.spell, refund.spell if refund else {}
+        main_spell = main.spell
         c = self.columns
-        observe = self._observe
         entities: dict[_EntityKey, _Entity] = {}
         if by_order and self._started:
             entities = self._open[self._order]
-        for line, oid, seq, status, sub, refund_status in records:
+        for line, oid, seq, status, sub, refund_status, via in records:
             result.rows += 1
             if oid != self._order or not self._started:
                 if not oid:
                     self._problem(file, line, "", c.order_id, "empty order id")
                     continue
                 entities = self._switch(file, line, oid)
-            key = self._seq_key(file, line, oid, seq)
-            if key is None:
+            if self._seq_key(file, line, oid, seq) is None:
+                continue
+            if via and via not in KNOWN_VIAS:
+                self._problem(file, line, oid, c.via, f"unknown {c.via} {short(via)}")
+                continue
+            is_forced = via == "forced"
+            if refund is not None and via and refund_status:
+                parent = main_spell.get(status) if status else ""
+                if parent is None:
+                    self._problem(
+                        file,
+                        line,
+                        oid,
+                        c.status,
+                        f"unknown {main.machine.name} status {short(status)}",
+                    )
+                    continue
+                self._refund_row(entities, file, line, oid, sub, parent, refund_status, is_forced)
                 continue
             name = main_spell.get(status)
             if name is None:
                 self._problem(
                     file, line, oid, c.status, f"unknown {main.machine.name} status {short(status)}"
                 )
+            elif refund is None:
+                self._observe(main, entities, ("", sub), name, "", file, line, oid, sub, is_forced)
+            elif via and sub:
+                self._observe(main, entities, ("s", sub), name, "", file, line, oid, sub, is_forced)
             else:
-                observe(
-                    main,
-                    entities,
-                    ("", sub if refund is None else None),
-                    name,
-                    "",
-                    file,
-                    line,
-                    oid,
-                    sub if refund is None else None,
+                self._observe(
+                    main, entities, ("", None), name, "", file, line, oid, None, is_forced
                 )
-            if refund is None or refund_status is None or refund_status == "":
+            if refund is None or via or not refund_status:
                 continue
-            if not sub:
-                self._problem(
-                    file, line, oid, c.sub_order_id, "a refund status without a sub-order id"
-                )
-                continue
-            refund_name = refund_spell.get(refund_status)
-            if refund_name is None:
-                self._problem(
-                    file,
-                    line,
-                    oid,
-                    c.refund_status,
-                    f"unknown {refund.machine.name} status {short(refund_status)}",
-                )
-                continue
-            observe(refund, entities, ("r", sub), refund_name, name or "", file, line, oid, sub)
+            self._refund_row(entities, file, line, oid, sub, name or "", refund_status, False)
+
+    def _refund_row(  # noqa: PLR0917 - one row's fields, positional like _observe
+        self,
+        entities: dict[_EntityKey, _Entity],
+        file: str,
+        line: int,
+        oid: str,
+        sub: str | None,
+        parent: str,
+        refund_status: str,
+        is_forced: bool,
+    ) -> None:
+        """A sub-order's refund status judged under ``parent``, the main order's status
+        name (``""``: unknown, any)."""
+        refund = self.parts.refund
+        assert refund is not None
+        c = self.columns
+        if not sub:
+            self._problem(file, line, oid, c.sub_order_id, "a refund status without a sub-order id")
+            return
+        name = refund.spell.get(refund_status)
+        if name is None:
+            self._problem(
+                file,
+                line,
+                oid,
+                c.refund_status,
+                f"unknown {refund.machine.name} status {short(refund_status)}",
+            )
+            return
+        self._observe(refund, entities, ("r", sub), name, parent, file, line, oid, sub, is_forced)
 
     def _switch(self, file: str, line: int, oid: str) -> dict[_EntityKey, _Entity]:
         """A row of another order: check the ordering, close the previous order (by order)."""
@@ -320,11 +354,11 @@ class StreamAudit:
             self._problem(file, line, oid, self.columns.seq, f"empty {self.columns.seq}")
             return None
         if self._numeric_seq is None:
-            self._numeric_seq = bool(_INTEGER.match(seq))
+            self._numeric_seq = bool(INTEGER_SEQ.match(seq))
         key: int | str = seq
         if self._numeric_seq:
             try:
-                if len(seq) >= 19:  # past 64-bit integers, as the SQL engine's BIGINT
+                if len(seq) >= 19 or not INTEGER_SEQ.match(seq):  # 64-bit, as SQL's BIGINT
                     raise ValueError(seq)
                 key = int(seq)
             except ValueError:
@@ -360,6 +394,7 @@ class StreamAudit:
         line: int,
         oid: str,
         sub: str | None,
+        is_forced: bool = False,
     ) -> None:
         entity = entities.get(key)
         if entity is None:
@@ -368,8 +403,7 @@ class StreamAudit:
         prev, remembered = entity
         if prev == name:
             return
-        in_history = prev in part.history
-        if not in_history:
+        if prev not in part.rules.remembering:
             remembered = ""
         result = self.result
         result.steps += 1
@@ -382,10 +416,12 @@ class StreamAudit:
             verdict = self._verdicts[cache_key] = part.rules.judge(
                 StepKey(prev, name, remembered, parent)
             )
+        if is_forced:
+            verdict = forced(verdict)
         if verdict is not None:
             self._report(verdict, part, file, line, oid, sub, prev, name)
         entity[0] = name
-        entity[1] = (remembered if in_history else prev) if name in part.history else ""
+        entity[1] = part.rules.memory(prev, name, remembered)
 
     def _report(  # noqa: PLR0917 - one finding, all positional like _observe
         self,
