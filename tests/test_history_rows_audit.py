@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from orderfsm.ingest.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
+from orderfsm.model.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
 
 import orderfsm
 from orderfsm import HistoryRow, IcbuOrder, KaTrade, OrderFsmError, TaobaoOrder, history_rows

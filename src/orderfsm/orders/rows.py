@@ -199,7 +199,7 @@ def _refund_parent(
 
     A triggered refund step happened under the main status of that moment. A snapshot
     moves the main order first and its refunds after, and accepts a refund step that
-    one of the main statuses it passed through allows (``orderfsm.ingest.apply``,
+    one of the main statuses it passed through allows (``orderfsm.model.paths``,
     ``Said.parents``): the row names the latest main status since the last trigger that
     allows the step, else the current one (which the audit then refuses).
     """

@@ -18,7 +18,7 @@ transition table's empty cell.
 
 A quarantine state (Taobao ``OTHER_STATUS(9)``: a status the platform does not enumerate)
 has no table edges: an order is parked there by an unknown status and released by a
-known one (:mod:`orderfsm.ingest.apply`). A change **into** it is a ``quarantine``
+known one (:mod:`orderfsm.model.decide`). A change **into** it is a ``quarantine``
 warning, except out of a final status (illegal: final statuses accept nothing). A change
 **out of** it (the release) is judged as a direct change from the status the order held
 before it was parked (``StepKey.remembered``): back there is no change, a final status
@@ -118,7 +118,11 @@ class StepRules:
 
     def _contexts(
         self, key: StepKey
-    ) -> Iterator[tuple[State | None, dict[str, str], State | None]]:
+    ) -> Iterator[tuple[State | None, dict[str, str], State | None, State | None]]:
+        """Every context the change may have happened in. What an export does not carry
+        is existential: variables, the status a history state was entered from when not
+        observed, and a refund's sub-order's own status (a refund row carries the main
+        status; its sub-order's own status is another part)."""
         m = self.machine
         if key.src in self.history_states:
             remembered: tuple[State | None, ...] = (
@@ -128,7 +132,8 @@ class StepRules:
             remembered = (None,)
         for parent, variables in m.contexts(parent=key.parent or None):
             for history in remembered:
-                yield parent, variables, history
+                for own in m.sub_order_statuses:
+                    yield parent, variables, history, own
 
     def _judge(self, key: StepKey) -> Verdict | None:
         if key.dst in self.quarantine and key.src not in self.quarantine:
@@ -168,10 +173,15 @@ class StepRules:
         for event in m.events(src):
             if not any(t.dst == dst.name for t in m.transitions_from(src) if t.event == event):
                 continue
-            for parent, variables, history in self._contexts(key):
+            for parent, variables, history, own in self._contexts(key):
                 try:
                     step = m.transition(
-                        src, event, parent=parent, variables=variables, history=history
+                        src,
+                        event,
+                        parent=parent,
+                        variables=variables,
+                        history=history,
+                        sub_order=own,
                     )
                 except TransitionRejected as exc:
                     refusal = refusal or exc
