@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from orderfsm.model.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
 
 import orderfsm
 from orderfsm import HistoryRow, IcbuOrder, KaTrade, OrderFsmError, TaobaoOrder, history_rows
 from orderfsm.check.audit import AuditResult, audit_files
+from orderfsm.model.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
 from orderfsm.orders.rows import HISTORY_COLUMNS
 
 Order = TaobaoOrder | IcbuOrder | KaTrade
