@@ -17,7 +17,7 @@ import pytest
 import orderfsm
 from orderfsm.ingest import parse
 from orderfsm.store import OrderStore, OutboxMessage, SqliteBackend
-from orderfsm.store.rows import StoredOrder, _history_rows
+from orderfsm.store.rows import StoredOrder, row_values
 from orderfsm.store.sql import HISTORY_COLUMNS, update_order
 from store_support import SYNC_BACKENDS, callback, rows, sync_store
 from support import PAYLOADS
@@ -50,11 +50,12 @@ def test_an_accepted_callback_creates_the_order_its_history_and_one_outbox_row(
     assert isinstance(order, orderfsm.TaobaoOrder)
     assert order.status.name == "WAIT_SELLER_SEND_GOODS" and order.version == 1
     assert rows(store, "SELECT key, machine, version FROM orders") == [("7", "taobao_order", 1)]
-    assert history_table(store, "7") == [tuple(r) for r in _history_rows(order, "7")]
-    assert counts(store) == (1, len(order.history), 1)
+    assert history_table(store, "7") == [row_values(r) for r in orderfsm.history_rows(order, "7")]
+    stored_rows = len(orderfsm.history_rows(order, "7"))  # each part's first status too
+    assert counts(store) == (1, stored_rows, 1)
     # the platform redelivers it: a duplicate writes nothing at all
     assert store.update("7", lambda o: o.apply(snap).outcome) == "duplicate"
-    assert counts(store) == (1, len(order.history), 1)
+    assert counts(store) == (1, stored_rows, 1)
 
 
 def test_each_save_appends_only_its_new_history_rows_numbered_on(store: OrderStore) -> None:
@@ -67,8 +68,9 @@ def test_each_save_appends_only_its_new_history_rows_numbered_on(store: OrderSto
             new=lambda: orderfsm.TaobaoOrder(status=11, sub_orders=["a"]),
         )
     order = store.get("8")
-    assert [r[1] for r in history_table(store, "8")] == [1, 2]
-    assert history_table(store, "8") == [tuple(r) for r in _history_rows(order, "8")]
+    # the refund's first status (initial), then one row per change
+    assert [r[1] for r in history_table(store, "8")] == [1, 2, 3]
+    assert history_table(store, "8") == [row_values(r) for r in orderfsm.history_rows(order, "8")]
     versions = rows(store, "SELECT version FROM order_outbox ORDER BY id")
     assert versions == [(1,), (2,)]
 
@@ -123,8 +125,9 @@ def test_a_conflict_rolls_back_and_the_loser_reapplies_on_top_of_the_winner(
     assert isinstance(final, orderfsm.TaobaoOrder)
     assert {s: final.refund_status(s).code for s in "ab"} == {"a": 10, "b": 10}
     assert final.version == 2
-    assert history_table(store, "10") == [tuple(r) for r in _history_rows(final, "10")]
-    assert counts(store) == (1, 2, 3)  # the outbox also says the order was added
+    assert history_table(store, "10") == [row_values(r) for r in orderfsm.history_rows(final, "10")]
+    # two refunds' initial and applied rows; the outbox also says the order was added
+    assert counts(store) == (1, 4, 3)
 
 
 def test_a_first_save_racing_another_first_save_retries_as_an_update(store: OrderStore) -> None:
@@ -152,7 +155,9 @@ def test_every_order_class_round_trips_through_the_store(store: OrderStore) -> N
         assert store.add(key, order)
         assert not store.add(key, order)  # taken: nothing replaced
         assert store.get(key).to_dict() == order.to_dict()
-        assert history_table(store, key) == [tuple(r) for r in _history_rows(order, key)]
+        assert history_table(store, key) == [
+            row_values(r) for r in orderfsm.history_rows(order, key)
+        ]
 
 
 def test_the_relay_publishes_each_change_once_in_order_and_again_after_a_failure(
@@ -176,7 +181,8 @@ def test_the_relay_publishes_each_change_once_in_order_and_again_after_a_failure
     assert published == [("r1", 1), ("r2", 1), ("r1", 2)]
     last = rows(store, "SELECT payload FROM order_outbox ORDER BY id DESC LIMIT 1")[0][0]
     payload = json.loads(last) if isinstance(last, str) else last
-    assert payload["status"] == "11" and [c["seq"] for c in payload["changes"]] == [2]
+    # r1's rows: its first status (1), its first change (2), then this change (3)
+    assert payload["status"] == "11" and [c["seq"] for c in payload["changes"]] == [3]
 
 
 def test_create_schema_is_idempotent(store: OrderStore) -> None:
@@ -247,7 +253,8 @@ def test_migrate_rewrites_an_older_stored_format_and_nothing_else(store: OrderSt
     ((version, body),) = rows(store, "SELECT version, body FROM orders")
     stored = json.loads(body) if isinstance(body, str) else body
     assert (version, stored) == (1, current)
-    assert counts(store) == (1, 1, 1)  # no history or outbox row: nothing happened to the order
+    # no history or outbox row: nothing happened to the order (its first change's 2 rows)
+    assert counts(store) == (1, 2, 1)
     with pytest.raises(orderfsm.OrderNotStored):
         store.migrate("nope")
 
@@ -284,10 +291,11 @@ def test_a_locked_attempt_saves_in_the_transaction_it_read_in_and_ends_it_on_eve
     assert counts(store) == (0, 0, 0)
     locked.update("L", lambda o: o.trigger("creation_complete"), new=orderfsm.TaobaoOrder)
     locked.update("L", lambda o: o.trigger("cancel"))
-    assert store.get("L").version == 2 and counts(store) == (1, 2, 2)
+    # the order's first status, then its two changes; one outbox row per save
+    assert store.get("L").version == 2 and counts(store) == (1, 3, 2)
     with pytest.raises(orderfsm.TransitionRejected, match="final"):
         locked.update("L", lambda o: o.trigger("cancel"))  # refused, lock released
-    assert counts(store) == (1, 2, 2)
+    assert counts(store) == (1, 3, 2)
 
 
 def test_after_lock_after_lost_races_the_update_reads_locked_and_wins(store: OrderStore) -> None:

@@ -35,10 +35,11 @@ from orderfsm.orders.concurrency import (
 )
 from orderfsm.orders.icbu import IcbuOrder
 from orderfsm.orders.ka import KaTrade
+from orderfsm.orders.rows import history_rows
 from orderfsm.orders.taobao import TaobaoOrder
 from orderfsm.store import sql
 from orderfsm.store.backend import AsyncBackend, Backend, Result
-from orderfsm.store.rows import StoredOrder, _history_rows, row_dict
+from orderfsm.store.rows import StoredOrder, row_dict, row_values
 from orderfsm.store.sql import Dialect, Statement
 
 _T = TypeVar("_T")
@@ -85,11 +86,11 @@ class OutboxMessage:
 
 @dataclass(slots=True)
 class _Read:
-    """What the current attempt read: whether the row existed and its history length;
+    """What the current attempt read: whether the row existed and how many history rows it has;
     and for a locked attempt the write transaction it read in, open until its save."""
 
     existed: bool = False
-    stored_changes: int = 0
+    stored_rows: int = 0
     held: Any = None
     tx: Any = None
 
@@ -118,15 +119,6 @@ def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _stored_changes(body: Mapping[str, Any]) -> int:
-    """How many changes the stored dict's history holds (columns in ``/2``, entries in
-    ``/1``): the history rows already in ``order_history``."""
-    history = body.get("history", ())
-    if isinstance(history, Mapping):
-        return len(history.get("src", ()))
-    return len(history)
-
-
 def _restorer(
     key: str, seen: _Read, restore: Restore, new: Callable[[], StoredOrder] | None
 ) -> Callable[[list[tuple[Any, ...]]], StoredOrder]:
@@ -136,12 +128,13 @@ def _restorer(
         if not rows:
             if new is None:
                 raise OrderNotStored(key)
-            seen.existed, seen.stored_changes = False, 0
+            seen.existed, seen.stored_rows = False, 0
             return new()
         machine, _version, raw = rows[0]
         body = _body(raw)
-        seen.existed, seen.stored_changes = True, _stored_changes(body)
-        return restore(machine, body)
+        order = restore(machine, body)
+        seen.existed, seen.stored_rows = True, len(history_rows(order, key))
+        return order
 
     return from_rows
 
@@ -152,7 +145,7 @@ def _save(d: Dialect, key: str, expected: int, seen: _Read, order: StoredOrder) 
     data = order.to_dict()
     machine = order.machine.name
     body = _json(data)
-    new_rows = _history_rows(order, key)[seen.stored_changes :]
+    new_rows = history_rows(order, key)[seen.stored_rows :]
     row = (
         sql.update_order(d, key, expected, order.version, body)
         if seen.existed
@@ -167,7 +160,7 @@ def _save(d: Dialect, key: str, expected: int, seen: _Read, order: StoredOrder) 
     }
     statements = [row]
     if new_rows:
-        statements.append(sql.insert_history([tuple(r) for r in new_rows]))
+        statements.append(sql.insert_history([row_values(r) for r in new_rows]))
     statements.append(sql.insert_outbox(d, key, machine, order.version, _json(payload)))
     return statements
 
