@@ -18,12 +18,14 @@ from orderfsm.errors import (
     StatusComparisonError,
     TableError,
     TransitionRejected,
+    UnknownActor,
     UnknownEvent,
     UnknownMachine,
     UnknownStatus,
     UnknownSubOrder,
 )
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, Step, load
+from orderfsm.model.explain import Explanation
 from orderfsm.model.table import State, Table, Transition
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ __all__ = [
     "Change",
     "CompiledMachine",
     "ConcurrentModification",
+    "Explanation",
     "IcbuOrder",
     "IllegalTransition",
     "InvalidOrderState",
@@ -94,6 +97,7 @@ __all__ = [
     "TaobaoOrder",
     "Transition",
     "TransitionRejected",
+    "UnknownActor",
     "UnknownEvent",
     "UnknownMachine",
     "UnknownStatus",

@@ -88,6 +88,10 @@ class UnknownEvent(OrderFsmError):
     """An event name the machine (or the addressed part of the order) does not declare."""
 
 
+class UnknownActor(OrderFsmError, ValueError):
+    """An actor name that is none of the tables' actors (buyer, seller, finance, platform)."""
+
+
 class UnknownSubOrder(OrderFsmError, KeyError):
     """An event or query named a sub-order the order does not hold."""
 
@@ -100,6 +104,9 @@ class TransitionRejected(OrderFsmError):
 
     ``rule`` names the rule that refused it, ``source`` the document section the rule
     comes from, ``status`` the current status and ``allowed`` the events possible from it.
+    ``actors`` are who does the refused event here (as the tables label their edges:
+    buyer, seller, finance, platform) and ``alternatives`` the allowed events those
+    actors may do instead.
     """
 
     def __init__(
@@ -110,11 +117,15 @@ class TransitionRejected(OrderFsmError):
         source: str,
         status: str,
         allowed: Iterable[str] = (),
+        actors: Iterable[str] = (),
+        alternatives: Iterable[str] = (),
     ) -> None:
         self.rule = rule
         self.source = source
         self.status = status
         self.allowed = tuple(allowed)
+        self.actors = tuple(actors)
+        self.alternatives = tuple(alternatives)
         allowed_text = ", ".join(self.allowed) if self.allowed else "nothing (no event applies)"
         super().__init__(
             f"{message} [rule: {rule}; source: {source}; status: {status}; "

@@ -93,7 +93,7 @@ SUB_STATUS_WINS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PartResult:
     """What one snapshot did to one part of the order.
 
@@ -129,6 +129,16 @@ class PartResult:
         """The statuses between ``before`` and ``after`` that the snapshot skipped."""
         return tuple(s.target for s in self.steps[:-1])
 
+    def __repr__(self) -> str:
+        """One line: the part, the move and the outcome (the provenance stays in the fields)."""
+        return f"<PartResult {self._shown()}>"
+
+    def _shown(self) -> str:
+        where = self.part if self.sub_order is None else f"{self.part} {self.sub_order!r}"
+        move = f"{self.before} -> {self.after}" if self.steps else f"{self.before}"
+        via = f" via {self.via}" if self.steps and self.via != "snapshot" else ""
+        return f"{where}: {move} {self.outcome}{via}{' (refused)' if self.refused else ''}"
+
 
 @dataclass(frozen=True, slots=True)
 class Inconsistency:
@@ -143,7 +153,7 @@ class Inconsistency:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ApplyResult:
     """The decision for one snapshot; ``version`` is the order's version afterwards."""
 
@@ -167,6 +177,13 @@ class ApplyResult:
         (a partly taken snapshot: ``parts`` says which part was refused and why)."""
         refused = sum(p.refused for p in self.parts)
         return "all" if not refused else "none" if refused == len(self.parts) else "some"
+
+    def __repr__(self) -> str:
+        """One line per snapshot: the outcome, whether it changed the order, each part in
+        short (the provenance of every step stays available as fields)."""
+        changed = "changed" if self.changed else "unchanged"
+        parts = "; ".join(p._shown() for p in self.parts)
+        return f"<ApplyResult {self.outcome} ({changed}, version {self.version}): {parts}>"
 
     def part(self, part: Part, sub_order: Hashable | None = None) -> PartResult:
         """The result for one part (``KeyError`` if the snapshot did not mention it)."""
@@ -534,10 +551,30 @@ def _combine(
     )
 
 
-def log_warnings(result: ApplyResult) -> None:
-    """Log each warning of ``result`` on the ``orderfsm.ingest`` logger (never raises)."""
-    for warning in result.warnings:
-        _log.warning("%s", warning)
+def log_outcome(result: ApplyResult) -> None:
+    """Log what ``result`` means, once per snapshot, on the ``orderfsm.ingest`` logger.
+
+    WARNING only for what needs a person: an unknown status (quarantine included), an
+    inconsistent snapshot, or a field the snapshot could not use (a sub-order without an
+    id, a ``pay_step`` the table does not list); INFO for an illegal step (routine while
+    the platform lags behind a local action, see ``docs/webhooks.md``); DEBUG for
+    everything else (advanced, duplicate, stale). One record per snapshot, however many
+    sub-orders say the same thing: the repeated notes are shown once each. The record
+    carries the result as ``record.apply_result``.
+    """
+    illegal = {p.note for p in result.parts if p.outcome == "illegal"}
+    person = [w for w in result.warnings if w not in illegal]
+    level = logging.WARNING if person else logging.INFO if result.warnings else logging.DEBUG
+    if not _log.isEnabledFor(level):
+        return
+    notes = "; ".join(dict.fromkeys(result.warnings))
+    _log.log(
+        level,
+        "snapshot %s%s",
+        result.outcome,
+        f": {notes}" if notes else "",
+        extra={"apply_result": result},
+    )
 
 
 # ----------------------------------------------------------------------------- ICBU

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from orderfsm.errors import UnknownSubOrder
 from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.decide import ApplyResult, log_warnings
+from orderfsm.model.decide import ApplyResult, log_outcome
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
@@ -276,11 +276,11 @@ class ChangeOrder(OrderCore[Change]):
         return replace(result, version=self._version)
 
     def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
-        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; the
-        warnings go to the ``orderfsm.ingest`` logger."""
+        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; what it
+        means is logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`)."""
         with self._lock:
             result = self._applied(self._commit(plan()))
-        log_warnings(result)
+        log_outcome(result)
         return result
 
     def _commit(self, result: ApplyResult) -> ApplyResult:

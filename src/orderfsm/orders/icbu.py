@@ -16,6 +16,7 @@ from typing import Any, Self
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.decide import ApplyResult, plan_icbu
+from orderfsm.model.explain import Explanation
 from orderfsm.model.records import IcbuSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, no_sub_orders
@@ -212,12 +213,25 @@ class IcbuOrder(ChangeOrder):
                 self._status, event, variables=self._variables, history=self._remembered
             )
 
-    def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now (any ``sub_order`` raises)."""
+    def enabled_events(
+        self, sub_order: SubOrderId | None = None, *, actor: str | None = None
+    ) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now (any ``sub_order`` raises); with
+        ``actor`` (``buyer``, ``seller``, ``platform``...) only that actor's."""
         no_sub_orders("an ICBU order", sub_order)
         with self._lock:
             return self._machine.enabled(
-                self._status, variables=self._variables, history=self._remembered
+                self._status, variables=self._variables, history=self._remembered, actor=actor
+            )
+
+    def explain(self, event: str, sub_order: SubOrderId | None = None) -> Explanation:
+        """Whether :meth:`trigger` would accept ``event`` now, and why, without raising for
+        a refusal (see :class:`~orderfsm.Explanation`; an unknown name or any
+        ``sub_order`` still raises)."""
+        no_sub_orders("an ICBU order", sub_order)
+        with self._lock:
+            return self._machine.explain(
+                self._status, event, variables=self._variables, history=self._remembered
             )
 
     def __repr__(self) -> str:

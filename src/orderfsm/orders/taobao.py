@@ -19,6 +19,7 @@ from typing import Any, Self
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, plan_taobao
+from orderfsm.model.explain import Explanation
 from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
@@ -307,24 +308,47 @@ class TaobaoOrder(ChangeOrder):
             machine, status, parent = self._route(event, sub_order)
             return machine.allows(status, event, parent=parent)
 
-    def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now, for the order or one sub-order."""
+    def enabled_events(
+        self, sub_order: SubOrderId | None = None, *, actor: str | None = None
+    ) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now, for the order or one sub-order;
+        with ``actor`` (``buyer``, ``seller``, ``finance``, ``platform``) only that actor's."""
         with self._lock:
             if sub_order is None:
-                return self._machine.enabled(self._status)
+                return self._machine.enabled(self._status, actor=actor)
             return self._sub_machine.enabled(
-                self._subs[self._known(sub_order)], parent=self._status
+                self._subs[self._known(sub_order)], parent=self._status, actor=actor
             )
+
+    def explain(self, event: str, sub_order: SubOrderId | None = None) -> Explanation:
+        """Whether :meth:`trigger` would accept the event now, and why, without raising
+        for a refusal (unknown names still raise): a refused answer carries the fields of
+        the rejection :meth:`trigger` would raise (see :class:`~orderfsm.Explanation`)."""
+        with self._lock:
+            if sub_order is None and event in self._sub_machine.event_names:
+                return Explanation.refused(self._machine.name, event, self._no_main_refund(event))
+            machine, status, parent = self._route(event, sub_order)
+            return machine.explain(status, event, parent=parent)
+
+    def _no_main_refund(self, event: str) -> RefundNotAllowed:
+        """The refusal of refund ``event`` addressed to the main order."""
+        actors = self._sub_machine.actors(self._sub_machine.initial, event)
+        allowed = self._machine.enabled(self._status)
+        return RefundNotAllowed(
+            f"taobao_order: {event!r} needs a sub-order: there is no main-order refund",
+            rule="refunds live only on sub-orders",
+            source=SUB_ORDER_RULE_SOURCE,
+            status=str(self._status),
+            allowed=allowed,
+            actors=actors,
+            alternatives=[
+                e for e in allowed if set(self._machine.actors(self._status, e)) & set(actors)
+            ],
+        )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
         if sub_order is None and event in self._sub_machine.event_names:
-            raise RefundNotAllowed(
-                f"taobao_order: {event!r} needs a sub-order: there is no main-order refund",
-                rule="refunds live only on sub-orders",
-                source=SUB_ORDER_RULE_SOURCE,
-                status=str(self._status),
-                allowed=self._machine.enabled(self._status),
-            )
+            raise self._no_main_refund(event)
         machine, status, parent = self._route(event, sub_order)
         return machine.transition(status, event, parent=parent)
 
