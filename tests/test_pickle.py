@@ -187,6 +187,9 @@ def error_samples() -> list[errors.OrderFsmError]:
         errors.PaymentLocked("refused", **rejection),
         errors.RefundNotAllowed("refused", **rejection),
         errors.PayloadError("$.data", "missing"),
+        errors.PayloadError(
+            "$.error_response", "an error", platform_code="50", platform_message="x"
+        ),
         errors.ConcurrentModification("order:1", 3, 4),
     ]
 

@@ -149,12 +149,24 @@ class PayloadError(OrderFsmError, ValueError):
     """A platform payload (response or callback body) could not be read.
 
     ``path`` names the offending field as a JSON-path-like string (``$.data.data[0].status``;
-    ``$`` is the whole body), ``problem`` says what is wrong with it.
+    ``$`` is the whole body), ``problem`` says what is wrong with it. When the body is the
+    platform's own error answer (an ICBU ``error_response``, a purchase-page envelope
+    whose ``code`` is not a success), ``platform_code`` and ``platform_message`` are the
+    code and message it sent (as text; ``None`` otherwise, or where it sent none).
     """
 
-    def __init__(self, path: str, problem: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        platform_code: str | None = None,
+        platform_message: str | None = None,
+    ) -> None:
         self.path = path
         self.problem = problem
+        self.platform_code = platform_code
+        self.platform_message = platform_message
         super().__init__(f"{path}: {problem}")
 
 

@@ -158,6 +158,11 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
             )
 
     @property
+    def customer_text(self) -> str:
+        """What a person is shown for the trade's status (``State.text_for``)."""
+        return self.status.text_for({})
+
+    @property
     def orders(self) -> Mapping[OrderId, KaOrderView]:
         """A snapshot of every order, in the order given."""
         with self._lock:

@@ -98,6 +98,11 @@ class TaobaoOrder(ChangeOrder):
         return dict(self._sub_status)
 
     @property
+    def customer_text(self) -> str:
+        """What a person is shown for the order's status (``State.text_for``)."""
+        return self._status.text_for({})
+
+    @property
     def observed_at(self) -> int | None:
         """The newest ``modify_time`` applied from a snapshot, if any."""
         return self._observed_at
