@@ -434,6 +434,37 @@ def plan_taobao(
     return replace(result, warnings=result.warnings + skipped)
 
 
+def first_sight_taobao(
+    snapshot: TaobaoSnapshot, main: CompiledMachine, refund: CompiledMachine
+) -> HeldTaobao:
+    """What an order first seen in ``snapshot`` holds, read as :func:`plan_taobao` reads
+    it: the order's status (the code wins over its description), each sub-order's own
+    status and refund status. A status the machine does not know is held in its
+    quarantine status (a refund, whose machine has none, at its initial status: applying
+    the snapshot then says ``unknown_status``); a sub-order without an id, or named twice,
+    is not held (applying the snapshot says why). The clock is left to that apply."""
+    _expect(snapshot, TaobaoSnapshot, "purchase_page' or 'status_callback")
+    status = _first_status(main, _main_status(main, snapshot)[0], main.initial)
+    ids = Counter(s.sub_order_id for s in snapshot.sub_orders)
+    subs = [
+        s for s in snapshot.sub_orders if s.sub_order_id is not None and ids[s.sub_order_id] == 1
+    ]
+    return HeldTaobao(
+        status,
+        {s.sub_order_id: _first_status(main, s.status, status) for s in subs},
+        {s.sub_order_id: _first_status(refund, s.refund_status, refund.initial) for s in subs},
+        None,
+    )
+
+
+def _first_status(machine: CompiledMachine, observed: object, absent: State) -> State:
+    """The status ``observed`` names, the quarantine status for one the machine does not
+    know (else ``absent``), or ``absent`` where nothing was observed."""
+    if observed is None:
+        return absent
+    return _resolve(machine, observed) or quarantine_state(machine) or absent
+
+
 def _repeated(sid: str, held: State, times: int) -> PartResult:
     """The part for a sub-order a snapshot names more than once: which one to believe is
     unknowable, so none is applied."""
@@ -603,7 +634,7 @@ def plan_icbu(
     """
     _expect(snapshot, IcbuSnapshot, "icbu_order")
     held = machine.variables(variables)
-    wanted, warnings = _stated_variables(machine, snapshot)
+    wanted, warnings = stated_variables(machine, snapshot)
     said = Said(held, wanted)
     part = decide(
         machine,
@@ -640,7 +671,7 @@ def plan_icbu(
     return replace(result, warnings=(*result.warnings, *warnings), variables=changed)
 
 
-def _stated_variables(
+def stated_variables(
     machine: CompiledMachine, snapshot: IcbuSnapshot
 ) -> tuple[dict[str, str] | None, list[str]]:
     """The variables the snapshot states (``pay_step``), and a warning for a value the

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.model.decide import ApplyResult, plan_icbu
+from orderfsm.model.decide import ApplyResult, plan_icbu, stated_variables
 from orderfsm.model.explain import Explanation
 from orderfsm.model.records import IcbuSnapshot
 from orderfsm.model.table import State
@@ -168,6 +168,20 @@ class IcbuOrder(ChangeOrder):
         shipped table); :class:`PayloadError` if invalid."""
         order = cls(machine=machine)
         order._load(data)
+        return order
+
+    @classmethod
+    def from_snapshot(cls, snapshot: IcbuSnapshot, machine: CompiledMachine | None = None) -> Self:
+        """Start holding an order first seen in ``snapshot`` (``parse(body, "icbu_order")``,
+        XML or JSON): constructed in its ``trade_status`` with its ``pay_step`` (the
+        table's default where it states none or one the table does not list), then the
+        snapshot applied as its first observation. A ``trade_status`` the machine does
+        not know raises :class:`~orderfsm.UnknownStatus`: ``icbu_trade`` has no
+        quarantine status to hold it in."""
+        m = load(MACHINE) if machine is None else machine
+        stated, _ = stated_variables(m, snapshot)  # an unlisted pay_step: apply warns
+        order = cls(m.status(snapshot.trade_status), (stated or {}).get("pay_step"), machine=m)
+        order.apply(snapshot)
         return order
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:

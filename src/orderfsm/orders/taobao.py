@@ -18,7 +18,13 @@ from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, plan_taobao
+from orderfsm.model.decide import (
+    ApplyResult,
+    HeldTaobao,
+    Part,
+    first_sight_taobao,
+    plan_taobao,
+)
 from orderfsm.model.explain import Explanation
 from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
@@ -252,6 +258,26 @@ class TaobaoOrder(ChangeOrder):
         constructor); :class:`PayloadError` if invalid."""
         order = cls(machine=machine, refund_machine=refund_machine)
         order._load(data)
+        return order
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: TaobaoSnapshot,
+        machine: CompiledMachine | None = None,
+        refund_machine: CompiledMachine | None = None,
+    ) -> Self:
+        """Start holding an order first seen in ``snapshot`` (a purchase-page or callback
+        snapshot from :func:`orderfsm.ingest.parse`): constructed in the statuses it
+        states (the order's, each sub-order's own and refund status; see
+        :func:`orderfsm.model.decide.first_sight_taobao` for unknown values), then the
+        snapshot applied as its first observation (its ``modify_time`` sets the clock),
+        so later snapshots are judged against it. On the machines given, as in the
+        constructor."""
+        order = cls(machine=machine, refund_machine=refund_machine)
+        with order._lock:
+            order._restore(first_sight_taobao(snapshot, *order._machines))
+        order.apply(snapshot)
         return order
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
