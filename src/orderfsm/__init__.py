@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
     from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+    from orderfsm.orders.listeners import Notice, deliver_notices, held_notices, listen
     from orderfsm.orders.taobao import TaobaoOrder
 
 # Imported on first use (PEP 562), so `import orderfsm` loads only the errors and the
@@ -52,6 +53,10 @@ _LAZY = {
     "SubOrderId": "orderfsm.orders.ids",
     "KaOrderView": "orderfsm.orders.ka",
     "KaTrade": "orderfsm.orders.ka",
+    "Notice": "orderfsm.orders.listeners",
+    "deliver_notices": "orderfsm.orders.listeners",
+    "held_notices": "orderfsm.orders.listeners",
+    "listen": "orderfsm.orders.listeners",
     "derive_status": "orderfsm.orders.ka",
     "TaobaoOrder": "orderfsm.orders.taobao",
 }
@@ -84,6 +89,7 @@ __all__ = [
     "InvalidOrderState",
     "KaOrderView",
     "KaTrade",
+    "Notice",
     "OrderFsmError",
     "PayloadError",
     "PaymentLocked",
@@ -103,8 +109,11 @@ __all__ = [
     "UnknownStatus",
     "UnknownSubOrder",
     "compare_and_set",
+    "deliver_notices",
     "derive_status",
     "describe",
+    "held_notices",
+    "listen",
     "load",
     "must_intercept",
     "update_with_retry",

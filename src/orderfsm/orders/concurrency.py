@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from orderfsm.errors import ConcurrentModification, OrderFsmError
+from orderfsm.orders.listeners import deliver_notices, held_notices
 
 _T = TypeVar("_T")
 
@@ -60,22 +61,26 @@ def update_with_retry(
 
     Nothing is written when ``change`` leaves the version unchanged (a duplicate or stale
     snapshot). After ``attempts`` conflicts the last :class:`ConcurrentModification`
-    propagates.
+    propagates. The listeners (:mod:`orderfsm.orders.listeners`) see the changes of the
+    attempt that saved, after its write succeeded; a lost attempt's changes never reach
+    them.
     """
     if attempts < 1:
         raise OrderFsmError(f"attempts must be at least 1, not {attempts}")
     for attempt in range(attempts):
-        stored = read()
-        order = restore(stored)
-        expected = order.version
-        outcome = change(order)
-        if order.version == expected:
-            return outcome
-        try:
-            compare_and_set(key, expected, order.to_dict(), write)
-        except ConcurrentModification:
-            if attempt == attempts - 1:
-                raise
-            continue
+        with held_notices() as notices:  # this attempt's changes: delivered only once saved
+            stored = read()
+            order = restore(stored)
+            expected = order.version
+            outcome = change(order)
+            if order.version == expected:
+                return outcome
+            try:
+                compare_and_set(key, expected, order.to_dict(), write)
+            except ConcurrentModification:
+                if attempt == attempts - 1:
+                    raise
+                continue
+        deliver_notices(notices)
         return outcome
     raise AssertionError("unreachable: the last attempt returns or raises")

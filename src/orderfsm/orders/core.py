@@ -37,6 +37,7 @@ from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.producible import End, Entry, as_constructed, replay
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
@@ -277,10 +278,14 @@ class ChangeOrder(OrderCore[Change]):
 
     def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
         """Decide a snapshot (``plan``, pure), commit its steps, say what changed; what it
-        means is logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`)."""
+        means is logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and
+        each recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
+            start = len(self._history)
             result = self._applied(self._commit(plan()))
+            changes = self._history[start:]
         log_outcome(result)
+        notify(self, changes, result)
         return result
 
     def _commit(self, result: ApplyResult) -> ApplyResult:

@@ -22,6 +22,7 @@ from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, no_sub_orders
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import require
 from orderfsm.orders.producible import End
 from orderfsm.orders.stored import Field
@@ -129,8 +130,10 @@ class IcbuOrder(ChangeOrder):
                 self._status, event, variables=self._variables, history=self._remembered
             )
             self._take(step)
-            self._record([Change(None, step)])
-            return step
+            change = Change(None, step)
+            self._record([change])
+        notify(self, (change,), step)
+        return step
 
     def _take(self, step: Step) -> None:
         """Move to ``step``'s target, with the variables and remembered status it leaves."""

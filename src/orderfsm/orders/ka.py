@@ -27,6 +27,7 @@ from orderfsm.model.explain import Explanation
 from orderfsm.model.table import State
 from orderfsm.orders.core import Held, OrderCore, Versions
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import require
 from orderfsm.orders.producible import End, Entry
 from orderfsm.orders.stored import (
@@ -328,7 +329,9 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
                 self._remember(leaf, step)
                 self._subs[leaf[0]][leaf[1]] = step.target
             self._record(steps)
-            return tuple(step for _, step in steps)
+        outcome = tuple(step for _, step in steps)
+        notify(self, steps, outcome)
+        return outcome
 
     def can(
         self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None

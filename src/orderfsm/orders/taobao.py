@@ -31,6 +31,7 @@ from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
 
@@ -140,9 +141,11 @@ class TaobaoOrder(ChangeOrder):
                 self._status = step.target
             else:
                 self._subs[sub_order] = step.target
-            self._history.append(Change(sub_order, step))
+            change = Change(sub_order, step)
+            self._history.append(change)
             self._version += 1
-            return step
+        notify(self, (change,), step)
+        return step
 
     def apply(self, snapshot: TaobaoSnapshot, force: bool = False) -> ApplyResult:
         """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
