@@ -153,6 +153,24 @@ class Inconsistency:
     reason: str
 
 
+Verdict = Literal["waiting", "confirmed", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """What became of a request sent to the platform (``order.request``): still
+    ``waiting`` (nothing the platform said moved its part), ``confirmed`` (its part moved
+    through the status the request leads to) or ``rejected`` (its part moved elsewhere,
+    its event is no longer accepted, or the caller gave up: ``reject_request``).
+    ``part`` is ``"order"`` or ``"refund"`` (of ``sub_order``)."""
+
+    part: Part
+    sub_order: Hashable | None
+    event: str
+    verdict: Verdict
+    note: str = ""
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class ApplyResult:
     """The decision for one snapshot; ``version`` is the order's version afterwards."""
@@ -169,6 +187,8 @@ class ApplyResult:
     changed: bool = False
     """Whether the order changed (a step, an added sub-order, the clock): its version
     went up by one exactly then."""
+    requests: tuple[RequestOutcome, ...] = ()
+    """What the snapshot did to each request pending before it (``order.request``)."""
 
     @property
     def taken(self) -> Literal["all", "some", "none"]:

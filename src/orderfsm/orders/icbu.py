@@ -124,16 +124,20 @@ class IcbuOrder(ChangeOrder):
         :class:`~orderfsm.TransitionRejected` subclass naming the rule (``ship`` in
         ``frozen`` or ``charge_back`` is refused by the ERP interception rule).
         """
-        no_sub_orders("an ICBU order", sub_order)
         with self._lock:
-            step = self._machine.transition(
-                self._status, event, variables=self._variables, history=self._remembered
-            )
+            step = self._decide(event, sub_order)
             self._take(step)
             change = Change(None, step)
             self._record([change])
+            self._triggered(change)
         notify(self, (change,), step)
         return step
+
+    def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        no_sub_orders("an ICBU order", sub_order)
+        return self._machine.transition(
+            self._status, event, variables=self._variables, history=self._remembered
+        )
 
     def _take(self, step: Step) -> None:
         """Move to ``step``'s target, with the variables and remembered status it leaves."""

@@ -144,6 +144,7 @@ class TaobaoOrder(ChangeOrder):
             change = Change(sub_order, step)
             self._history.append(change)
             self._version += 1
+            self._triggered(change)
         notify(self, (change,), step)
         return step
 
