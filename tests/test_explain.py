@@ -17,6 +17,18 @@ from orderfsm.testing import taobao_orders
 MACHINES = [orderfsm.load(name) for name in orderfsm.MACHINES]
 
 
+def same_as_rejection(answer: orderfsm.Explanation, error: errors.TransitionRejected) -> None:
+    """The explanation carries every field of the rejection, and names its class."""
+    assert type(error).__name__ == answer.refusal
+    assert (answer.rule, answer.source, answer.status, answer.allowed) == (
+        error.rule,
+        error.source,
+        error.status,
+        error.allowed,
+    )
+    assert (answer.actors, answer.alternatives) == (error.actors, error.alternatives)
+
+
 def agrees_with_transition(
     m: orderfsm.CompiledMachine, status: orderfsm.State, event: str, **context: object
 ) -> None:
@@ -35,14 +47,7 @@ def agrees_with_transition(
     with pytest.raises(errors.TransitionRejected) as raised:
         m.transition(status, event, **context)  # type: ignore[arg-type]
     error = raised.value
-    assert type(error).__name__ == answer.refusal
-    assert (answer.rule, answer.source, answer.status, answer.allowed) == (
-        error.rule,
-        error.source,
-        error.status,
-        error.allowed,
-    )
-    assert (answer.actors, answer.alternatives) == (error.actors, error.alternatives)
+    same_as_rejection(answer, error)
     assert answer.target is None
     by_actor = {e for a in answer.actors for e in m.enabled(status, actor=a, **context)}  # type: ignore[arg-type]
     assert set(answer.alternatives) == by_actor - {event}
@@ -137,14 +142,8 @@ def _agrees_on_order(order: object, event: str, /, **where: object) -> None:
     try:
         trial.trigger(event, **where)
     except errors.TransitionRejected as error:
-        assert not answer and answer.refusal == type(error).__name__
-        assert (answer.rule, answer.source, answer.status, answer.allowed) == (
-            error.rule,
-            error.source,
-            error.status,
-            error.allowed,
-        )
-        assert (answer.actors, answer.alternatives) == (error.actors, error.alternatives)
+        assert not answer
+        same_as_rejection(answer, error)
     else:
         assert answer.accepted
 
