@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import orderfsm
-from orderfsm.ingest import IcbuSnapshot, TaobaoSnapshot, parse
+from orderfsm.ingest import IcbuSnapshot, RequestOutcome, TaobaoSnapshot, parse
 from test_ingest_apply import callback
 
 Order = orderfsm.TaobaoOrder | orderfsm.IcbuOrder
@@ -83,6 +83,7 @@ def test_a_timeout_the_caller_decides_rejects_it_as_one_change() -> None:
     order = orderfsm.IcbuOrder.from_snapshot(icbu("unpay"))
     order.request("cancel")
     outcome = order.reject_request()
+    assert isinstance(outcome, RequestOutcome)
     assert (outcome.verdict, outcome.event, order.version, order.pending) == (
         "rejected",
         "cancel",
