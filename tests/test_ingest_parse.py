@@ -148,12 +148,20 @@ def test_icbu_error_response_002_is_a_payload_error_with_the_platform_code() -> 
         parse(payload("002_error_response.xml"), "icbu_order")
     assert e.value.path == "$.error_response"
     assert "'50'" in str(e.value) and "isv.invalid-parameter" in str(e.value)
+    assert (e.value.platform_code, e.value.platform_message) == ("50", "Remote service error")
 
 
 def test_platform_error_code_on_purchase_page() -> None:
     with pytest.raises(orderfsm.PayloadError) as e:
         parse({"code": 500, "msg": "boom", "data": None}, "purchase_page")
     assert e.value.path == "$.code"
+    assert (e.value.platform_code, e.value.platform_message) == ("500", "boom")
+
+
+def test_a_payload_error_that_is_not_the_platforms_carries_no_platform_code() -> None:
+    with pytest.raises(orderfsm.PayloadError) as e:
+        parse({"messageBody": [{"status": "WAIT_BUYER_P"}]}, "status_callback")
+    assert (e.value.platform_code, e.value.platform_message) == (None, None)
 
 
 # ----------------------------------------------------------------------------- lenient

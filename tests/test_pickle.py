@@ -164,7 +164,14 @@ def test_every_public_value_pickles_and_copies_to_an_equal_value() -> None:
 
 
 def error_samples() -> list[errors.OrderFsmError]:
-    rejection = {"rule": "a rule", "source": "doc § 1", "status": "X(1)", "allowed": ("ship",)}
+    rejection = {
+        "rule": "a rule",
+        "source": "doc § 1",
+        "status": "X(1)",
+        "allowed": ("ship",),
+        "actors": ("buyer",),
+        "alternatives": ("pay",),
+    }
     return [
         errors.OrderFsmError("plain"),
         errors.TableError("t.toml", "states[3]", "bad code"),
@@ -174,11 +181,15 @@ def error_samples() -> list[errors.OrderFsmError]:
         errors.InvalidOrderState("no children"),
         errors.UnknownEvent("no such event"),
         errors.UnknownSubOrder("no such sub-order"),
+        errors.UnknownActor("no such actor"),
         errors.TransitionRejected("refused", **rejection),
         errors.IllegalTransition("refused", **rejection),
         errors.PaymentLocked("refused", **rejection),
         errors.RefundNotAllowed("refused", **rejection),
         errors.PayloadError("$.data", "missing"),
+        errors.PayloadError(
+            "$.error_response", "an error", platform_code="50", platform_message="x"
+        ),
         errors.ConcurrentModification("order:1", 3, 4),
         errors.StoreError("orders: column 'body' is missing"),
         errors.OrderNotStored("200058578338"),

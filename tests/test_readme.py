@@ -18,6 +18,9 @@ def test_readme_examples_run_and_show_what_they_say() -> None:
     assert taobao.refund_status("1002").name == "APPLIED_REFUND"  # type: ignore[attr-defined]
     assert taobao.refund_status("1001").name == "NOT_APPLY_FOR_REFUND"  # type: ignore[attr-defined]
     assert not taobao.can("cancel")  # type: ignore[attr-defined]
+    why: Any = scope["why"]
+    assert (why.accepted, why.actors, why.alternatives) == (False, ("buyer",), ())
+    assert why.refusal == "PaymentLocked"
     assert taobao.status == 10  # type: ignore[attr-defined]
     for block in blocks[1:]:
         if NEEDS_USER_FILE not in block:

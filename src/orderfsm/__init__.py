@@ -20,12 +20,14 @@ from orderfsm.errors import (
     StoreError,
     TableError,
     TransitionRejected,
+    UnknownActor,
     UnknownEvent,
     UnknownMachine,
     UnknownStatus,
     UnknownSubOrder,
 )
 from orderfsm.model.compile import SHIPPED_TABLES, CompiledMachine, Step, load
+from orderfsm.model.explain import Explanation
 from orderfsm.model.table import State, Table, Transition
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
     from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+    from orderfsm.orders.listeners import Notice, deliver_notices, held_notices, listen
     from orderfsm.orders.rows import HistoryRow, history_rows
     from orderfsm.orders.taobao import TaobaoOrder
 
@@ -62,6 +65,10 @@ _LAZY = {
     "SubOrderId": "orderfsm.orders.ids",
     "KaOrderView": "orderfsm.orders.ka",
     "KaTrade": "orderfsm.orders.ka",
+    "Notice": "orderfsm.orders.listeners",
+    "deliver_notices": "orderfsm.orders.listeners",
+    "held_notices": "orderfsm.orders.listeners",
+    "listen": "orderfsm.orders.listeners",
     "derive_status": "orderfsm.orders.ka",
     "HistoryRow": "orderfsm.orders.rows",
     "history_rows": "orderfsm.orders.rows",
@@ -91,12 +98,14 @@ __all__ = [
     "Change",
     "CompiledMachine",
     "ConcurrentModification",
+    "Explanation",
     "HistoryRow",
     "IcbuOrder",
     "IllegalTransition",
     "InvalidOrderState",
     "KaOrderView",
     "KaTrade",
+    "Notice",
     "OrderFsmError",
     "OrderNotStored",
     "PayloadError",
@@ -112,15 +121,19 @@ __all__ = [
     "TaobaoOrder",
     "Transition",
     "TransitionRejected",
+    "UnknownActor",
     "UnknownEvent",
     "UnknownMachine",
     "UnknownStatus",
     "UnknownSubOrder",
     "compare_and_set",
     "compare_and_set_async",
+    "deliver_notices",
     "derive_status",
     "describe",
+    "held_notices",
     "history_rows",
+    "listen",
     "load",
     "must_intercept",
     "update_with_retry",

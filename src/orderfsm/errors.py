@@ -99,6 +99,10 @@ class UnknownEvent(OrderFsmError):
     """An event name the machine (or the addressed part of the order) does not declare."""
 
 
+class UnknownActor(OrderFsmError, ValueError):
+    """An actor name that is none of the tables' actors (buyer, seller, finance, platform)."""
+
+
 class UnknownSubOrder(OrderFsmError, KeyError):
     """An event or query named a sub-order the order does not hold."""
 
@@ -111,6 +115,9 @@ class TransitionRejected(OrderFsmError):
 
     ``rule`` names the rule that refused it, ``source`` the document section the rule
     comes from, ``status`` the current status and ``allowed`` the events possible from it.
+    ``actors`` are who does the refused event here (as the tables label their edges:
+    buyer, seller, finance, platform) and ``alternatives`` the allowed events those
+    actors may do instead.
     """
 
     def __init__(
@@ -121,11 +128,15 @@ class TransitionRejected(OrderFsmError):
         source: str,
         status: str,
         allowed: Iterable[str] = (),
+        actors: Iterable[str] = (),
+        alternatives: Iterable[str] = (),
     ) -> None:
         self.rule = rule
         self.source = source
         self.status = status
         self.allowed = tuple(allowed)
+        self.actors = tuple(actors)
+        self.alternatives = tuple(alternatives)
         allowed_text = ", ".join(self.allowed) if self.allowed else "nothing (no event applies)"
         super().__init__(
             f"{message} [rule: {rule}; source: {source}; status: {status}; "
@@ -149,12 +160,24 @@ class PayloadError(OrderFsmError, ValueError):
     """A platform payload (response or callback body) could not be read.
 
     ``path`` names the offending field as a JSON-path-like string (``$.data.data[0].status``;
-    ``$`` is the whole body), ``problem`` says what is wrong with it.
+    ``$`` is the whole body), ``problem`` says what is wrong with it. When the body is the
+    platform's own error answer (an ICBU ``error_response``, a purchase-page envelope
+    whose ``code`` is not a success), ``platform_code`` and ``platform_message`` are the
+    code and message it sent (as text; ``None`` otherwise, or where it sent none).
     """
 
-    def __init__(self, path: str, problem: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        platform_code: str | None = None,
+        platform_message: str | None = None,
+    ) -> None:
         self.path = path
         self.problem = problem
+        self.platform_code = platform_code
+        self.platform_message = platform_message
         super().__init__(f"{path}: {problem}")
 
 

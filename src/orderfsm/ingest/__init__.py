@@ -7,7 +7,14 @@ building, restoring or applying to an order never loads the payload parser.
 """
 
 from orderfsm.ingest.parse import MAX_BODY_BYTES, MAX_DEPTH, parse
-from orderfsm.model.decide import SEVERITY, ApplyResult, Inconsistency, Outcome, PartResult
+from orderfsm.model.decide import (
+    SEVERITY,
+    ApplyResult,
+    Inconsistency,
+    Outcome,
+    PartResult,
+    RequestOutcome,
+)
 from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
@@ -28,6 +35,7 @@ __all__ = [
     "Kind",
     "Outcome",
     "PartResult",
+    "RequestOutcome",
     "Snapshot",
     "SubOrderSnapshot",
     "TaobaoSnapshot",

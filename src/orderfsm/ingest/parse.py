@@ -204,6 +204,15 @@ class _At:
     def fail(self, problem: str) -> NoReturn:
         raise PayloadError(self.path, problem)
 
+    def platform_error(self, problem: str, code: object, message: object) -> NoReturn:
+        """Refuse the platform's own error answer, keeping its code and message."""
+        raise PayloadError(
+            self.path,
+            problem,
+            platform_code=None if code is None else str(code),
+            platform_message=None if message is None else str(message),
+        )
+
     def obj(self, known: frozenset[str] | None = None) -> Mapping[str, object]:
         if not isinstance(self.value, Mapping):
             self.fail(f"expected an object, got {_type_name(self.value)}")
@@ -409,7 +418,11 @@ class _Reader:
         code = root.get("code", required=False)
         if code is not None and str(code.value) not in _SUCCESS_CODES:
             message = envelope.get("msg", envelope.get("message"))
-            code.fail(f"the platform answered with an error: code {code.value!r}, {message!r}")
+            code.platform_error(
+                f"the platform answered with an error: code {code.value!r}, {message!r}",
+                code.value,
+                message,
+            )
         page = root.need("data")
         page.obj(self._known(_PAGE_DATA))
         return tuple(self._page_order(o) for o in page.need("data").items(null_is_empty=True))
@@ -495,18 +508,21 @@ class _Reader:
     # -------------------------------------------------------------- ICBU
     def icbu_order(self, root: _At) -> tuple[Snapshot, ...]:
         """``alibaba_seller_order_get_response.value`` (XML or TOP JSON); an
-        ``error_response`` becomes a PayloadError carrying the platform's code."""
+        ``error_response`` becomes a PayloadError carrying the platform's code and message
+        (``platform_code``, ``platform_message``)."""
         top = root.obj()
         if "error_response" in top:
             error = root.need("error_response")
             fields = error.obj()
-            error.fail(
+            error.platform_error(
                 "the platform answered with an error: "
                 + ", ".join(
                     f"{k}={fields[k]!r}"
                     for k in ("code", "msg", "sub_code", "sub_msg")
                     if k in fields
-                )
+                ),
+                fields.get("code"),
+                fields.get("msg"),
             )
         value = root.need(_ICBU_ROOT).need("value")
         value.obj()

@@ -26,12 +26,14 @@ from orderfsm.errors import (
     OrderFsmError,
     TableError,
     TransitionRejected,
+    UnknownActor,
     UnknownEvent,
     UnknownMachine,
     UnknownStatus,
 )
+from orderfsm.model.explain import ACCEPTED_RULE, Explanation, actors_of
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
-from orderfsm.model.table import Code, Event, State, Table, Transition, Variable
+from orderfsm.model.table import ACTORS, Code, Event, State, Table, Transition, Variable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +45,7 @@ StatusLike = int | str | State
 SHIPPED_TABLES = ("taobao_order", "taobao_refund", "icbu_trade", "ka_pool_order")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Step:
     """The result of one accepted event: where it went, and the table edge that took it."""
 
@@ -52,6 +54,11 @@ class Step:
     event: str
     actor: str
     transition: Transition
+
+    def __repr__(self) -> str:
+        """One line: the move, the event and who did it (the edge's provenance stays in
+        ``transition``)."""
+        return f"<Step {self.source} -> {self.target} on {self.event!r} by {self.actor}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,8 +507,13 @@ class CompiledMachine:
         variables: Mapping[str, str] | None = None,
         history: StatusLike | None = None,
         sub_order: StatusLike | None = None,
+        actor: str | None = None,
     ) -> tuple[str, ...]:
-        """The events that would be accepted in ``status`` with this context, guards included."""
+        """The events that would be accepted in ``status`` with this context, guards
+        included; with ``actor``, only those that actor does (as the table labels the edge
+        each would take: ``buyer``, ``seller``, ``finance``, ``platform``)."""
+        if actor is not None and actor not in ACTORS:
+            raise UnknownActor(f"unknown actor {actor!r}; actors are: {', '.join(ACTORS)}")
         names = self.events(status)
         if not names:
             return ()
@@ -510,8 +522,9 @@ class CompiledMachine:
             e
             for e in names
             if not isinstance(
-                self._choose(probe if e == probe.event else _retry(probe, e)), _Refusal
+                chosen := self._choose(probe if e == probe.event else _retry(probe, e)), _Refusal
             )
+            and actor in (None, chosen.step.actor)
         )
 
     def engine_transition(
@@ -627,11 +640,7 @@ class CompiledMachine:
             kind = IllegalTransition
             message = f"no transition leaves {probe.status.name} on {probe.event!r}"
             rule, source = "the transition table", self.table.source or self.table.file
-        allowed = [
-            e
-            for e in self.events(probe.status)
-            if e != probe.event and not isinstance(self._choose(_retry(probe, e)), _Refusal)
-        ]
+        allowed, actors, alternatives = self._instead(probe)
         where = f"{probe.status}" + (f" (main order: {probe.parent})" if probe.parent else "")
         return kind(
             f"{self.name}: {probe.event!r} refused in {where}: {message}",
@@ -639,6 +648,69 @@ class CompiledMachine:
             source=source,
             status=str(probe.status),
             allowed=allowed,
+            actors=actors,
+            alternatives=alternatives,
+        )
+
+    def _instead(
+        self, probe: GuardContext
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """What is allowed instead of ``probe.event`` in its context: every other accepted
+        event, who does ``probe.event`` here, and the accepted events those actors do."""
+        taken = {
+            e: chosen.step.actor
+            for e in self.events(probe.status)
+            if e != probe.event
+            and not isinstance(chosen := self._choose(_retry(probe, e)), _Refusal)
+        }
+        actors = self.actors(probe.status, probe.event)
+        alternatives = tuple(e for e, actor in taken.items() if actor in actors)
+        return tuple(taken), actors, alternatives
+
+    def actors(self, status: StatusLike, event: str) -> tuple[str, ...]:
+        """Who does ``event`` in ``status``, as the table labels its edges (``buyer``,
+        ``seller``, ``finance``, ``platform``): the actors of the edges leaving ``status``
+        on ``event``, or, where none leaves it, of every edge of the event."""
+        self.event(event)
+        here = self._by_source_event.get((self.status(status).name, event))
+        edges = (
+            [c.transition for c in here] if here else [t for t in self.edges if t.event == event]
+        )
+        return actors_of(t.actor for t in edges)
+
+    def explain(
+        self,
+        status: StatusLike,
+        event: str,
+        *,
+        parent: StatusLike | None = None,
+        variables: Mapping[str, str] | None = None,
+        history: StatusLike | None = None,
+        sub_order: StatusLike | None = None,
+    ) -> Explanation:
+        """Whether :meth:`transition` would accept ``event``, and why, without raising for
+        a refusal (unknown values still raise): a refused answer carries exactly the fields
+        of the rejection :meth:`transition` raises; see :class:`Explanation`."""
+        probe = self._probe(status, event, parent, variables, history, sub_order=sub_order)
+        chosen = self._choose(probe)
+        if self.verify:
+            self._reference.confirm(self, probe, chosen)
+        if isinstance(chosen, _Refusal):
+            return Explanation.refused(self.name, event, self._reject(probe, chosen))
+        allowed, actors, alternatives = self._instead(probe)
+        edge = chosen.transition
+        source = _cite_edge(edge, self.table)
+        return Explanation(
+            self.name,
+            event,
+            str(probe.status),
+            True,
+            ACCEPTED_RULE,
+            source,
+            allowed,
+            actors,
+            alternatives,
+            target=chosen.target,
         )
 
     def under(self, parent: CompiledMachine) -> CompiledMachine:
@@ -717,6 +789,13 @@ def _aimed(probe: GuardContext, target: State | None) -> GuardContext:
 def _retry(probe: GuardContext, event: str) -> GuardContext:
     """``probe`` for another event of the same status and context."""
     return replace(probe, event=event)
+
+
+def _cite_edge(edge: Transition, table: Table) -> str:
+    sources = edge.provenance.sources
+    if sources:
+        return str(sources[0])
+    return f"inferred: {edge.provenance.basis}" if edge.provenance.basis else table.source
 
 
 def _cite(state: State) -> str:

@@ -93,7 +93,7 @@ SUB_STATUS_WINS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PartResult:
     """What one snapshot did to one part of the order.
 
@@ -129,6 +129,16 @@ class PartResult:
         """The statuses between ``before`` and ``after`` that the snapshot skipped."""
         return tuple(s.target for s in self.steps[:-1])
 
+    def __repr__(self) -> str:
+        """One line: the part, the move and the outcome (the provenance stays in the fields)."""
+        return f"<PartResult {self._shown()}>"
+
+    def _shown(self) -> str:
+        where = self.part if self.sub_order is None else f"{self.part} {self.sub_order!r}"
+        move = f"{self.before} -> {self.after}" if self.steps else f"{self.before}"
+        via = f" via {self.via}" if self.steps and self.via != "snapshot" else ""
+        return f"{where}: {move} {self.outcome}{via}{' (refused)' if self.refused else ''}"
+
 
 @dataclass(frozen=True, slots=True)
 class Inconsistency:
@@ -143,7 +153,25 @@ class Inconsistency:
     reason: str
 
 
+Verdict = Literal["waiting", "confirmed", "rejected"]
+
+
 @dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """What became of a request sent to the platform (``order.request``): still
+    ``waiting`` (nothing the platform said moved its part), ``confirmed`` (its part moved
+    through the status the request leads to) or ``rejected`` (its part moved elsewhere,
+    its event is no longer accepted, or the caller gave up: ``reject_request``).
+    ``part`` is ``"order"`` or ``"refund"`` (of ``sub_order``)."""
+
+    part: Part
+    sub_order: Hashable | None
+    event: str
+    verdict: Verdict
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class ApplyResult:
     """The decision for one snapshot; ``version`` is the order's version afterwards."""
 
@@ -159,6 +187,8 @@ class ApplyResult:
     changed: bool = False
     """Whether the order changed (a step, an added sub-order, the clock): its version
     went up by one exactly then."""
+    requests: tuple[RequestOutcome, ...] = ()
+    """What the snapshot did to each request pending before it (``order.request``)."""
 
     @property
     def taken(self) -> Literal["all", "some", "none"]:
@@ -167,6 +197,13 @@ class ApplyResult:
         (a partly taken snapshot: ``parts`` says which part was refused and why)."""
         refused = sum(p.refused for p in self.parts)
         return "all" if not refused else "none" if refused == len(self.parts) else "some"
+
+    def __repr__(self) -> str:
+        """One line per snapshot: the outcome, whether it changed the order, each part in
+        short (the provenance of every step stays available as fields)."""
+        changed = "changed" if self.changed else "unchanged"
+        parts = "; ".join(p._shown() for p in self.parts)
+        return f"<ApplyResult {self.outcome} ({changed}, version {self.version}): {parts}>"
 
     def part(self, part: Part, sub_order: Hashable | None = None) -> PartResult:
         """The result for one part (``KeyError`` if the snapshot did not mention it)."""
@@ -421,6 +458,37 @@ def plan_taobao(
     return replace(result, warnings=result.warnings + skipped)
 
 
+def first_sight_taobao(
+    snapshot: TaobaoSnapshot, main: CompiledMachine, refund: CompiledMachine
+) -> HeldTaobao:
+    """What an order first seen in ``snapshot`` holds, read as :func:`plan_taobao` reads
+    it: the order's status (the code wins over its description), each sub-order's own
+    status and refund status. A status the machine does not know is held in its
+    quarantine status (a refund, whose machine has none, at its initial status: applying
+    the snapshot then says ``unknown_status``); a sub-order without an id, or named twice,
+    is not held (applying the snapshot says why). The clock is left to that apply."""
+    _expect(snapshot, TaobaoSnapshot, "purchase_page' or 'status_callback")
+    status = _first_status(main, _main_status(main, snapshot)[0], main.initial)
+    ids = Counter(s.sub_order_id for s in snapshot.sub_orders)
+    subs = [
+        s for s in snapshot.sub_orders if s.sub_order_id is not None and ids[s.sub_order_id] == 1
+    ]
+    return HeldTaobao(
+        status,
+        {s.sub_order_id: _first_status(main, s.status, status) for s in subs},
+        {s.sub_order_id: _first_status(refund, s.refund_status, refund.initial) for s in subs},
+        None,
+    )
+
+
+def _first_status(machine: CompiledMachine, observed: object, absent: State) -> State:
+    """The status ``observed`` names, the quarantine status for one the machine does not
+    know (else ``absent``), or ``absent`` where nothing was observed."""
+    if observed is None:
+        return absent
+    return _resolve(machine, observed) or quarantine_state(machine) or absent
+
+
 def _repeated(sid: str, held: State, times: int) -> PartResult:
     """The part for a sub-order a snapshot names more than once: which one to believe is
     unknowable, so none is applied."""
@@ -538,10 +606,30 @@ def _combine(
     )
 
 
-def log_warnings(result: ApplyResult) -> None:
-    """Log each warning of ``result`` on the ``orderfsm.ingest`` logger (never raises)."""
-    for warning in result.warnings:
-        _log.warning("%s", warning)
+def log_outcome(result: ApplyResult) -> None:
+    """Log what ``result`` means, once per snapshot, on the ``orderfsm.ingest`` logger.
+
+    WARNING only for what needs a person: an unknown status (quarantine included), an
+    inconsistent snapshot, or a field the snapshot could not use (a sub-order without an
+    id, a ``pay_step`` the table does not list); INFO for an illegal step (routine while
+    the platform lags behind a local action, see ``docs/webhooks.md``); DEBUG for
+    everything else (advanced, duplicate, stale). One record per snapshot, however many
+    sub-orders say the same thing: the repeated notes are shown once each. The record
+    carries the result as ``record.apply_result``.
+    """
+    illegal = {p.note for p in result.parts if p.outcome == "illegal"}
+    person = [w for w in result.warnings if w not in illegal]
+    level = logging.WARNING if person else logging.INFO if result.warnings else logging.DEBUG
+    if not _log.isEnabledFor(level):
+        return
+    notes = "; ".join(dict.fromkeys(result.warnings))
+    _log.log(
+        level,
+        "snapshot %s%s",
+        result.outcome,
+        f": {notes}" if notes else "",
+        extra={"apply_result": result},
+    )
 
 
 # ----------------------------------------------------------------------------- ICBU
@@ -570,7 +658,7 @@ def plan_icbu(
     """
     _expect(snapshot, IcbuSnapshot, "icbu_order")
     held = machine.variables(variables)
-    wanted, warnings = _stated_variables(machine, snapshot)
+    wanted, warnings = stated_variables(machine, snapshot)
     said = Said(held, wanted)
     part = decide(
         machine,
@@ -607,7 +695,7 @@ def plan_icbu(
     return replace(result, warnings=(*result.warnings, *warnings), variables=changed)
 
 
-def _stated_variables(
+def stated_variables(
     machine: CompiledMachine, snapshot: IcbuSnapshot
 ) -> tuple[dict[str, str] | None, list[str]]:
     """The variables the snapshot states (``pay_step``), and a warning for a value the

@@ -30,14 +30,15 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from orderfsm.errors import UnknownSubOrder
-from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.decide import ApplyResult, log_warnings
+from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
+from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.decide import ApplyResult, Part, RequestOutcome, Verdict, log_outcome
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
-from orderfsm.orders.producible import End, Entry, as_constructed, replay
+from orderfsm.orders.listeners import notify
+from orderfsm.orders.producible import End, Entry, as_constructed, pending_request, replay
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
     Columns,
@@ -139,6 +140,7 @@ class OrderCore(LockedOrder, Generic[Item]):
         reads the held state directly under the lock: no copies, no derived statuses."""
         with self._lock:
             out = self._fields({"format": self.FORMAT})
+            self._requests_out(out)
             rows = self._rows(self._history) if self._history else ()
             out["history"] = columns_out(self.HISTORY_KEYS, self._stored, rows)
             return out
@@ -151,6 +153,7 @@ class OrderCore(LockedOrder, Generic[Item]):
         version = header(root, self.FORMAT, self.FORMAT_1)
         columnar = root.get("format").value == self.FORMAT
         held = self._read(root)
+        requests, pending = read_requests(root)
         stored = history_columns(root.get("history").value, self.HISTORY_KEYS, columnar=columnar)
         history: list[Item] = []
         moved: set[Hashable] = set()
@@ -169,12 +172,14 @@ class OrderCore(LockedOrder, Generic[Item]):
             if end.remembered is not None and part not in moved:
                 as_constructed(self._machine, end)  # as constructed, or after quick steps
         shown = self._versions(held, stored)
-        check_version(version, least=shown.least, most=shown.most, silent_changes=shown.silent)
+        most = None if shown.most is None else shown.most + requests
+        check_version(version, least=shown.least + requests, most=most, silent_changes=shown.silent)
         with self._lock:
             self._restore(held.state)
             self._history = history
             self._stored = () if history or not stored[0] else tuple(map(tuple, stored))
             self._version = version
+            self._restore_requests(requests, pending)
 
     # ---------------------------------------------------------------- what a class declares
     def _decode(self, row: Row) -> Item:
@@ -216,6 +221,15 @@ class OrderCore(LockedOrder, Generic[Item]):
         """Set the held parts from :attr:`Held.state` (caller holds the lock)."""
         raise NotImplementedError
 
+    def _requests_out(self, out: dict[str, Any]) -> None:
+        """Add the pending requests to ``out`` (an order that takes none: nothing)."""
+
+    def _restore_requests(self, requests: int, pending: Sequence[Field]) -> None:
+        """Set the stored requests, each checked (caller holds the lock); an order that
+        takes none refuses any."""
+        if requests or pending:
+            raise PayloadError("$.requests", "this order takes no platform requests")
+
 
 class ChangeOrder(OrderCore[Change]):
     """An order whose history is :class:`~orderfsm.orders.history.Change` items (Taobao,
@@ -226,6 +240,124 @@ class ChangeOrder(OrderCore[Change]):
     HISTORY_KEYS = HISTORY_KEYS
     _sub_machine: CompiledMachine
     _status: State
+    _pending: dict[RequestKey, Step]
+    _requests: int
+
+    def _begin(self) -> None:
+        super()._begin()
+        self._pending = {}
+        self._requests = 0
+
+    # ---------------------------------------------------------------- platform requests
+    @property
+    def pending(self) -> Mapping[RequestKey, Step]:
+        """The requests sent to the platform and not yet settled, by part (``("order",
+        None)`` or ``("refund", sub_order)``): the step each leads to once confirmed."""
+        with self._lock:
+            return dict(self._pending)
+
+    def request(self, event: str, sub_order: SubOrderId | None = None) -> Step:
+        """Record ``event`` as a request sent to the platform (a cancel or refund through
+        its API), pending its confirmation; the status does not move. Returns the step it
+        leads to once confirmed. Raises what :meth:`trigger` raises where the event is
+        refused, and :class:`~orderfsm.TransitionRejected` where the part already has a
+        request pending; nothing changes then. Later snapshots settle it
+        (:attr:`ApplyResult.requests`): one that does not move the part leaves it
+        ``waiting`` (never illegal); one that moves the part through the step's target
+        ``confirmed``; one that moves it elsewhere ``rejected``. :meth:`reject_request`
+        gives up on it (a timeout the caller decides)."""
+        with self._lock:
+            step = self._decide(event, sub_order)
+            key = request_key(sub_order)
+            if key in self._pending:
+                held = self._pending[key]
+                raise TransitionRejected(
+                    f"{held.event!r} is already pending confirmation for {key[0]}"
+                    + (f" {sub_order!r}" if sub_order is not None else ""),
+                    rule="one pending platform request per part",
+                    source="orderfsm: docs/webhooks.md (platform confirmations)",
+                    status=str(step.source),
+                )
+            self._pending[key] = step
+            self._requests += 1
+            self._version += 1
+        return step
+
+    def reject_request(self, sub_order: SubOrderId | None = None) -> RequestOutcome:
+        """Give up on the pending request of the order (or of ``sub_order``'s refund): a
+        timeout the caller decides. One change; :class:`OrderFsmError` if none is
+        pending."""
+        key = request_key(sub_order)
+        with self._lock:
+            step = self._pending.pop(key, None)
+            if step is None:
+                raise OrderFsmError(f"no request is pending for {key[0]} {sub_order or ''}")
+            self._requests += 1
+            self._version += 1
+        return RequestOutcome(key[0], sub_order, step.event, "rejected", "rejected by the caller")
+
+    def _settle(self, moved: Mapping[Moved, Sequence[Step]]) -> tuple[RequestOutcome, ...]:
+        """Settle every pending request against the steps just committed (caller holds
+        the lock): confirmed when its part passed through its target, rejected when the
+        part moved elsewhere or its event is no longer accepted, else waiting."""
+        out = []
+        for key, step in list(self._pending.items()):
+            part, sid = key
+            steps = moved.get((part, None if sid is None else str(sid)), ())
+            if steps:
+                confirmed = any(s.target == step.target for s in steps)
+                verdict: Verdict = "confirmed" if confirmed else "rejected"
+                note = f"{part} moved to {steps[-1].target}"
+            elif self._accepts(step.event, sid):
+                verdict, note = "waiting", ""
+            else:
+                verdict, note = "rejected", f"{step.event!r} is no longer accepted"
+            if verdict != "waiting":
+                del self._pending[key]
+            out.append(RequestOutcome(part, sid, step.event, verdict, note))
+        return tuple(out)
+
+    def _accepts(self, event: str, sub_order: SubOrderId | None) -> bool:
+        """Whether :meth:`trigger` would accept the event now (caller holds the lock)."""
+        try:
+            self._decide(event, sub_order)
+        except TransitionRejected:
+            return False
+        return True
+
+    def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        """The step :meth:`trigger` would take, or its rejection (caller holds the lock)."""
+        raise NotImplementedError
+
+    def _triggered(self, change: Change) -> None:
+        """Settle the pending requests after a local step (caller holds the lock)."""
+        if self._pending:
+            self._settle({(part_of(change), _text(change.sub_order)): (change.step,)})
+
+    def _requests_out(self, out: dict[str, Any]) -> None:
+        if self._requests:
+            out["requests"] = self._requests
+        if self._pending:
+            out["pending"] = [
+                {"part": part, "sub_order": sid, "event": step.event}
+                for (part, sid), step in self._pending.items()
+            ]
+
+    def _restore_requests(self, requests: int, pending: Sequence[Field]) -> None:
+        self._requests = requests
+        for field in pending:
+            part = field.get("part").value
+            sid = field.get("sub_order").sub_id(nullable=True)
+            if part not in ("order", "refund") or (part == "order") != (sid is None):
+                raise PayloadError(field.path, "expected an order or refund request")
+            event = field.get("event")
+            if not isinstance(event.value, str) or request_key(sid) in self._pending:
+                raise PayloadError(event.path, "expected one event per part")
+            self._pending[request_key(sid)] = pending_request(
+                self._decide, event.value, sid, event.path
+            )
+        if len(self._pending) > requests:
+            raise PayloadError("$.requests", f"is {requests}, but {len(self._pending)} pending")
 
     @property
     def status(self) -> State:
@@ -278,16 +410,54 @@ class ChangeOrder(OrderCore[Change]):
         return replace(result, version=self._version)
 
     def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
-        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; the
-        warnings go to the ``orderfsm.ingest`` logger."""
+        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; what it
+        means is logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and
+        each recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
+            start = len(self._history)
             result = self._applied(self._commit(plan()))
-        log_warnings(result)
+            changes = self._history[start:]
+            if self._pending:
+                moved: dict[Moved, list[Step]] = {}
+                for change in changes:
+                    key = (part_of(change), _text(change.sub_order))
+                    moved.setdefault(key, []).append(change.step)
+                result = replace(result, requests=self._settle(moved))
+        log_outcome(result)
+        notify(self, changes, result)
         return result
 
     def _commit(self, result: ApplyResult) -> ApplyResult:
         """Record the steps ``result`` decided (caller holds the lock)."""
         raise NotImplementedError
+
+
+RequestKey = tuple[Part, SubOrderId | None]
+"""The part a platform request is pending for: ``("order", None)`` or ``("refund", id)``."""
+Moved = tuple[str, str | None]
+"""A part that moved, its sub-order id as text (as :func:`part_of` and snapshots name it)."""
+
+
+def request_key(sub_order: SubOrderId | None) -> RequestKey:
+    """The part a request addresses: the order, or a sub-order's refund."""
+    return ("order", None) if sub_order is None else ("refund", sub_order)
+
+
+def _text(sub_order: SubOrderId | None) -> str | None:
+    """A sub-order id as snapshots name it (ids are unique by text)."""
+    return None if sub_order is None else str(sub_order)
+
+
+def read_requests(root: Field) -> tuple[int, list[Field]]:
+    """The stored ``requests`` count and ``pending`` entries (both optional: written only
+    when an order has taken a platform request)."""
+    fields = root.value if isinstance(root.value, Mapping) else {}
+    requests = root.get("requests").integer() if "requests" in fields else 0
+    assert requests is not None
+    if requests < 0:
+        raise PayloadError("$.requests", "must not be negative")
+    pending = root.get("pending").items() if "pending" in fields else []
+    return requests, pending
 
 
 def part_key(change: Change) -> tuple[str, SubOrderId | None]:

@@ -9,7 +9,7 @@ from orderfsm.model.synthetic import Via
 from orderfsm.orders.ids import SubOrderId
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Change:
     """One accepted event in an order's history: which part moved (``None`` = the order).
 
@@ -24,3 +24,11 @@ class Change:
     step: Step
     sub_order_status: bool = False
     via: Via = "trigger"
+
+    def __repr__(self) -> str:
+        """One line: which part moved, the step in short, and how it came about."""
+        part = "order" if self.sub_order is None else f"sub-order {self.sub_order!r}"
+        if self.sub_order is not None and not self.sub_order_status:
+            part += " refund"
+        step = self.step
+        return f"<Change {part}: {step.source} -> {step.target} on {step.event!r} via {self.via}>"

@@ -15,12 +15,14 @@ from typing import Any, Self
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.model.decide import ApplyResult, plan_icbu
+from orderfsm.model.decide import ApplyResult, plan_icbu, stated_variables
+from orderfsm.model.explain import Explanation
 from orderfsm.model.records import IcbuSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, no_sub_orders
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import require
 from orderfsm.orders.producible import End
 from orderfsm.orders.stored import Field
@@ -122,14 +124,20 @@ class IcbuOrder(ChangeOrder):
         :class:`~orderfsm.TransitionRejected` subclass naming the rule (``ship`` in
         ``frozen`` or ``charge_back`` is refused by the ERP interception rule).
         """
-        no_sub_orders("an ICBU order", sub_order)
         with self._lock:
-            step = self._machine.transition(
-                self._status, event, variables=self._variables, history=self._remembered
-            )
+            step = self._decide(event, sub_order)
             self._take(step)
-            self._record([Change(None, step)])
-            return step
+            change = Change(None, step)
+            self._record([change])
+            self._triggered(change)
+        notify(self, (change,), step)
+        return step
+
+    def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        no_sub_orders("an ICBU order", sub_order)
+        return self._machine.transition(
+            self._status, event, variables=self._variables, history=self._remembered
+        )
 
     def _take(self, step: Step) -> None:
         """Move to ``step``'s target, with the variables and remembered status it leaves."""
@@ -167,6 +175,20 @@ class IcbuOrder(ChangeOrder):
         shipped table); :class:`PayloadError` if invalid."""
         order = cls(machine=machine)
         order._load(data)
+        return order
+
+    @classmethod
+    def from_snapshot(cls, snapshot: IcbuSnapshot, machine: CompiledMachine | None = None) -> Self:
+        """Start holding an order first seen in ``snapshot`` (``parse(body, "icbu_order")``,
+        XML or JSON): constructed in its ``trade_status`` with its ``pay_step`` (the
+        table's default where it states none or one the table does not list), then the
+        snapshot applied as its first observation. A ``trade_status`` the machine does
+        not know raises :class:`~orderfsm.UnknownStatus`: ``icbu_trade`` has no
+        quarantine status to hold it in."""
+        m = load(MACHINE) if machine is None else machine
+        stated, _ = stated_variables(m, snapshot)  # an unlisted pay_step: apply warns
+        order = cls(m.status(snapshot.trade_status), (stated or {}).get("pay_step"), machine=m)
+        order.apply(snapshot)
         return order
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
@@ -212,12 +234,25 @@ class IcbuOrder(ChangeOrder):
                 self._status, event, variables=self._variables, history=self._remembered
             )
 
-    def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now (any ``sub_order`` raises)."""
+    def enabled_events(
+        self, sub_order: SubOrderId | None = None, *, actor: str | None = None
+    ) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now (any ``sub_order`` raises); with
+        ``actor`` (``buyer``, ``seller``, ``platform``...) only that actor's."""
         no_sub_orders("an ICBU order", sub_order)
         with self._lock:
             return self._machine.enabled(
-                self._status, variables=self._variables, history=self._remembered
+                self._status, variables=self._variables, history=self._remembered, actor=actor
+            )
+
+    def explain(self, event: str, sub_order: SubOrderId | None = None) -> Explanation:
+        """Whether :meth:`trigger` would accept ``event`` now, and why, without raising for
+        a refusal (see :class:`~orderfsm.Explanation`; an unknown name or any
+        ``sub_order`` still raises)."""
+        no_sub_orders("an ICBU order", sub_order)
+        with self._lock:
+            return self._machine.explain(
+                self._status, event, variables=self._variables, history=self._remembered
             )
 
     def __repr__(self) -> str:

@@ -24,9 +24,11 @@ from orderfsm.errors import (
     shown,
 )
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.explain import Explanation
 from orderfsm.model.table import State
 from orderfsm.orders.core import Held, OrderCore, Versions
 from orderfsm.orders.ids import OrderId, SubOrderId, id_items, is_id
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import require
 from orderfsm.orders.producible import End, Entry
 from orderfsm.orders.stored import (
@@ -156,6 +158,11 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
             return derive_status(
                 self._machine, [s for subs in self._subs.values() for s in subs.values()]
             )
+
+    @property
+    def customer_text(self) -> str:
+        """What a person is shown for the trade's status (``State.text_for``)."""
+        return self.status.text_for({})
 
     @property
     def orders(self) -> Mapping[OrderId, KaOrderView]:
@@ -323,7 +330,9 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
                 self._remember(leaf, step)
                 self._subs[leaf[0]][leaf[1]] = step.target
             self._record(steps)
-            return tuple(step for _, step in steps)
+        outcome = tuple(step for _, step in steps)
+        notify(self, steps, outcome)
+        return outcome
 
     def can(
         self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None
@@ -337,12 +346,44 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
             return True
 
     def enabled_events(
-        self, order: OrderId | None = None, sub_order: SubOrderId | None = None
+        self,
+        order: OrderId | None = None,
+        sub_order: SubOrderId | None = None,
+        *,
+        actor: str | None = None,
     ) -> tuple[str, ...]:
         """The events :meth:`trigger` would accept now for the addressed level (one
-        consistent answer: the trade cannot change while it is computed)."""
+        consistent answer: the trade cannot change while it is computed); with ``actor``
+        (``buyer``, ``seller``, ``platform``) only those whose every step is that actor's."""
         with self._lock:
-            return tuple(e for e in self._machine.event_names if self.can(e, order, sub_order))
+            return tuple(
+                e
+                for e in self._machine.event_names
+                if self.can(e, order, sub_order)
+                and (actor is None or self._by(actor, e, order, sub_order))
+            )
+
+    def _by(
+        self, actor: str, event: str, order: OrderId | None, sub_order: SubOrderId | None
+    ) -> bool:
+        """Whether every step of an accepted ``event`` is ``actor``'s."""
+        return all(step.actor == actor for _, step in self._decide(event, order, sub_order))
+
+    def explain(
+        self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None
+    ) -> Explanation:
+        """Whether :meth:`trigger` would accept the event now, and why, without raising
+        for a refusal (unknown names still raise): refused, the fields of the rejection
+        :meth:`trigger` would raise; accepted, the explanation of the first addressed
+        sub-order that moves (see :class:`~orderfsm.Explanation`)."""
+        with self._lock:
+            try:
+                leaf, _ = self._decide(event, order, sub_order)[0]
+            except TransitionRejected as error:
+                return Explanation.refused(self._machine.name, event, error)
+            return self._machine.explain(
+                self._state(leaf), event, history=self._remembered.get(leaf)
+            )
 
     def _leaves(self, order: OrderId | None, sub_order: SubOrderId | None) -> list[Leaf]:
         if order is None:

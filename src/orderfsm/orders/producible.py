@@ -23,6 +23,13 @@ entered from. Each step of its history is then one of:
   to one a path of table steps leads to from it (any recognised status when that is not
   known: a part constructed in quarantine).
 
+A **pending request** (``order.request``: a local action sent to the platform, awaiting
+its confirmation) names a part and an event the pure core accepts in the status and
+context the order holds: a request is recorded only when accepted, and is settled
+(confirmed or rejected) as soon as its part moves or its context stops accepting it
+(:func:`pending_request`). Recording a request, and rejecting one by the caller, are one
+change each (the stored ``requests`` count).
+
 Variables change only where an edge sets them; the remembered status follows
 :meth:`~orderfsm.CompiledMachine.remembered_after`. :func:`replay` runs a history
 through this definition and checks that it yields every stored field; ``from_dict``
@@ -32,16 +39,17 @@ accepts a dict exactly when it does (see ``docs/webhooks.md``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from orderfsm.errors import InvalidOrderState, PayloadError, TransitionRejected
+from orderfsm.errors import InvalidOrderState, OrderFsmError, PayloadError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine, Step
 from orderfsm.model.paths import Said, guarded_path, shortest_path
 from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
+from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.stored import entry_paths
 
 __all__ = ["End", "Entry", "as_constructed", "replay"]
@@ -362,3 +370,20 @@ def _check_end(part: _Part, end: End) -> None:
 
 def _shown(variables: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"{k} = {v!r}" for k, v in variables) or "no variables"
+
+
+def pending_request(
+    decide: Callable[[str, SubOrderId | None], Step],
+    event: str,
+    sub_order: SubOrderId | None,
+    path: str,
+) -> Step:
+    """The step a stored pending request leads to, if the order could hold it:
+    ``decide(event, sub_order)`` asks the pure core for the request's event in the status
+    and context the order holds; a refusal (or an unknown event or sub-order) is a
+    :class:`PayloadError` at ``path``, as no order keeps a request its part no longer
+    accepts."""
+    try:
+        return decide(event, sub_order)
+    except OrderFsmError as e:
+        raise PayloadError(path, f"a pending request the order could not hold: {e}") from None

@@ -18,12 +18,20 @@ from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder, shown
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
-from orderfsm.model.decide import ApplyResult, HeldTaobao, Part, plan_taobao
+from orderfsm.model.decide import (
+    ApplyResult,
+    HeldTaobao,
+    Part,
+    first_sight_taobao,
+    plan_taobao,
+)
+from orderfsm.model.explain import Explanation
 from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId, id_items, is_id
+from orderfsm.orders.listeners import notify
 from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
 
@@ -97,6 +105,11 @@ class TaobaoOrder(ChangeOrder):
         return dict(self._sub_status)
 
     @property
+    def customer_text(self) -> str:
+        """What a person is shown for the order's status (``State.text_for``)."""
+        return self._status.text_for({})
+
+    @property
     def observed_at(self) -> int | None:
         """The newest ``modify_time`` applied from a snapshot, if any."""
         return self._observed_at
@@ -130,9 +143,12 @@ class TaobaoOrder(ChangeOrder):
                 self._status = step.target
             else:
                 self._subs[sub_order] = step.target
-            self._history.append(Change(sub_order, step))
+            change = Change(sub_order, step)
+            self._history.append(change)
             self._version += 1
-            return step
+            self._triggered(change)
+        notify(self, (change,), step)
+        return step
 
     def apply(self, snapshot: TaobaoSnapshot, force: bool = False) -> ApplyResult:
         """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
@@ -250,6 +266,26 @@ class TaobaoOrder(ChangeOrder):
         order._load(data)
         return order
 
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: TaobaoSnapshot,
+        machine: CompiledMachine | None = None,
+        refund_machine: CompiledMachine | None = None,
+    ) -> Self:
+        """Start holding an order first seen in ``snapshot`` (a purchase-page or callback
+        snapshot from :func:`orderfsm.ingest.parse`): constructed in the statuses it
+        states (the order's, each sub-order's own and refund status; see
+        :func:`orderfsm.model.decide.first_sight_taobao` for unknown values), then the
+        snapshot applied as its first observation (its ``modify_time`` sets the clock),
+        so later snapshots are judged against it. On the machines given, as in the
+        constructor."""
+        order = cls(machine=machine, refund_machine=refund_machine)
+        with order._lock:
+            order._restore(first_sight_taobao(snapshot, *order._machines))
+        order.apply(snapshot)
+        return order
+
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
         sub_status = self._sub_status
         out["version"] = self._version
@@ -309,26 +345,50 @@ class TaobaoOrder(ChangeOrder):
             machine, status, parent = self._route(event, sub_order)
             return machine.allows(status, event, parent=parent, sub_order=self._own(sub_order))
 
-    def enabled_events(self, sub_order: SubOrderId | None = None) -> tuple[str, ...]:
-        """The events :meth:`trigger` would accept now, for the order or one sub-order."""
+    def enabled_events(
+        self, sub_order: SubOrderId | None = None, *, actor: str | None = None
+    ) -> tuple[str, ...]:
+        """The events :meth:`trigger` would accept now, for the order or one sub-order;
+        with ``actor`` (``buyer``, ``seller``, ``finance``, ``platform``) only that actor's."""
         with self._lock:
             if sub_order is None:
-                return self._machine.enabled(self._status)
+                return self._machine.enabled(self._status, actor=actor)
             return self._sub_machine.enabled(
                 self._subs[self._known(sub_order)],
                 parent=self._status,
                 sub_order=self._own(sub_order),
+                actor=actor,
             )
+
+    def explain(self, event: str, sub_order: SubOrderId | None = None) -> Explanation:
+        """Whether :meth:`trigger` would accept the event now, and why, without raising
+        for a refusal (unknown names still raise): a refused answer carries the fields of
+        the rejection :meth:`trigger` would raise (see :class:`~orderfsm.Explanation`)."""
+        with self._lock:
+            if sub_order is None and event in self._sub_machine.event_names:
+                return Explanation.refused(self._machine.name, event, self._no_main_refund(event))
+            machine, status, parent = self._route(event, sub_order)
+            return machine.explain(status, event, parent=parent, sub_order=self._own(sub_order))
+
+    def _no_main_refund(self, event: str) -> RefundNotAllowed:
+        """The refusal of refund ``event`` addressed to the main order."""
+        actors = self._sub_machine.actors(self._sub_machine.initial, event)
+        allowed = self._machine.enabled(self._status)
+        return RefundNotAllowed(
+            f"taobao_order: {event!r} needs a sub-order: there is no main-order refund",
+            rule="refunds live only on sub-orders",
+            source=SUB_ORDER_RULE_SOURCE,
+            status=str(self._status),
+            allowed=allowed,
+            actors=actors,
+            alternatives=[
+                e for e in allowed if set(self._machine.actors(self._status, e)) & set(actors)
+            ],
+        )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
         if sub_order is None and event in self._sub_machine.event_names:
-            raise RefundNotAllowed(
-                f"taobao_order: {event!r} needs a sub-order: there is no main-order refund",
-                rule="refunds live only on sub-orders",
-                source=SUB_ORDER_RULE_SOURCE,
-                status=str(self._status),
-                allowed=self._machine.enabled(self._status),
-            )
+            raise self._no_main_refund(event)
         machine, status, parent = self._route(event, sub_order)
         return machine.transition(status, event, parent=parent, sub_order=self._own(sub_order))
 
