@@ -28,8 +28,15 @@ NOT_RUN = {
     "js": "another language's consumer of the export (tests/node runs the real one)",
     "ts": "another language's consumer of the export (tests/node runs the real one)",
     "mermaid": "diagrams drawn by the viewer; `orderfsm diagrams --check` checks the generated",
+    "sql": "PostgreSQL DDL and queries the store runs itself (tests/test_store.py checks them)",
 }
 """Languages whose blocks cannot run in this suite, and why."""
+
+RUN_ELSEWHERE = {
+    "docs/persistence.md": "tests/test_docs_persistence.py",
+}
+"""Pages whose python blocks need a database: the named test runs them against the test
+PostgreSQL server."""
 
 USER_TABLES = ("pool_order.toml", "path/to/pool_order.toml")
 """The user's own KA table files the pages load: the shipped table stands in for them."""
@@ -50,6 +57,10 @@ def test_every_block_names_its_language_and_each_language_is_run_read_or_marked(
 def test_the_pages_python_blocks_run(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    runner = RUN_ELSEWHERE.get(str(page.relative_to(ROOT)))
+    if runner is not None:
+        assert (ROOT / "tests" / Path(runner).name).is_file()
+        return
     code = [body for lang, body in blocks(page) if lang == "python"]
     shipped = resources.files("orderfsm") / "data" / "tables" / "ka_pool_order.toml"
     for name in USER_TABLES:
