@@ -4,11 +4,14 @@ Every handler is a few lines over the library: parse the body
 (``orderfsm.ingest.parse``), change the order inside ``store.update`` (which reads,
 applies, saves with compare-and-set, writes the history rows and the outbox in one
 transaction, and retries a lost race), and map the library's outcome or error to HTTP
-(the table in docs/webhooks.md).
+(the table in docs/webhooks.md). An order is first held from the first body seen
+(``from_snapshot``); buyer actions are asked with ``explain`` before they act, and a
+listener counts every committed change (``GET /metrics``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,9 +26,6 @@ from orderfsm.ingest import MAX_BODY_BYTES, ApplyResult, parse
 from orderfsm.store import AsyncOrderStore
 from orderfsm.store.psycopg import AsyncPsycopgBackend
 from orderfsm.store.sql import Statement
-
-PLATFORM_ERROR = "$.error_response"
-"""Where ``parse`` says the platform answered with an error instead of an order."""
 
 
 def taobao_key(purchase_id: object) -> str:
@@ -44,7 +44,7 @@ def taobao_view(order: orderfsm.TaobaoOrder) -> dict[str, Any]:
     """What ``GET /orders/taobao/{purchase_id}`` answers."""
     return {
         "status": state(order.status),
-        "customer_text": orderfsm.describe(order.status),
+        "customer_text": order.customer_text,
         "version": order.version,
         "sub_orders": [
             {
@@ -52,10 +52,12 @@ def taobao_view(order: orderfsm.TaobaoOrder) -> dict[str, Any]:
                 "status": state(order.sub_order_status(sid)),
                 "refund_status": state(refund),
                 "events": list(order.enabled_events(sub_order=sid)),
+                "buyer_events": list(order.enabled_events(sub_order=sid, actor="buyer")),
             }
             for sid, refund in order.sub_orders.items()
         ],
         "events": list(order.enabled_events()),
+        "buyer_events": list(order.enabled_events(actor="buyer")),
     }
 
 
@@ -69,6 +71,28 @@ def icbu_view(order: orderfsm.IcbuOrder) -> dict[str, Any]:
         "version": order.version,
         "sub_orders": [],
         "events": list(order.enabled_events()),
+        "buyer_events": list(order.enabled_events(actor="buyer")),
+    }
+
+
+def first_sight(order_class: Any, snap: Any) -> Any:
+    """The order as the first body seen states it, or ``None`` where it cannot be held (an
+    ICBU status nobody documented: that machine has no quarantine status)."""
+    try:
+        return order_class.from_snapshot(snap)
+    except orderfsm.UnknownStatus:
+        return None
+
+
+def seen_first(order_id: str, order: Any) -> dict[str, Any]:
+    """The answer for a body that started holding its order."""
+    return {
+        "order_id": order_id,
+        "outcome": "first_sight",
+        "also": [],
+        "changed": True,
+        "version": order.version,
+        "warnings": [],
     }
 
 
@@ -98,16 +122,19 @@ def problem(http_status: int, /, **fields: Any) -> JSONResponse:
     return JSONResponse(fields, status_code=http_status)
 
 
-def refused(exc: orderfsm.TransitionRejected) -> JSONResponse:
+def refused(why: orderfsm.Explanation) -> JSONResponse:
+    """409 for an action the rules refuse: the rule, where it comes from, and what the
+    same actors may do instead."""
     return problem(
         409,
         error="rejected",
-        kind=type(exc).__name__,
-        rule=exc.rule,
-        source=exc.source,
-        status=exc.status,
-        allowed=list(exc.allowed),
-        message=str(exc),
+        kind=why.refusal,
+        rule=why.rule,
+        source=why.source,
+        status=why.status,
+        allowed=list(why.allowed),
+        actors=list(why.actors),
+        alternatives=list(why.alternatives),
     )
 
 
@@ -115,25 +142,40 @@ def create_app(database_url: str) -> Starlette:
     """The service on the PostgreSQL database at ``database_url`` (schema created)."""
     backend = AsyncPsycopgBackend(database_url)
     store = AsyncOrderStore(backend)
+    committed: Counter[str] = Counter()  # every saved change, by how it came about
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.create_schema()
+        stop = orderfsm.listen(lambda notice: committed.update([notice.via]))
         yield
+        stop()
         await backend.close()
 
     async def ingest(
-        request: Request, kind: str, key: Callable[[object], str], new: Any
+        request: Request, kind: str, key: Callable[[object], str], order_class: Any
     ) -> JSONResponse:
         try:
             snapshots = parse(await bounded_body(request), kind)  # type: ignore[call-overload]
         except orderfsm.PayloadError as exc:
-            if exc.path == PLATFORM_ERROR:
-                return problem(502, error="platform", field=exc.path, problem=exc.problem)
+            if exc.platform_code is not None:
+                return problem(
+                    502,
+                    error="platform",
+                    field=exc.path,
+                    problem=exc.problem,
+                    platform_code=exc.platform_code,
+                    platform_message=exc.platform_message,
+                )
             return problem(400, error="payload", field=exc.path, problem=exc.problem)
         outcomes = []
         for snap in snapshots:
-            result = await store.update(key(snap.order_id), lambda o, s=snap: o.apply(s), new=new)
+            at = key(snap.order_id)
+            if await store.load(at) is None and (first := first_sight(order_class, snap)):
+                if await store.add(at, first):  # else another request started it: apply
+                    outcomes.append(seen_first(snap.order_id, first))
+                    continue
+            result = await store.update(at, lambda o, s=snap: o.apply(s), new=order_class)
             outcomes.append(outcome(snap.order_id, result))
         # 200 for every readable body: duplicate, stale or odd are decisions, not failures
         return JSONResponse({"outcomes": outcomes})
@@ -158,34 +200,43 @@ def create_app(database_url: str) -> Starlette:
     async def icbu_order(request: Request) -> JSONResponse:
         return await show(request, icbu_key(request.path_params["trade_id"]), icbu_view)
 
-    async def act(key: str, change: Callable[[orderfsm.TaobaoOrder], object]) -> JSONResponse:
-        def changed(order: orderfsm.TaobaoOrder) -> dict[str, Any]:
-            change(order)
+    async def act(key: str, event: str, sub_order: str | None = None) -> JSONResponse:
+        """A buyer's action: asked with ``explain`` first, so a refusal is an answer (the
+        rule, its source, the buyer's alternatives) and changes nothing."""
+
+        def changed(order: orderfsm.TaobaoOrder) -> orderfsm.Explanation | dict[str, Any]:
+            # ids arrive as text in a URL; the order may hold them as numbers
+            sub = (
+                None
+                if sub_order is None
+                else next((s for s in order.sub_orders if str(s) == sub_order), sub_order)
+            )
+            why = order.explain(event, sub_order=sub)
+            if not why:
+                return why
+            order.trigger(event, sub_order=sub)
             return taobao_view(order)
 
         try:
-            return JSONResponse(await store.update(key, changed))
+            answer = await store.update(key, changed)
         except orderfsm.OrderNotStored:
             return problem(404, error="unknown order", order=key)
         except orderfsm.UnknownSubOrder as exc:
             return problem(404, error="unknown sub-order", order=key, problem=str(exc))
-        except orderfsm.TransitionRejected as exc:
-            return refused(exc)
+        if isinstance(answer, orderfsm.Explanation):
+            return refused(answer)
+        return JSONResponse(answer)
 
     async def cancel(request: Request) -> JSONResponse:
-        key = taobao_key(request.path_params["purchase_id"])
-        return await act(key, lambda order: order.trigger("cancel"))
+        return await act(taobao_key(request.path_params["purchase_id"]), "cancel")
 
     async def refund(request: Request) -> JSONResponse:
         key = taobao_key(request.path_params["purchase_id"])
-        wanted = request.path_params["sub_order_id"]
+        return await act(key, "apply_refund", request.path_params["sub_order_id"])
 
-        def apply_refund(order: orderfsm.TaobaoOrder) -> None:
-            # ids arrive as text in a URL; the order may hold them as numbers
-            sub = next((s for s in order.sub_orders if str(s) == wanted), wanted)
-            order.trigger("apply_refund", sub_order=sub)
-
-        return await act(key, apply_refund)
+    async def metrics(request: Request) -> JSONResponse:
+        """The changes this process saved, by how they came about (a listener counts)."""
+        return JSONResponse({"committed_changes": dict(sorted(committed.items()))})
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -208,6 +259,7 @@ def create_app(database_url: str) -> Starlette:
                 methods=["POST"],
             ),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={

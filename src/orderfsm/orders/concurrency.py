@@ -110,7 +110,6 @@ def retry_plan(
     attempts: int,
     backoff: Backoff | None,
     lock_after: int | None = None,
-    stored_version: Callable[[_O], int] | None = None,
 ) -> RetryPlan[_T]:
     """Read, restore, change, conditionally write; on a conflict, back off and start over.
 
@@ -119,9 +118,7 @@ def retry_plan(
     ``lock_after`` (0-based) on, reads ask for the row lock. Returns ``change``'s
     result from the attempt that saved, or that changed nothing (the version did not
     move: nothing is written). After ``attempts`` conflicts raises
-    :class:`ConcurrentModification`. ``stored_version(order)`` is the version the storage
-    holds for the order just restored (default: its own ``version``; a store that built a
-    new order from a snapshot, version 1, holds none: 0). The listeners (:mod:`orderfsm.orders.listeners`) see
+    :class:`ConcurrentModification`. The listeners (:mod:`orderfsm.orders.listeners`) see
     the changes of the attempt that saved, after its write succeeded; a lost attempt's
     changes never reach them.
     """
@@ -132,7 +129,7 @@ def retry_plan(
             yield Sleep(backoff.delay(attempt))
         lock = lock_after is not None and attempt >= lock_after
         order = restore((yield Read(lock)))
-        expected = order.version if stored_version is None else stored_version(order)
+        expected = order.version
         with held_notices() as notices:  # this attempt's changes: delivered once saved
             outcome = change(order)
         if order.version == expected or (yield Write(expected, order)):

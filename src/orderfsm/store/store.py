@@ -239,7 +239,6 @@ class _Configured(Generic[_B]):
             attempts=self._attempts,
             backoff=self._backoff,
             lock_after=self._lock_after,
-            stored_version=lambda order: order.version if seen.existed else 0,
         )
 
 
@@ -290,10 +289,9 @@ class OrderStore(_Configured[Backend]):
     ) -> _T:
         """Apply ``change`` to the stored order and save it; returns what ``change`` did.
 
-        ``new`` builds the order when none is stored (e.g. ``new=TaobaoOrder``, or
-        first sight: ``new=lambda: TaobaoOrder.from_snapshot(snap)``); it is saved only if
-        its version is above 0 after ``change`` (a fresh order the change left alone, or
-        one a refused callback met, stores nothing). Without ``new`` an absent order raises
+        ``new`` builds the order when none is stored (e.g. ``new=TaobaoOrder``); it is
+        saved only if ``change`` changed it. To hold an order from the first snapshot
+        seen, :meth:`add` ``TaobaoOrder.from_snapshot(snap)`` instead. Without ``new`` an absent order raises
         :class:`OrderNotStored`. Errors ``change`` raises (a rejected trigger) leave
         everything as it was.
         """
