@@ -30,6 +30,7 @@ from orderfsm.errors import (
     UnknownMachine,
     UnknownStatus,
 )
+from orderfsm.model.collector import collector_paused
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
 from orderfsm.model.table import Code, Event, State, Table, Transition, Variable
 
@@ -927,6 +928,12 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
         cached = _cache.get((source, verify))
         if cached is not None:
             return cached
+    with collector_paused():
+        return _load(source, verify)
+
+
+def _load(source: str | Path | Mapping[str, Any], verify: bool) -> CompiledMachine:
+    """:func:`load` past the cache of shipped machines."""
     from orderfsm.model import reader  # noqa: PLC0415 - tables are read on first load
 
     if isinstance(source, Mapping):
