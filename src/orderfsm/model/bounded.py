@@ -252,7 +252,7 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
         ) from None
     except (ValueError, RecursionError) as e:
         raise complain(where, f"malformed JSON: {e}") from None
-    if (not text.isascii() and _SURROGATE.search(text)) or _SURROGATE_ESCAPE.search(text):
+    if _may_hold_a_surrogate(text):
         check_tree(value, complain, root=where)  # rare: name the string that holds one
     return value
 
@@ -281,6 +281,17 @@ def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[
     return decode
 
 
+def _may_hold_a_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate or JSON's escape of one (then
+    :func:`check_tree` names the string); found by C-level passes where they can."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+
+
 _SMALL_TEXT = 64 * 1024
 """Up to this size a text is decoded with each object's pairs in hand: they cost little
 memory, and a scan of the text costs more time than decoding it."""
@@ -292,6 +303,9 @@ _LONG_DIGITS = b"0" * 19
 
 _STRUCTURAL = bytes.maketrans(b"[]", b"{}")
 _NOT_STRUCTURAL = bytes(set(range(256)) - set(b'"{}[]:'))
+_NOT_ESCAPED = bytes(set(range(256)) - set(b'"{}[]:\\/bfnrtu'))
+"""What :func:`_structure` drops before it reads escapes: whatever is neither structure
+nor a backslash nor a letter that can follow one (so each escape stays two characters)."""
 
 
 def _structure(raw: bytes) -> bytes:
@@ -300,14 +314,14 @@ def _structure(raw: bytes) -> bytes:
     exact for valid JSON (the decoder refuses the rest). In valid JSON each colon ends a
     key, so there are as many as the text gives keys.
 
-    Escaped backslashes and quotes are dropped, then everything but quotes, brackets and
+    Escaped backslashes and quotes are dropped (after what can neither be structure nor
+    part of an escape's first two characters), then everything but quotes, brackets and
     colons; adjacent quotes are dropped in pairs (an empty string, or two strings with
     nothing structural between them: either way the quotes keep their parity), so what
     lies between the quotes left is string content, split away."""
-    if b"\\" in raw:
-        raw = raw.replace(b"\\\\", b"")
-    if b'\\"' in raw:
-        raw = raw.replace(b'\\"', b"")
+    if b"\\" in raw:  # escapes: on the structure and each escape's letter only
+        raw = raw.translate(None, _NOT_ESCAPED)
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     marks = raw.translate(_STRUCTURAL, _NOT_STRUCTURAL).replace(b'""', b"")
     return b"".join(marks.split(b'"')[::2]) if b'"' in marks else marks
 
