@@ -418,7 +418,9 @@ def _timed_child(code: str, timeout: float) -> str:
         f"{code}\n"
         "took = time.perf_counter() - start\n"
         "use = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "cpu, rss = use.ru_utime + use.ru_stime - cpu0, use.ru_maxrss / 1024\n"
+        # ru_maxrss survives exec (the parent's peak); VmHWM is this process's own
+        "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "cpu, rss = use.ru_utime + use.ru_stime - cpu0, int(hwm) / 1024\n"
         "print(f'{took:7.2f} s wall {cpu:7.2f} s CPU  peak RSS {rss:5.0f} MB  {result}')\n"
     )
     try:
@@ -468,6 +470,34 @@ def bench_tables(timeout: float) -> None:
     }
     for name, code in cases.items():
         print(f"  {name:<48} {_timed_child(code, timeout)}")
+    print("  load + lint by size (linear: the time per status stays that of 10,000)")
+    per_status: float | None = None
+    for states in (10_000, 30_000, 100_000):
+        load = (
+            f"table = tables.chain({states})\nstart = time.perf_counter()\nm = orderfsm.load(table)"
+        )
+        result = _timed_child(  # the time from `start`: the table is generated before
+            f"{load}\nloaded = time.perf_counter() - start\nf = lint(m)\n"
+            "result = f'(load {loaded:.2f} s, lint {time.perf_counter() - start - loaded:.2f} s)'",
+            timeout,
+        )
+        took = _seconds(result)
+        if took is not None and per_status is None:
+            per_status = took / states
+        ratio = "" if took is None or per_status is None else f"{took / states / per_status:.2f}x"
+        target = "  target < 10 s" if states == 100_000 else ""
+        print(
+            f"    {states:>7,} states x 10 transitions  {result}  per status vs 10k: {ratio}{target}"
+        )
+
+
+def _seconds(result: str) -> float | None:
+    """The wall time a child reported (``None`` when it failed or was stopped)."""
+    head = result.split(" s wall", 1)[0].strip()
+    try:
+        return float(head)
+    except ValueError:
+        return None
 
 
 def main() -> None:
