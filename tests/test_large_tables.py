@@ -257,3 +257,19 @@ def test_the_collector_is_paused_while_a_table_is_compiled_and_restored_after(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    "provenance", [{"kind": "inferred"}, {"kind": "inferred", "basis": ["not", "text"]}]
+)
+def test_a_provenance_read_once_per_content_still_refuses_each_entry_that_breaks_it(
+    provenance: dict[str, Any],
+) -> None:
+    """Entries sharing a provenance share one record; a different one, even after many
+    good ones, is read on its own and refused naming its entry."""
+    table = tables.chain(20)
+    m = orderfsm.load(table)
+    assert len({id(t.provenance) for t in m.table.transitions}) == 1
+    table["transitions"][7]["provenance"] = provenance
+    with pytest.raises(TableError, match=r"transitions\[7\].*provenance"):
+        orderfsm.load(table)

@@ -33,7 +33,7 @@ import stat
 import threading
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, cast
 
 from orderfsm.errors import OrderFsmError, TableError, shown
 
@@ -572,9 +572,9 @@ def check_tree(
         value, depth = entry[0], entry[1]
         kind = value.__class__
         if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
-            assert isinstance(value, Mapping)
-            keys: Collection[object] = value.keys()
-            values: Collection[object] = value.values()
+            mapping = cast("Mapping[object, object]", value)  # no second (abc) check
+            keys: Collection[object] = mapping.keys()
+            values: Collection[object] = mapping.values()
         elif kind is list or kind is tuple or isinstance(value, list | tuple):
             assert isinstance(value, list | tuple)
             keys, values = (), value
@@ -590,7 +590,7 @@ def check_tree(
             _check_keys(keys, entry, complain, root)
         if len(values) > _SMALL_CONTAINER and plain_scalars(values):
             continue
-        pairs = value.items() if keys else enumerate(values)  # type: ignore[union-attr]
+        pairs = value.items() if keys else enumerate(values)  # type: ignore[attr-defined]
         stack.extend(_unchecked(pairs, depth, entry))
 
 
