@@ -40,6 +40,14 @@ def test_valid_json_reads_as_json_loads_reads_it(value: Any, large: bool) -> Non
     assert load_json(text, PayloadError) == json.loads(text)
 
 
+def _integers(value: Any) -> list[int]:
+    """Every integer in ``value`` (a bool is not one)."""
+    if isinstance(value, dict | list):
+        inner = value.values() if isinstance(value, dict) else value
+        return [n for v in inner for n in _integers(v)]
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
 def _keys_and_depth(value: Any) -> tuple[int, int]:
     """How many keys ``value``'s objects hold in all, and how deep it nests."""
     if isinstance(value, dict | list):
@@ -69,6 +77,8 @@ def test_the_c_level_passes_count_every_key_and_measure_the_depth(
     event(f"depth over the limit: {depth > MAX_NESTING}")
     assert marks.count(b":") == keys
     assert _shallow(marks) == (depth <= MAX_NESTING)
+    long_integers = any(len(str(abs(n))) >= 19 for n in _integers(value))
+    assert (b"0" * 19 in marks) == long_integers  # the integer check runs only then
 
 
 def _objects(value: Any, path: str = "$") -> list[tuple[Any, str]]:

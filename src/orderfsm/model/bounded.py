@@ -268,7 +268,7 @@ def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[
     marks = _structure(raw)
     if marks.count(b"{") > MAX_NESTING and not _shallow(marks):
         _key_counts(text, complain, where)
-    long_digits = _LONG_DIGITS in raw.translate(_DIGITS_AS_ZERO)  # else every integer fits
+    long_digits = _LONG_DIGITS in marks  # else every integer fits
     keys = marks.count(b":")
 
     def decode(text: str) -> object:
@@ -293,30 +293,31 @@ def _may_hold_a_surrogate(text: str) -> bool:
 
 
 _SMALL_TEXT = 64 * 1024
-"""Up to this size a text is decoded with each object's pairs in hand: they cost little
-memory, and a scan of the text costs more time than decoding it."""
+"""Up to this size a text is measured by C-level passes over a copy of it
+(:func:`_small_text_decoder`); a larger one is scanned, so refusing a repeated key costs
+no more memory than the objects before it."""
 
 
-_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 _LONG_DIGITS = b"0" * 19
-"""19 digits in a row: the shortest run that can spell an integer outside 64 bits."""
+"""19 digits in a row (:func:`_structure` spells each ``0``): the shortest run that can
+spell an integer outside 64 bits."""
 
-_STRUCTURAL = bytes.maketrans(b"[]", b"{}")
-_NOT_STRUCTURAL = bytes(set(range(256)) - set(b'"{}[]:'))
-_NOT_ESCAPED = bytes(set(range(256)) - set(b'"{}[]:\\/bfnrtu'))
+_STRUCTURAL = bytes.maketrans(b"[]0123456789", b"{}" + b"0" * 10)
+_NOT_STRUCTURAL = bytes(set(range(256)) - set(b'"{}[]:,0123456789'))
+_NOT_ESCAPED = bytes(set(range(256)) - set(b'"{}[]:,0123456789\\/bfnrtu'))
 """What :func:`_structure` drops before it reads escapes: whatever is neither structure
 nor a backslash nor a letter that can follow one (so each escape stays two characters)."""
 
 
 def _structure(raw: bytes) -> bytes:
-    """The brackets (``[]`` spelled ``{}``) and colons of the JSON text ``raw`` that lie
-    outside strings, in order, found by C-level passes (no Python step per character);
-    exact for valid JSON (the decoder refuses the rest). In valid JSON each colon ends a
-    key, so there are as many as the text gives keys.
+    """The brackets (``[]`` spelled ``{}``), colons, commas and digits (each spelled
+    ``0``) of the JSON text ``raw`` that lie outside strings, in order, found by C-level passes (no
+    Python step per character); exact for valid JSON (the decoder refuses the rest). In
+    valid JSON each colon ends a key, so there are as many as the text gives keys.
 
     Escaped backslashes and quotes are dropped (after what can neither be structure nor
     part of an escape's first two characters), then everything but quotes, brackets and
-    colons; adjacent quotes are dropped in pairs (an empty string, or two strings with
+    colons, commas and digits; adjacent quotes are dropped in pairs (an empty string, or two strings with
     nothing structural between them: either way the quotes keep their parity), so what
     lies between the quotes left is string content, split away."""
     if b"\\" in raw:  # escapes: on the structure and each escape's letter only
@@ -330,7 +331,7 @@ def _shallow(marks: bytes) -> bool:
     """Whether the structure ``marks`` (:func:`_structure`) nests at most
     :data:`MAX_NESTING` deep: exactly when removing every innermost pair of brackets
     that many times removes them all. ``False`` also for unbalanced brackets."""
-    marks = marks.replace(b":", b"")
+    marks = marks.translate(None, b":,0")
     for _ in range(MAX_NESTING):
         if not marks:
             return True
@@ -517,12 +518,9 @@ def _open_path(root: str, stack: list[_Open]) -> str:
     return path
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def key_path(path: str, key: object) -> str:
     """``path.key``, or ``path['key']`` for a key that is not an identifier."""
-    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
+    if isinstance(key, str) and key.isascii() and key.isidentifier():  # [A-Za-z_]\w*
         return f"{path}.{key}"
     return f"{path}[{shown(key)}]"
 
