@@ -303,12 +303,8 @@ class _At:
         return value
 
     def get(self, key: str, *, required: bool = True) -> _At | None:
-        mapping = self.value if type(self.value) is dict else self.obj()
-        if key not in mapping:
-            if required:
-                raise PayloadError(key_path(self.path, key), "required field is missing")
-            return None
-        return _At(mapping[key], self, key)
+        value = self._field(key, required=required)
+        return None if value is _ABSENT else _At(value, self, key)
 
     def _field(self, key: str, *, required: bool) -> object:
         """The value under ``key``, or ``_ABSENT`` when it is missing and not required."""

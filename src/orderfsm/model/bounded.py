@@ -271,11 +271,11 @@ def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[
     long_digits = _LONG_DIGITS in marks  # else every integer fits
     keys = marks.count(b":")
 
-    def decode(text: str) -> object:
+    def decode(same_text: str) -> object:
         decoder, count = _counting_decoder(long_digits)
-        value = decoder.decode(text)
+        value = decoder.decode(same_text)
         if count.keys != keys:
-            return (_CHECKING_INTEGERS if long_digits else _DECODER).decode(text)
+            return (_CHECKING_INTEGERS if long_digits else _DECODER).decode(same_text)
         return value
 
     return decode
@@ -305,21 +305,22 @@ spell an integer outside 64 bits."""
 _STRUCTURAL = bytes.maketrans(b"[]0123456789", b"{}" + b"0" * 10)
 _NOT_STRUCTURAL = bytes(set(range(256)) - set(b'"{}[]:,0123456789'))
 _NOT_ESCAPED = bytes(set(range(256)) - set(b'"{}[]:,0123456789\\/bfnrtu'))
-"""What :func:`_structure` drops before it reads escapes: whatever is neither structure
-nor a backslash nor a letter that can follow one (so each escape stays two characters)."""
+"""What :func:`_structure` drops before it reads escapes: whatever it keeps in the end,
+a backslash and the letters that can follow one stay (so each escape stays two long)."""
 
 
 def _structure(raw: bytes) -> bytes:
     """The brackets (``[]`` spelled ``{}``), colons, commas and digits (each spelled
-    ``0``) of the JSON text ``raw`` that lie outside strings, in order, found by C-level passes (no
-    Python step per character); exact for valid JSON (the decoder refuses the rest). In
-    valid JSON each colon ends a key, so there are as many as the text gives keys.
+    ``0``) of the JSON text ``raw`` that lie outside strings, in order, found by C-level
+    passes (no Python step per character); exact for valid JSON (the decoder refuses the
+    rest). In valid JSON each colon ends a key, so there are as many as the text gives
+    keys; the commas keep two numbers' digits apart.
 
-    Escaped backslashes and quotes are dropped (after what can neither be structure nor
-    part of an escape's first two characters), then everything but quotes, brackets and
-    colons, commas and digits; adjacent quotes are dropped in pairs (an empty string, or two strings with
-    nothing structural between them: either way the quotes keep their parity), so what
-    lies between the quotes left is string content, split away."""
+    Escaped backslashes and quotes are dropped (after what can neither be kept nor be
+    part of an escape's first two characters), then everything but quotes and what is
+    kept; adjacent quotes are dropped in pairs (an empty string, or two strings with
+    nothing kept between them: either way the quotes keep their parity), so what lies
+    between the quotes left is string content, split away."""
     if b"\\" in raw:  # escapes: on the structure and each escape's letter only
         raw = raw.translate(None, _NOT_ESCAPED)
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
@@ -357,7 +358,7 @@ _PER_THREAD = threading.local()
 
 
 def _counting_decoder(check_integers: bool) -> tuple[json.JSONDecoder, _KeyCount]:
-    """This thread's decoder counting keys (built once: a decoder per call costs a tenth
+    """This thread's decoder counting keys (built once: building one costs about a tenth
     of decoding a small body), its count reset."""
     decoders: dict[bool, tuple[json.JSONDecoder, _KeyCount]] | None = getattr(
         _PER_THREAD, "decoders", None
@@ -420,7 +421,7 @@ def _not_a_number(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
-# Built once: a decoder per call costs as much as decoding a small body.
+# Built once: building a decoder costs about a tenth of decoding a small body.
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_not_a_number)
 _CHECKING_INTEGERS = json.JSONDecoder(
     object_pairs_hook=_unique_keys, parse_int=_integer, parse_constant=_not_a_number
