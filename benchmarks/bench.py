@@ -273,9 +273,72 @@ def callback_body() -> bytes:
     return json.dumps(body).encode()
 
 
+def page_body(orders: int = 20) -> bytes:
+    """A purchase page of ``orders`` orders: ``001``'s response example repeated."""
+    path = Path(ingest.__file__).parent.parent / "data" / "payloads"
+    body = json.loads((path / "001_purchase_page_response.json").read_bytes())
+    order = body["data"]["data"][0]
+    body["data"]["data"] = [{**order, "purchaseId": 200058578338 + i} for i in range(orders)]
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def page_floor(page: bytes) -> object:
+    """``json.loads`` of a page and of the JSON each sub-order carries in a string
+    (``subOrderResult``), which ``parse`` decodes too: the same decoding work."""
+    body = json.loads(page)
+    return [
+        json.loads(sub["subOrderResult"])
+        for order in body["data"]["data"]
+        for sub in order["subOrderVOS"]
+        if sub.get("subOrderResult")
+    ]
+
+
+ICBU_XML = Path(ingest.__file__).parent.parent / "data" / "payloads" / "002_order_get_response.xml"
+
+
+def icbu_lookups(root: Any) -> tuple[object, ...]:
+    """The five values ``parse`` reads of an ICBU response, looked up in an element tree."""
+    value = root.find("value")
+    return (
+        value.findtext("trade_id"),
+        value.findtext("trade_status"),
+        value.findtext("pay_step"),
+        value.findtext("status_action/status"),
+        tuple(a.findtext("name") for a in value.iterfind("status_action/actions/action")),
+    )
+
+
+def xml_floors(body: bytes) -> list[tuple[str, Timed]]:
+    """The safe lxml parse (no DTD, no entities, no network) and xml.etree's C parser,
+    each with the same five lookups."""
+    from xml.etree import ElementTree  # noqa: PLC0415
+
+    floors: list[tuple[str, Timed]] = [
+        ("xml.etree (C) + the 5 lookups", lambda: icbu_lookups(ElementTree.fromstring(body)))
+    ]
+    try:
+        from lxml import etree  # noqa: PLC0415 - the bench extra
+    except ImportError:
+        return floors
+    safe = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    floors.insert(
+        0, ("safe lxml parse + the 5 lookups", lambda: icbu_lookups(etree.fromstring(body, safe)))
+    )
+    return floors
+
+
 def bench_ingest() -> None:
-    print("a status callback: parse + apply + to_dict")
+    print("parse: payload bodies against their decoders")
     body = callback_body()
+    page = page_body()
+    xml = ICBU_XML.read_bytes()
+    (ours_xml,) = ingest.parse(xml, "icbu_order")
+    for _, floor_fn in xml_floors(xml):
+        found = floor_fn()
+        want = (ours_xml.order_id, ours_xml.trade_status, ours_xml.pay_step)
+        if found[:3] != want or found[4] != ours_xml.actions:  # type: ignore[index]
+            raise SystemExit(f"the XML floor reads {found}, parse {ours_xml}")
 
     def ours() -> object:
         (snapshot,) = ingest.parse(body, "status_callback")
@@ -286,24 +349,41 @@ def bench_ingest() -> None:
     def floor() -> object:
         return json.dumps(json.loads(body))
 
-    show(
-        [
-            (
-                "parse",
-                lambda: ingest.parse(body, "status_callback"),
-                "json.loads",
-                lambda: json.loads(body),
-                "target within 4x",
-            ),
-            (
-                "parse + apply + to_dict",
-                ours,
-                "json.loads + json.dumps",
-                floor,
-                "",
-            ),
-        ]
-    )
+    rows: list[Row] = [
+        (
+            "parse, status callback (1.9 KB)",
+            lambda: ingest.parse(body, "status_callback"),
+            "json.loads",
+            lambda: json.loads(body),
+            "target within 2x",
+        ),
+        (
+            f"parse, purchase page, 20 orders ({len(page) // 1024} KB)",
+            lambda: ingest.parse(page, "purchase_page"),
+            "json.loads",
+            lambda: json.loads(page),
+            "target within 2x",
+        ),
+        (
+            "parse, purchase page, 20 orders",
+            lambda: ingest.parse(page, "purchase_page"),
+            "json.loads + each subOrderResult",
+            lambda: page_floor(page),
+            "",
+        ),
+    ]
+    rows += [
+        (
+            f"parse, ICBU XML ({len(xml) // 1024} KB)",
+            lambda: ingest.parse(xml, "icbu_order"),
+            name,
+            floor_fn,
+            "target within 2x" if "lxml" in name else "",
+        )
+        for name, floor_fn in xml_floors(xml)
+    ]
+    rows.append(("parse + apply + to_dict", ours, "json.loads + json.dumps", floor, ""))
+    show(rows)
 
 
 # ---------------------------------------------------------------------- whole commands
@@ -363,9 +443,9 @@ def _timed_child(code: str, timeout: float) -> str:
         f"{code}\n"
         "took = time.perf_counter() - start\n"
         "use = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "cpu = use.ru_utime + use.ru_stime - cpu0\n"
-        "rss = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
-        "           if line.startswith('VmHWM:')) / 1024\n"
+        # ru_maxrss survives exec (the parent's peak); VmHWM is this process's own
+        "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "cpu, rss = use.ru_utime + use.ru_stime - cpu0, int(hwm) / 1024\n"
         "print(f'{took:7.2f} s wall {cpu:7.2f} s CPU  peak RSS {rss:5.0f} MB  {result}')\n"
     )
     try:
@@ -415,6 +495,34 @@ def bench_tables(timeout: float) -> None:
     }
     for name, code in cases.items():
         print(f"  {name:<48} {_timed_child(code, timeout)}")
+    print("  load + lint by size (linear: the CPU time per status stays that of 10,000)")
+    per_status: float | None = None
+    for states in (10_000, 30_000, 100_000):
+        load = (
+            f"table = tables.chain({states})\nstart = time.perf_counter()\nm = orderfsm.load(table)"
+        )
+        result = _timed_child(  # the time from `start`: the table is generated before
+            f"{load}\nloaded = time.perf_counter() - start\nf = lint(m)\n"
+            "result = f'(load {loaded:.2f} s, lint {time.perf_counter() - start - loaded:.2f} s)'",
+            timeout,
+        )
+        took = _seconds(result)
+        if took is not None and per_status is None:
+            per_status = took / states
+        ratio = "" if took is None or per_status is None else f"{took / states / per_status:.2f}x"
+        target = "  target < 10 s" if states == 100_000 else ""
+        print(
+            f"    {states:>7,} states x 10 transitions  {result}  per status vs 10k: {ratio}{target}"
+        )
+
+
+def _seconds(result: str) -> float | None:
+    """The CPU time a child reported (``None`` when it failed or was stopped): steadier
+    than its wall time on a shared machine."""
+    try:
+        return float(result.split(" s wall", 1)[1].split(" s CPU", 1)[0])
+    except (IndexError, ValueError):
+        return None
 
 
 def main() -> None:

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm.errors import PayloadError
 from orderfsm.ingest import parse
-from orderfsm.model.bounded import MAX_NESTING, check_tree, key_path, load_json
+from orderfsm.model.bounded import (
+    MAX_NESTING,
+    _shallow,
+    _structure,
+    check_tree,
+    key_path,
+    load_json,
+)
 
 PAD = " " * (64 * 1024)  # JSON whitespace: makes any text take the large-text path
 
@@ -31,6 +38,47 @@ values = st.recursive(
 def test_valid_json_reads_as_json_loads_reads_it(value: Any, large: bool) -> None:
     text = json.dumps(value) + (PAD if large else "")
     assert load_json(text, PayloadError) == json.loads(text)
+
+
+def _integers(value: Any) -> list[int]:
+    """Every integer in ``value`` (a bool is not one)."""
+    if isinstance(value, dict | list):
+        inner = value.values() if isinstance(value, dict) else value
+        return [n for v in inner for n in _integers(v)]
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+def _keys_and_depth(value: Any) -> tuple[int, int]:
+    """How many keys ``value``'s objects hold in all, and how deep it nests."""
+    if isinstance(value, dict | list):
+        inner = [_keys_and_depth(v) for v in (value.values() if isinstance(value, dict) else value)]
+        keys = sum(k for k, _ in inner) + (len(value) if isinstance(value, dict) else 0)
+        return keys, 1 + max((d for _, d in inner), default=0)
+    return 0, 0
+
+
+@given(
+    value=values,
+    wrappers=st.lists(st.tuples(st.booleans(), keys), max_size=MAX_NESTING + 4),
+    compact=st.booleans(),
+)
+def test_the_c_level_passes_count_every_key_and_measure_the_depth(
+    value: Any, wrappers: list[tuple[bool, str]], compact: bool
+) -> None:
+    """What a small text is measured by before it is decoded (the number of keys, to
+    find a repeated one, and whether it nests too deep) is exact for any valid JSON,
+    whatever its strings hold (quotes, backslashes, colons, brackets) and however it is
+    spaced."""
+    for in_object, key in wrappers:
+        value = {key: value} if in_object else [value]
+    text = json.dumps(value, ensure_ascii=compact, separators=(",", ":") if compact else None)
+    keys, depth = _keys_and_depth(value)
+    marks = _structure(text.encode("utf-8", "surrogatepass"))
+    event(f"depth over the limit: {depth > MAX_NESTING}")
+    assert marks.count(b":") == keys
+    assert _shallow(marks) == (depth <= MAX_NESTING)
+    long_integers = any(len(str(abs(n))) >= 19 for n in _integers(value))
+    assert (b"0" * 19 in marks) == long_integers  # the integer check runs only then
 
 
 def _objects(value: Any, path: str = "$") -> list[tuple[Any, str]]:

@@ -447,3 +447,36 @@ def test_xml_with_an_empty_trade_id_names_it() -> None:
     with pytest.raises(orderfsm.PayloadError) as e:
         parse(xml, "icbu_order")
     assert e.value.path == "$.alibaba_seller_order_get_response.value.trade_id"
+
+
+# Three ways an XML body is parsed: a few tags at once, many tags a chunk at a time, and
+# anything holding "<!" (a DTD, a comment, CDATA) by the hardened parser.
+XML_PATHS = {
+    "few tags": lambda depth: "<a>" * depth + "</a>" * depth,
+    "many tags": lambda depth: "<a>" + "<b/>" * 5000 + "<a>" * (depth - 1) + "</a>" * depth,
+    "hardened": lambda depth: "<!-- c -->" + "<a>" * depth + "</a>" * depth,
+}
+
+
+@pytest.mark.parametrize("path", XML_PATHS)
+def test_xml_is_read_to_the_depth_limit_and_refused_past_it_on_every_path(path: str) -> None:
+    with pytest.raises(orderfsm.PayloadError, match="required field is missing"):
+        parse(XML_PATHS[path](MAX_DEPTH), "icbu_order")
+    with pytest.raises(orderfsm.PayloadError, match="nesting"):
+        parse(XML_PATHS[path](MAX_DEPTH + 1), "icbu_order")
+
+
+def test_xml_read_by_the_fast_parser_is_read_as_the_hardened_parser_reads_it() -> None:
+    xml = payload("002_order_get_response.xml")
+    assert b"<!" not in xml
+    commented = xml.replace(b"<value>", b"<value><!-- to the hardened parser -->", 1)
+    assert parse(xml, "icbu_order") == parse(commented, "icbu_order")
+    assert parse(xml, "icbu_order")[0].actions  # the nested fields were read
+
+
+def test_an_entity_never_declared_is_malformed_on_the_fast_path() -> None:
+    xml = payload("002_order_get_response.xml").replace(
+        b"<trade_id>12345</trade_id>", b"<trade_id>&xxe;</trade_id>"
+    )
+    with pytest.raises(orderfsm.PayloadError, match="malformed XML"):
+        parse(xml, "icbu_order")

@@ -7,6 +7,7 @@ larger sizes; here the sizes are small enough for CI and nothing is timed.
 from __future__ import annotations
 
 import contextlib
+import gc
 import subprocess
 import sys
 import tomllib
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm.check.lint import MAX_PER_RULE, lint
 from orderfsm.errors import OrderFsmError, TableError
+from orderfsm.model import compile as compiling
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import table_shapes as tables
@@ -224,3 +226,50 @@ def test_a_mapping_reusing_one_object_everywhere_is_walked_once_per_depth() -> N
         shared = [shared, shared]
     with pytest.raises(orderfsm.TableError):
         orderfsm.load({"states": shared})
+
+
+def test_the_collector_is_paused_while_a_table_is_compiled_and_restored_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading and linting run with the garbage collector off (their objects all stay
+    alive: collecting them only costs time) and turn it back on however they end: after
+    a machine, after a TableError, and never on when the caller had turned it off."""
+    seen: list[bool] = []
+    real = compiling.compile_table
+
+    def compile_table(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compiling, "compile_table", compile_table)
+    assert gc.isenabled()
+    lint(orderfsm.load(tables.chain(50)))
+    assert seen == [False]
+    assert gc.isenabled()
+    broken = tables.chain(50)
+    broken["transitions"][3]["event"] = "undeclared"
+    with pytest.raises(TableError, match="not declared"):
+        orderfsm.load(broken)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        orderfsm.load(tables.chain(50))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    "provenance", [{"kind": "inferred"}, {"kind": "inferred", "basis": ["not", "text"]}]
+)
+def test_a_provenance_read_once_per_content_still_refuses_each_entry_that_breaks_it(
+    provenance: dict[str, Any],
+) -> None:
+    """Entries sharing a provenance share one record; a different one, even after many
+    good ones, is read on its own and refused naming its entry."""
+    table = tables.chain(20)
+    m = orderfsm.load(table)
+    assert len({id(t.provenance) for t in m.table.transitions}) == 1
+    table["transitions"][7]["provenance"] = provenance
+    with pytest.raises(TableError, match=r"transitions\[7\].*provenance"):
+        orderfsm.load(table)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from orderfsm.model.collector import collector_paused
 from orderfsm.model.compile import CompiledMachine, with_variables
 from orderfsm.model.guards import REGISTRY, GuardContext
 from orderfsm.model.search import breadth_first
@@ -102,6 +103,7 @@ def _edge_can_fire(machine: CompiledMachine, t: Transition) -> tuple[bool, list[
     return can_pass(machine, t, event_guards, t.guards), []
 
 
+@collector_paused()
 def lint(machine: CompiledMachine) -> list[Finding]:
     """Every structural finding for ``machine``, errors and warnings, in a stable order.
 

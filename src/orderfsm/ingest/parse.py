@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NoReturn, overload
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -84,7 +84,7 @@ def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...
         "status_callback": reader.status_callback,
         "icbu_order": reader.icbu_order,
     }
-    return readers[kind](_At(root, "$"))
+    return readers[kind](_At(root, None, "$"))
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -93,13 +93,15 @@ def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...
 def _decode(body: object, *, xml_allowed: bool) -> object:
     """Decode ``body`` to plain data (dicts, lists, scalars) within the limits of
     :mod:`orderfsm.model.bounded` and :data:`MAX_BODY_BYTES`."""
-    if isinstance(body, Mapping):
-        check_tree(body, PayloadError, root="$", json_only=True)
-        return body
-    if isinstance(body, bytes | bytearray):
-        raw = bytes(body)
+    if type(body) is bytes:
+        raw = body
     elif isinstance(body, str):
         raw = body.encode("utf-8", "surrogatepass")
+    elif isinstance(body, bytes | bytearray):
+        raw = bytes(body)
+    elif isinstance(body, Mapping):
+        check_tree(body, PayloadError, root="$", json_only=True)
+        return body
     else:
         raise PayloadError("$", f"body must be str, bytes or a mapping, not {type(body).__name__}")
     if len(raw) > MAX_BODY_BYTES:
@@ -129,14 +131,37 @@ _XML_ENCODINGS = {
 
 
 def _decode_xml(raw: bytes) -> object:
-    """Parse XML with the hardened parser, refusing depth beyond :data:`MAX_DEPTH` while
-    parsing (the tree is built a chunk at a time, so a deep body is refused before it is
-    built) and any declared encoding but UTF-8, ASCII and Latin-1 (Python's codec
-    machinery would otherwise accept ``rot13``, ``base64`` ...)."""
+    """Parse XML, refusing depth beyond :data:`MAX_DEPTH` (a large body while it is
+    parsed, so a deep one is refused before it is built) and any declared encoding but
+    UTF-8, ASCII and Latin-1 (Python's codec machinery would otherwise accept ``rot13``,
+    ``base64`` ...); only the elements the reader uses are converted
+    (:data:`_ICBU_FIELDS`).
+
+    A body holding ``<!`` (a DTD, an entity declaration, a comment, CDATA) goes to the
+    hardened parser. Any other cannot declare an entity or a DTD (each needs ``<!``, in
+    ASCII in every accepted encoding), so expat's own C tree builder reads it: five to
+    ten times faster, and a reference to an entity never declared is malformed there too.
+    """
+    encoding = _xml_encoding(raw)  # the parser is told it: never taken from the body
+    if b"<!" in raw:
+        hardened = DefusedXMLParser(target=TreeBuilder(), encoding=encoding, forbid_dtd=True)
+        root = _tree_in_steps(raw, hardened)
+    elif raw.count(b"<") > _FEW_TAGS:
+        root = _tree_in_steps(raw, XMLParser(target=TreeBuilder(), encoding=encoding))
+    else:
+        root = _tree_at_once(raw, XMLParser(target=TreeBuilder(), encoding=encoding))
+    return {root.tag: _element_value(root, _ICBU_FIELDS.get(root.tag))}
+
+
+_FEW_TAGS = 4096
+"""Up to this many tags a body's tree is built at once, its depth checked afterwards;
+a larger one is built a chunk at a time and refused as soon as it nests too deep."""
+
+
+def _tree_in_steps(raw: bytes, parser: XMLParser) -> Element:
+    """The tree of ``raw``, its depth checked at every element as it is built."""
     root: Element | None = None
     depth = 0
-    # The parser is told the encoding, so it never takes one from the body itself.
-    parser = DefusedXMLParser(target=TreeBuilder(), encoding=_xml_encoding(raw), forbid_dtd=True)
     try:
         events = xml_iterparse(io.BytesIO(raw), events=("start", "end"), parser=parser)
         for event, elem in events:
@@ -152,7 +177,23 @@ def _decode_xml(raw: bytes) -> object:
         raise PayloadError("$", f"XML nesting deeper than {MAX_DEPTH} levels")
     if root is None:
         raise PayloadError("$", "malformed XML: no element found")
-    return {root.tag: _element_value(root)}
+    return root
+
+
+def _tree_at_once(raw: bytes, parser: XMLParser) -> Element:
+    """The tree of ``raw`` (at most :data:`_FEW_TAGS` tags), then its depth checked a
+    level at a time."""
+    try:
+        parser.feed(raw)
+        root: Element = parser.close()
+    except (ParseError, ValueError, LookupError) as e:  # UnicodeError is a ValueError
+        raise PayloadError("$", f"malformed XML: {e}") from None
+    level = [root]
+    for _ in range(MAX_DEPTH):
+        level = [child for elem in level for child in elem]
+        if not level:
+            return root
+    raise PayloadError("$", f"XML nesting deeper than {MAX_DEPTH} levels")
 
 
 def _xml_encoding(raw: bytes) -> str:
@@ -168,14 +209,35 @@ def _xml_encoding(raw: bytes) -> str:
     return _XML_ENCODINGS[encoding]
 
 
-def _element_value(elem: Element) -> object:
-    """An element as JSON-like data: text for a leaf, a mapping (repeated tags -> list)."""
+_Fields = Mapping[str, "_Fields"] | None
+"""The children of an element the reader uses, each with its own; ``None``: all of them."""
+
+_ICBU_FIELDS: Mapping[str, _Fields] = {
+    "error_response": None,
+    "alibaba_seller_order_get_response": {
+        "value": {
+            "trade_id": None,
+            "trade_status": None,
+            "pay_step": None,
+            "status_action": {"status": None, "actions": {"action": {"name": None}}},
+        }
+    },
+}
+"""What :meth:`_Reader.icbu_order` reads of an ICBU XML body (of ``002``'s dozens of
+elements, five values); the rest is never converted. An error response is read whole."""
+
+
+def _element_value(elem: Element, fields: _Fields = None) -> object:
+    """An element as JSON-like data: text for a leaf, a mapping (repeated tags -> list)
+    of its children in ``fields`` (all of them when ``fields`` is ``None``)."""
     children = list(elem)
     if not children:
         return (elem.text or "").strip()
     out: dict[str, object] = {}
     for child in children:
-        value = _element_value(child)
+        if fields is not None and child.tag not in fields:
+            continue
+        value = _element_value(child, None if fields is None else fields[child.tag])
         if child.tag not in out:
             out[child.tag] = value
             continue
@@ -194,12 +256,36 @@ class _Repeated(list[object]):
 # ----------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True, slots=True)
-class _At:
-    """A value and the path it was found at."""
+_ABSENT = object()
+"""A field that is not there (``None`` is a value a payload sends)."""
 
-    value: object
-    path: str
+
+class _At:
+    """A value and where it was found: its parent and the key or index under it. The
+    path string is spelled out only when asked for (a record's ``path``, an error), so
+    reading a field that is there costs a type check and a lookup."""
+
+    __slots__ = ("_parent", "_path", "_step", "value")
+
+    def __init__(self, value: object, parent: _At | None, step: str | int) -> None:
+        self.value = value
+        self._parent = parent
+        self._step = step  # a key, an index, or (at a root) the whole path
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        """``$.messageBody[0].status``: built once, on first use."""
+        if self._path is None:
+            step = self._step
+            if self._parent is None:
+                assert isinstance(step, str)
+                self._path = step
+            elif isinstance(step, int):
+                self._path = f"{self._parent.path}[{step}]"
+            else:
+                self._path = key_path(self._parent.path, step)
+        return self._path
 
     def fail(self, problem: str) -> NoReturn:
         raise PayloadError(self.path, problem)
@@ -214,23 +300,55 @@ class _At:
         )
 
     def obj(self, known: frozenset[str] | None = None) -> Mapping[str, object]:
-        if not isinstance(self.value, Mapping):
-            self.fail(f"expected an object, got {_type_name(self.value)}")
+        value = self.value
+        if type(value) is not dict and not isinstance(value, Mapping):
+            self.fail(f"expected an object, got {_type_name(value)}")
         if known is not None:
-            extra = sorted(k for k in self.value if k not in known)
+            extra = sorted(k for k in value if k not in known)
             if extra:
                 raise PayloadError(
                     key_path(self.path, extra[0]), "field not in the documented payload"
                 )
-        return self.value
+        return value
 
     def get(self, key: str, *, required: bool = True) -> _At | None:
-        mapping = self.obj()
-        if key not in mapping:
-            if required:
-                raise PayloadError(key_path(self.path, key), "required field is missing")
+        value = self._field(key, required=required)
+        return None if value is _ABSENT else _At(value, self, key)
+
+    def _field(self, key: str, *, required: bool) -> object:
+        """The value under ``key``, or ``_ABSENT`` when it is missing and not required."""
+        mapping = self.value if type(self.value) is dict else self.obj()
+        if key in mapping:
+            return mapping[key]
+        if required:
+            raise PayloadError(key_path(self.path, key), "required field is missing")
+        return _ABSENT
+
+    def text_at(self, key: str, *, required: bool = True, nullable: bool = False) -> str | None:
+        """``self.get(key).text()`` (``None`` when absent and not required), with no
+        :class:`_At` built for a string that is there."""
+        value = self._field(key, required=required)
+        if type(value) is str:
+            return value
+        return None if value is _ABSENT else _At(value, self, key).text(nullable=nullable)
+
+    def integer_at(self, key: str, *, required: bool = True, nullable: bool = False) -> int | None:
+        """``self.get(key).integer()``, as :meth:`text_at` does for text."""
+        value = self._field(key, required=required)
+        if is_integer(value):
+            return value
+        return None if value is _ABSENT else _At(value, self, key).integer(nullable=nullable)
+
+    def identifier_at(
+        self, key: str, *, required: bool = True, nullable: bool = False
+    ) -> str | None:
+        """``self.get(key).identifier()``, as :meth:`text_at` does for text."""
+        value = self._field(key, required=required)
+        if type(value) is str and value:
+            return value
+        if value is _ABSENT:
             return None
-        return _At(mapping[key], key_path(self.path, key))
+        return _At(value, self, key).identifier(nullable=nullable)
 
     def need(self, key: str) -> _At:
         found = self.get(key)
@@ -239,26 +357,28 @@ class _At:
 
     def items(self, *, null_is_empty: bool = False) -> Iterator[_At]:
         """The array's entries, one at a time (a refused entry stops the walk early)."""
-        if self.value is None and null_is_empty:
+        value = self.value
+        if value is None and null_is_empty:
             return iter(())
-        if not isinstance(self.value, list | tuple):
-            self.fail(f"expected an array, got {_type_name(self.value)}")
-        return (_At(v, f"{self.path}[{i}]") for i, v in enumerate(self.value))
+        if type(value) is not list and not isinstance(value, list | tuple):
+            self.fail(f"expected an array, got {_type_name(value)}")
+        return (_At(v, self, i) for i, v in enumerate(value))
 
     def text(self, *, nullable: bool = False) -> str | None:
-        if self.value is None and nullable:
+        value = self.value
+        if isinstance(value, str):
+            return value
+        if value is None and nullable:
             return None
-        if isinstance(self.value, str):
-            return self.value
-        self.fail(f"expected a string, got {_type_name(self.value)}")
+        self.fail(f"expected a string, got {_type_name(value)}")
 
     def integer(self, *, nullable: bool = False) -> int | None:
         """An integer, also when sent as a decimal string (``"5"``)."""
         value = self.value
-        if value is None and nullable:
-            return None
         if is_integer(value):
             return value
+        if value is None and nullable:
+            return None
         if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
             return int(value.strip())
         self.fail(f"expected an integer (or a decimal string), got {_describe(value)}")
@@ -266,17 +386,17 @@ class _At:
     def identifier(self, *, nullable: bool = False) -> str | None:
         """An id, sent as a string or as a number; returned as text."""
         value = self.value
-        if value is None and nullable:
-            return None
-        if is_integer(value):
-            return str(value)
         if isinstance(value, str) and value:
             return value
+        if is_integer(value):
+            return str(value)
+        if value is None and nullable:
+            return None
         self.fail(f"expected an id (non-empty string or integer), got {_describe(value)}")
 
     def order_id(self, key: str) -> str:
         """The order's identity under ``key``: required, a non-empty string or an integer."""
-        found = self.need(key).identifier()
+        found = self.identifier_at(key)
         assert found is not None
         return found
 
@@ -286,7 +406,7 @@ class _At:
         if raw is None or raw == "":
             return None
         inner = f"{self.path}<json>"
-        return _At(load_json(raw, PayloadError, inner), inner)
+        return _At(load_json(raw, PayloadError, inner), None, inner)
 
 
 def _type_name(value: object) -> str:
@@ -430,35 +550,30 @@ class _Reader:
     def _page_order(self, at: _At) -> TaobaoSnapshot:
         at.obj(self._known(_PAGE_ORDER))
         order_id = at.order_id("purchaseId")
-        desc = at.get("orderStatusDesc", required=False)
         subs = at.need("subOrderVOS").items(null_is_empty=True)
         return TaobaoSnapshot(
             kind="purchase_page",
             order_id=order_id,
-            status_code=at.need("status").integer(),
-            status_text=None if desc is None else desc.text(nullable=True),
+            status_code=at.integer_at("status"),
+            status_text=at.text_at("orderStatusDesc", required=False, nullable=True),
             modify_time=None,
             sub_orders=tuple(self._page_sub_order(s) for s in subs),
             path=at.path,
         )
 
     def _page_sub_order(self, at: _At) -> SubOrderSnapshot:
-        at.obj(self._known(_PAGE_SUB_ORDER))
-        key = next((k for k in ("taobaoSubPurchaseId", "id") if at.obj().get(k) is not None), None)
-        status = at.get("subOrderStatus", required=False)
-        refund = at.get("refundStatus", required=False)
-        refund_id = at.get("refundId", required=False)
+        fields = at.obj(self._known(_PAGE_SUB_ORDER))
+        key = "taobaoSubPurchaseId" if fields.get("taobaoSubPurchaseId") is not None else "id"
         result = at.get("subOrderResult", required=False)
         detail = None if result is None else result.json_string()
-        detail_status = None
-        if detail is not None:
-            found = detail.get("status", required=False)
-            detail_status = None if found is None else found.text(nullable=True)
+        detail_status = (
+            None if detail is None else detail.text_at("status", required=False, nullable=True)
+        )
         return SubOrderSnapshot(
-            sub_order_id=None if key is None else at.need(key).identifier(),
-            status=None if status is None else status.text(nullable=True),
-            refund_status=None if refund is None else refund.integer(nullable=True),
-            refund_id=None if refund_id is None else refund_id.identifier(nullable=True),
+            sub_order_id=None if fields.get(key) is None else at.identifier_at(key),
+            status=at.text_at("subOrderStatus", required=False, nullable=True),
+            refund_status=at.integer_at("refundStatus", required=False, nullable=True),
+            refund_id=at.identifier_at("refundId", required=False, nullable=True),
             detail_status=detail_status,
             path=at.path,
         )
@@ -468,15 +583,13 @@ class _Reader:
         # The order's identity is ``purchase_id``; ``outer_purchase_id`` is the caller's
         # own reference, another identity, so it never stands in for it.
         root.obj(self._known(_CALLBACK_ENVELOPE))
-        message_type = root.get("messageType", required=False)
-        kind = None if message_type is None else message_type.text(nullable=True)
+        kind = root.text_at("messageType", required=False, nullable=True)
         return tuple(self._callback_order(o, kind) for o in root.need("messageBody").items())
 
     def _callback_order(self, at: _At, message_type: str | None) -> TaobaoSnapshot:
         at.obj(self._known(_CALLBACK_ORDER))
         status = at.need("status")
         code, text = _code_or_text(status)
-        modified = at.get("modify_time", required=False)
         order_id = at.order_id("purchase_id")
         subs = at.get("sub_purchase_orders", required=False)
         return TaobaoSnapshot(
@@ -484,7 +597,7 @@ class _Reader:
             order_id=order_id,
             status_code=code,
             status_text=text,
-            modify_time=None if modified is None else modified.integer(nullable=True),
+            modify_time=at.integer_at("modify_time", required=False, nullable=True),
             sub_orders=tuple(
                 self._callback_sub_order(s)
                 for s in ([] if subs is None else subs.items(null_is_empty=True))
@@ -495,10 +608,9 @@ class _Reader:
 
     def _callback_sub_order(self, at: _At) -> SubOrderSnapshot:
         at.obj(self._known(_CALLBACK_SUB_ORDER))
-        status = at.get("status", required=False)
         return SubOrderSnapshot(
-            sub_order_id=at.need("sub_purchase_order_id").identifier() or "",
-            status=None if status is None else status.text(nullable=True),
+            sub_order_id=at.identifier_at("sub_purchase_order_id") or "",
+            status=at.text_at("status", required=False, nullable=True),
             refund_status=None,
             refund_id=None,
             detail_status=None,

@@ -30,9 +30,10 @@ import json
 import os
 import re
 import stat
+import threading
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, cast
 
 from orderfsm.errors import OrderFsmError, TableError, shown
 
@@ -223,24 +224,25 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     Nesting beyond :data:`MAX_NESTING` is refused before the decoder can recurse into it,
     and a key an object repeats is refused (the decoder would keep one value silently):
     the decoder stops at the first object that repeats one, and the error names it. A
-    small text is decoded with each object's pairs in hand (scanned first only when it
-    has enough brackets to nest too deep); a large one is scanned first
+    small text is measured by C-level passes first (:func:`_small_text_decoder`); a
+    large one is scanned first
     (:func:`_key_counts`: the depth and each object's number of keys), so the decoder
     builds no list of pairs and refusing it costs no more memory than the objects before
     the repeated key. Integers are checked as they are read; a lone surrogate is named
     by a walk of the result, only when the text can hold one.
     """
-    objects = _Objects()
-    hooks: dict[str, Any] = {"object_pairs_hook": objects.from_pairs}
+    decode: Callable[[str], object]
     if len(text) > _SMALL_TEXT:
-        objects.expected = iter(_key_counts(text, complain, where))
-        hooks = {"object_hook": objects.counted}
-    elif text.count("{") + text.count("[") > MAX_NESTING:
-        _key_counts(text, complain, where)
+        counted = _Counted(_key_counts(text, complain, where))
+        decode = json.JSONDecoder(
+            object_hook=counted, parse_int=_integer, parse_constant=_not_a_number
+        ).decode
+    else:
+        decode = _small_text_decoder(text, complain, where)
     try:
-        value = json.loads(text, parse_int=_integer, parse_constant=_not_a_number, **hooks)
+        value = decode(text)
     except _Repeated:
-        path, key = _repeated_key(text, objects.closed, where)
+        path, key = _repeated_key(text, where)
         raise complain(key_path(path, key), "the key appears more than once") from None
     except _OutOfRange as exc:
         raise complain(where, f"the integer {exc.digits} is outside the 64-bit range") from None
@@ -250,37 +252,151 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
         ) from None
     except (ValueError, RecursionError) as e:
         raise complain(where, f"malformed JSON: {e}") from None
-    if _SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text):
+    if _may_hold_a_surrogate(text):
         check_tree(value, complain, root=where)  # rare: name the string that holds one
     return value
 
 
+def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[str], object]:
+    """How to decode a small ``text``, after C-level passes over a copy of it
+    (:func:`_structure`): its depth is checked (scanned only when it has enough brackets
+    to nest too deep and the passes cannot tell), integers are checked only when it has
+    19 digits in a row, and the decoder counts the keys of the objects it builds: fewer
+    than the text gives means a key repeats, and the text is decoded again with each
+    object's pairs in hand, which stops at the first object that repeats one."""
+    raw = text.encode("utf-8", "surrogatepass")
+    marks = _structure(raw)
+    if marks.count(b"{") > MAX_NESTING and not _shallow(marks):
+        _key_counts(text, complain, where)
+    long_digits = _LONG_DIGITS in marks  # else every integer fits
+    keys = marks.count(b":")
+
+    def decode(same_text: str) -> object:
+        decoder, count = _counting_decoder(long_digits)
+        value = decoder.decode(same_text)
+        if count.keys != keys:
+            return (_CHECKING_INTEGERS if long_digits else _DECODER).decode(same_text)
+        return value
+
+    return decode
+
+
+def _may_hold_a_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate or JSON's escape of one (then
+    :func:`check_tree` names the string); found by C-level passes where they can."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return _SURROGATE_ESCAPE.search(text) is not None  # a literal prefix: a fast search
+
+
 _SMALL_TEXT = 64 * 1024
-"""Up to this size a text is decoded with each object's pairs in hand: they cost little
-memory, and a scan of the text costs more time than decoding it."""
+"""Up to this size a text is measured by C-level passes over a copy of it
+(:func:`_small_text_decoder`); a larger one is scanned, so refusing a repeated key costs
+no more memory than the objects before it."""
 
 
-class _Objects:
-    """The decoder's objects as it closes them: counted, and the decoder stopped at the
-    first that repeats a key (``closed`` is then its index in closing order)."""
+_LONG_DIGITS = b"0" * 19
+"""19 digits in a row (:func:`_structure` spells each ``0``): the shortest run that can
+spell an integer outside 64 bits."""
+
+_STRUCTURAL = bytes.maketrans(b"[]0123456789", b"{}" + b"0" * 10)
+_NOT_STRUCTURAL = bytes(set(range(256)) - set(b'"{}[]:,0123456789'))
+_NOT_ESCAPED = bytes(set(range(256)) - set(b'"{}[]:,0123456789\\/bfnrtu'))
+"""What :func:`_structure` drops before it reads escapes: whatever it keeps in the end,
+a backslash and the letters that can follow one stay (so each escape stays two long)."""
+
+
+def _structure(raw: bytes) -> bytes:
+    """The brackets (``[]`` spelled ``{}``), colons, commas and digits (each spelled
+    ``0``) of the JSON text ``raw`` that lie outside strings, in order, found by C-level
+    passes (no Python step per character); exact for valid JSON (the decoder refuses the
+    rest). In valid JSON each colon ends a key, so there are as many as the text gives
+    keys; the commas keep two numbers' digits apart.
+
+    Escaped backslashes and quotes are dropped (after what can neither be kept nor be
+    part of an escape's first two characters), then everything but quotes and what is
+    kept; adjacent quotes are dropped in pairs (an empty string, or two strings with
+    nothing kept between them: either way the quotes keep their parity), so what lies
+    between the quotes left is string content, split away."""
+    if b"\\" in raw:  # escapes: on the structure and each escape's letter only
+        raw = raw.translate(None, _NOT_ESCAPED)
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = raw.translate(_STRUCTURAL, _NOT_STRUCTURAL).replace(b'""', b"")
+    return b"".join(marks.split(b'"')[::2]) if b'"' in marks else marks
+
+
+def _shallow(marks: bytes) -> bool:
+    """Whether the structure ``marks`` (:func:`_structure`) nests at most
+    :data:`MAX_NESTING` deep: exactly when removing every innermost pair of brackets
+    that many times removes them all. ``False`` also for unbalanced brackets."""
+    marks = marks.translate(None, b":,0")
+    for _ in range(MAX_NESTING):
+        if not marks:
+            return True
+        marks = marks.replace(b"{}", b"")
+    return not marks
+
+
+class _KeyCount:
+    """An ``object_hook`` counting the keys of the objects the decoder builds (a key an
+    object repeats counts once)."""
+
+    __slots__ = ("keys",)
 
     def __init__(self) -> None:
-        self.closed = 0
-        self.expected: Iterator[int] = iter(())
+        self.keys = 0
 
-    def from_pairs(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
-        obj = dict(pairs)
-        if len(obj) != len(pairs):
-            raise _Repeated
-        self.closed += 1
+    def __call__(self, obj: dict[str, object]) -> dict[str, object]:
+        self.keys += len(obj)
         return obj
 
-    def counted(self, obj: dict[str, object]) -> dict[str, object]:
-        """``obj`` as the decoder built it (a repeated key merged): it must have as many
-        keys as the text gave it (:func:`_key_counts`)."""
+
+_PER_THREAD = threading.local()
+
+
+def _counting_decoder(check_integers: bool) -> tuple[json.JSONDecoder, _KeyCount]:
+    """This thread's decoder counting keys (built once: building one costs about a tenth
+    of decoding a small body), its count reset."""
+    decoders: dict[bool, tuple[json.JSONDecoder, _KeyCount]] | None = getattr(
+        _PER_THREAD, "decoders", None
+    )
+    if decoders is None:
+        decoders = _PER_THREAD.decoders = {}
+    if check_integers not in decoders:
+        count = _KeyCount()
+        hooks: dict[str, Any] = {"parse_int": _integer} if check_integers else {}
+        decoders[check_integers] = (
+            json.JSONDecoder(object_hook=count, parse_constant=_not_a_number, **hooks),
+            count,
+        )
+    decoder, count = decoders[check_integers]
+    count.keys = 0
+    return decoder, count
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object from the decoder's pairs; the decoder stops at the first (in closing
+    order) that repeats a key."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Repeated
+    return obj
+
+
+class _Counted:
+    """The decoder's objects as it closes them, each checked against the number of keys
+    the text gave it (:func:`_key_counts`): the decoder stops at the first that repeats
+    a key (merged, so it has fewer)."""
+
+    def __init__(self, counts: Iterable[int]) -> None:
+        self.expected = iter(counts)
+
+    def __call__(self, obj: dict[str, object]) -> dict[str, object]:
         if len(obj) != next(self.expected, -1):
             raise _Repeated
-        self.closed += 1
         return obj
 
 
@@ -303,6 +419,13 @@ def _integer(digits: str) -> int:
 
 def _not_a_number(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: building a decoder costs about a tenth of decoding a small body.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_not_a_number)
+_CHECKING_INTEGERS = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_int=_integer, parse_constant=_not_a_number
+)
 
 
 # Strings and whatever is not structure skipped inside the regex engine (possessive, so
@@ -338,22 +461,20 @@ def _key_counts(text: str, complain: Complain, where: str) -> array[int]:
 _TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[{}\[\],:]', re.DOTALL)
 
 
-def _repeated_key(text: str, index: int, root: str) -> tuple[str, str]:
-    """The path of the ``index``-th object to close in JSON ``text`` (valid up to there),
-    and the first key it repeats. Run only to name the error: a walk of the tokens that
-    keeps the path of the open containers and each open object's keys until one repeats."""
+def _repeated_key(text: str, root: str) -> tuple[str, str]:
+    """The path of the first object to close in JSON ``text`` (valid up to there) that
+    repeats a key (where the decoder stopped), and the first key it repeats. Run only to
+    name the error: a walk of the tokens that keeps the path of the open containers and
+    each open object's keys until one repeats."""
     stack: list[_Open] = []
-    closed = 0
     for token in _TOKENS.finditer(text):
         tok = token.group()
         if tok in ("{", "["):
             stack.append(_Open(set() if tok == "{" else None))
         elif tok in ("}", "]"):
             container = stack.pop()
-            if tok == "}":
-                if closed == index and container.repeated is not None:
-                    return _open_path(root, stack), container.repeated
-                closed += 1
+            if tok == "}" and container.repeated is not None:
+                return _open_path(root, stack), container.repeated
         elif tok == ",":
             stack[-1].next_entry()
         elif tok != ":" and stack[-1].expects_key:
@@ -398,12 +519,9 @@ def _open_path(root: str, stack: list[_Open]) -> str:
     return path
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def key_path(path: str, key: object) -> str:
     """``path.key``, or ``path['key']`` for a key that is not an identifier."""
-    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
+    if isinstance(key, str) and key.isascii() and key.isidentifier():  # [A-Za-z_]\w*
         return f"{path}.{key}"
     return f"{path}[{shown(key)}]"
 
@@ -453,9 +571,9 @@ def check_tree(
         value, depth = entry[0], entry[1]
         kind = value.__class__
         if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
-            assert isinstance(value, Mapping)
-            keys: Collection[object] = value.keys()
-            values: Collection[object] = value.values()
+            mapping = cast("Mapping[object, object]", value)  # no second (abc) check
+            keys: Collection[object] = mapping.keys()
+            values: Collection[object] = mapping.values()
         elif kind is list or kind is tuple or isinstance(value, list | tuple):
             assert isinstance(value, list | tuple)
             keys, values = (), value
@@ -471,7 +589,7 @@ def check_tree(
             _check_keys(keys, entry, complain, root)
         if len(values) > _SMALL_CONTAINER and plain_scalars(values):
             continue
-        pairs = value.items() if keys else enumerate(values)  # type: ignore[union-attr]
+        pairs = value.items() if keys else enumerate(values)  # type: ignore[attr-defined]
         stack.extend(_unchecked(pairs, depth, entry))
 
 

@@ -31,6 +31,7 @@ from orderfsm.errors import (
     UnknownMachine,
     UnknownStatus,
 )
+from orderfsm.model.collector import collector_paused
 from orderfsm.model.explain import ACCEPTED_RULE, Explanation, actors_of
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
 from orderfsm.model.table import ACTORS, Code, Event, State, Table, Transition, Variable
@@ -956,14 +957,15 @@ def compile_table(
     by_source: dict[str, list[Transition]] = {s.name: [] for s in table.states}
     by_source_event: dict[tuple[str, str], list[_Edge]] = {}
     pairs: set[tuple[Code, Code]] = set()
+    state = table.state_by_name.__getitem__  # once per edge end: no method call each time
     for t in edges:
         assert t.dst is not None
-        target = table.state(t.dst)
+        source, target = state(t.src), state(t.dst)
         by_source[t.src].append(t)
-        step = Step(table.state(t.src), target, t.event, t.actor, t)
+        step = Step(source, target, t.event, t.actor, t)
         by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards, step))
         pairs.add((t.src, t.dst))
-        pairs.add((table.state(t.src).code, target.code))
+        pairs.add((source.code, target.code))
     events = {e.name: e for e in table.events}
     position = {s.name: i for i, s in enumerate(table.states)}
     event_position = {e: i for i, e in enumerate(events)}
@@ -1040,6 +1042,12 @@ def load(source: str | Path | Mapping[str, Any], *, verify: bool = False) -> Com
         cached = _cache.get((source, verify))
         if cached is not None:
             return cached
+    with collector_paused():
+        return _load(source, verify)
+
+
+def _load(source: str | Path | Mapping[str, Any], verify: bool) -> CompiledMachine:
+    """:func:`load` past the cache of shipped machines."""
     from orderfsm.model import reader  # noqa: PLC0415 - tables are read on first load
 
     if isinstance(source, Mapping):

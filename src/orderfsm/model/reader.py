@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
 
 from orderfsm.errors import TableError
 from orderfsm.model.bounded import (
@@ -127,6 +127,8 @@ class FieldReader:
         value = self.data[key]
         if value.__class__ is kind and kind is not int:  # the common case, decided at once
             return value
+        if value.__class__ is dict and kind is Mapping:  # the other common one
+            return value
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if not any(is_integer(value) if k is int else isinstance(value, k) for k in kinds):
             got = "a boolean" if isinstance(value, bool) else type(value).__name__
@@ -213,6 +215,32 @@ def _inferred_facts(r: FieldReader, facts: Sequence[str]) -> tuple[tuple[str, st
             r.fail("give the reasoning the inference rests on", fact)
         out.append((fact, basis))
     return tuple(out)
+
+
+class _Provenances:
+    """The provenances of one file's entries, each read once per content: a table often
+    gives many entries the same one (every generated edge "inferred" on one basis), and
+    reading it builds two value objects. Only a provenance that cites no source is
+    remembered (its content hashes as it is); a refused one never is."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.read: dict[tuple[object, ...], Provenance] = {}
+
+    def of(self, r: FieldReader, entry: str, facts: Sequence[str]) -> Provenance:
+        """The provenance of the entry ``r`` reads, named ``entry`` in an error; ``facts``
+        are the entry's other facts ``inferred`` may name."""
+        data = cast("Mapping[str, object]", r._get("provenance", Mapping, _REQUIRED))
+        try:
+            key = (tuple(facts), *data.items()) if "sources" not in data else None
+            known = None if key is None else self.read.get(key)
+        except TypeError:  # a value that is not hashable: read it, and it will be refused
+            key = known = None
+        if known is None:
+            known = _provenance(self.file, f"{entry}.provenance", data, facts)
+            if key is not None:
+                self.read[key] = known
+        return known
 
 
 def _identifier(r: FieldReader, key: str) -> str:
@@ -378,6 +406,7 @@ def _parse_states(
     states: list[State] = []
     seen_codes: dict[Code, int] = {}
     seen_names: dict[str, int] = {}
+    provenances = _Provenances(file)
     for i, item in enumerate(items):
         entry = f"states[{i}]"
         r = FieldReader(file, entry, item, _STATE_KEYS)
@@ -393,9 +422,7 @@ def _parse_states(
             r.fail(f"duplicate name {name!r} (also states[{seen_names[name]}])", "name")
         seen_codes[code] = i
         seen_names[name] = i
-        prov = _provenance(
-            file, f"{entry}.provenance", r._get("provenance", Mapping, _REQUIRED), STATE_FACTS
-        )
+        prov = provenances.of(r, entry, STATE_FACTS)
         for fact, _ in prov.inferred:
             if not r.flag(fact):
                 r.fail(f"the provenance says {fact!r} is inferred, but the state is not {fact}")
@@ -492,6 +519,7 @@ def _parse_transitions(
 ) -> tuple[Transition, ...]:
     out: list[Transition] = []
     seen: dict[tuple[str, str | None, str], int] = {}
+    provenances = _Provenances(file)
     for i, item in enumerate(items):
         r = FieldReader(file, f"transitions[{i}]", item, _TRANSITION_KEYS)
         src = ref(r, "src")
@@ -512,12 +540,7 @@ def _parse_transitions(
         if key in seen:
             r.fail(f"duplicate transition (also transitions[{seen[key]}])")
         seen[key] = i
-        prov = _provenance(
-            file,
-            f"{r.entry}.provenance",
-            r._get("provenance", Mapping, _REQUIRED),
-            TRANSITION_FACTS,
-        )
+        prov = provenances.of(r, r.entry, TRANSITION_FACTS)
         sets = _sets(r, variables)
         out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", ""), sets))
     return tuple(out)
