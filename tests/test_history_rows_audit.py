@@ -193,3 +193,25 @@ def test_forced_steps_are_marked_and_reported_as_forced(
     assert findings(stream) == findings(duck)
     assert sorted(f.line for f in stream.forced) == forced_rows
     assert stream.illegal == [] and stream.problems == []
+
+
+def test_a_refund_taken_with_a_quarantine_is_judged_under_the_status_before_it(
+    tmp_path: Path,
+) -> None:
+    """One snapshot parks the order (unknown status) and moves a shipped sub-order's
+    refund: the refund was accepted under the status held before the quarantine, and the
+    row must name it (found by the random hypothesis profile)."""
+    order = TaobaoOrder(
+        status="WAIT_SELLER_SEND_GOODS",
+        sub_orders=["a"],
+        sub_order_statuses={"a": "WAIT_BUYER_CONFIRM_GOODS"},
+    )
+    sub = SubOrderSnapshot("a", None, 10, None, None, "$.a")
+    order.apply(TaobaoSnapshot("purchase_page", "1", 13, None, None, (sub,), "$"))
+    assert order.refund_status("a").code == 10 and order.status.code == 9
+    rows = history_rows(order, "o1")
+    refund_rows = [r for r in rows if r.refund_status == "10"]
+    assert [r.status for r in refund_rows] == ["10"]
+    for result in both_engines(write_rows(tmp_path / "h.csv", rows), order):
+        assert result.illegal == []  # the quarantine itself is a warning
+        assert [f.kind for f in result.warnings] == ["quarantine"]

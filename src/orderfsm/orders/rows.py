@@ -201,7 +201,8 @@ def _refund_parent(
     moves the main order first and its refunds after, and accepts a refund step that
     one of the main statuses it passed through allows (``orderfsm.model.paths``,
     ``Said.parents``): the row names the latest main status since the last trigger that
-    allows the step, else the current one (which the audit then refuses).
+    allows the step, else the current one (which the audit then refuses). The row does
+    not carry the sub-order's own status, so it is tried as the audit judges it: any.
     """
     change = history[i]
     current = main[i]
@@ -214,10 +215,11 @@ def _refund_parent(
         candidates.append(main[j])
         j -= 1
     for parent in candidates:
-        try:
-            taken = refund.transition(step.source, step.event, parent=parent)
-        except OrderFsmError:
-            continue
-        if taken.target == step.target:
-            return parent
+        for own in refund.sub_order_statuses:
+            try:
+                taken = refund.transition(step.source, step.event, parent=parent, sub_order=own)
+            except OrderFsmError:
+                continue
+            if taken.target == step.target:
+                return parent
     return current
