@@ -20,6 +20,7 @@ from typing import Any
 
 from orderfsm.check.audit.columns import INTEGER_SEQ, MAX_FIELD, Columns, Record
 from orderfsm.check.audit.parts import Parts
+from orderfsm.check.audit.readback import Lookups, one_pass, read_rows
 from orderfsm.check.audit.reader import (
     FIELD_LIMIT,
     AuditInputError,
@@ -30,10 +31,8 @@ from orderfsm.check.audit.reader import (
     file_format,
     jsonl_records,
     open_csv,
-    short,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
-from orderfsm.check.audit.rules import forced
 from orderfsm.check.audit.sql import AuditSql
 
 try:
@@ -290,43 +289,6 @@ def _raw_seq(con: Any, pos: int) -> str:
     return "" if row is None else str(row[0])
 
 
-def _one_pass(sql: AuditSql) -> str:
-    """The portable CTEs, with the changes materialised (DuckDB's ``AS MATERIALIZED``) and
-    read once for findings (in file order), counts, changes taken and statuses ended in."""
-    none = "CAST(NULL AS STRING)"
-    select = f"""SELECT * FROM (
-  SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
-    verdict, {none} AS problem, {none} AS raw, 0 AS n, 0 AS m
-  FROM judged WHERE verdict IS NOT NULL OR kind = 'forced'
-  UNION ALL
-  SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
-    NULL, problem,
-    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END, 0, 0
-  FROM problems
-  UNION ALL
-  SELECT 'finding', 'input', filename, {LINE}, rowid, '', NULL, NULL, {none}, {none},
-    NULL, 'long', long, 0, 0
-  FROM raw WHERE long IS NOT NULL
-  UNION ALL
-  SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
-    COUNT(*), 0
-  FROM steps WHERE prev IS NOT NULL AND prev <> state GROUP BY machine, prev, state
-  UNION ALL
-  SELECT 'ending', NULL, NULL, NULL, NULL, NULL, NULL, machine, NULL, state, NULL, NULL, NULL,
-    COUNT(*), 0
-  FROM steps s WHERE last_row = 1
-    AND NOT EXISTS (SELECT 1 FROM final_states f WHERE f.machine = s.machine AND f.state = s.state)
-  GROUP BY machine, state
-  UNION ALL
-  SELECT 'count', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    COUNT(*), COUNT(DISTINCT CASE WHEN order_id <> '' THEN order_id END)
-  FROM history
-) everything
-ORDER BY what, pos, machine"""
-    query = sql.query(select, only=[name for name, _ in sql.steps_ctes()])
-    return query.replace("\nsteps AS (", "\nsteps AS MATERIALIZED (", 1)
-
-
 def audit_duckdb(
     parts: Parts, files: Sequence[Path], columns: Columns, result: AuditResult
 ) -> AuditResult:
@@ -343,84 +305,17 @@ def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult
     for table in sql.tables():
         name = table.split(" ", 1)[0]
         con.execute(f"CREATE TEMP TABLE {name} AS WITH {table} SELECT * FROM {name}")
-    cursor = con.execute(_one_pass(sql))
-    names = parts.machines
-    role = {
-        "order_id": c.order_id,
-        "seq": c.seq,
-        "status": c.status,
-        "sub_order_id": c.sub_order_id,
-        "refund_status": c.refund_status,
-        "via": c.via,
-        "parent": c.status,
-        "long": "",
-    }
-    long_role = {
-        "order_id": c.order_id,
-        "seq_raw": c.seq,
-        "status": c.status,
-        "sub_order_id": c.sub_order_id,
-        "refund_status": c.refund_status,
-    }
-    main = parts.main.machine.name
-    # in batches: an export where every row is illegal must not be held whole
-    while batch := cursor.fetchmany(10_000):
-        for row in batch:
-            what, kind, file, line, pos, oid, sub, machine, src, dst, verdict, problem, raw = row[
-                :13
-            ]
-            n, m = row[13:]
-            if what == "count":
-                result.rows, result.orders = int(n), int(m)
-            elif what == "ending":
-                result.non_final[(machine, dst)] += int(n)
-            elif what == "taken":
-                result.taken[(machine, src, dst)] += int(n)
-                result.steps += int(n)
-            elif kind == "input" and problem == "long":
-                name = long_role[raw]
-                length = con.execute(
-                    f"SELECT LENGTH({raw}) FROM raw WHERE rowid = ?", [pos]
-                ).fetchone()
-                detail = f"{name} is longer than {MAX_FIELD} characters ({length[0]})"
-                result.add(AuditFinding("input", file, line, "", "bad input", detail, column=name))
-            elif kind == "input":
-                shown = short("" if raw is None else raw)
-                if problem == "seq" and len(result.problems) < result.keep:
-                    raw = _raw_seq(con, pos)  # only for findings shown: the detail
-                    shown = short(raw)
-                detail = {
-                    "order_id": "empty order id",
-                    "seq": f"empty {c.seq}"
-                    if not raw
-                    else f"{c.seq} {shown} is not an integer like the first row's",
-                    "sub_order_id": "a refund status without a sub-order id",
-                    "via": f"unknown {c.via} {shown}",
-                    "parent": f"unknown {main} status {shown}",
-                }.get(problem, f"unknown {machine} status {shown}")
-                result.add(
-                    AuditFinding(
-                        "input", file, line, oid, "bad input", detail, column=role[problem]
-                    )
-                )
-            else:
-                v = None if verdict is None else sql.verdicts[verdict]
-                if kind == "forced":
-                    v = forced(v)
-                assert v is not None
-                state = names[machine].table.state
-                result.add(
-                    AuditFinding(
-                        v.kind,
-                        file,
-                        line,
-                        oid,
-                        v.rule,
-                        v.detail,
-                        machine=machine,
-                        sub_order_id=sub,
-                        source=state(src).code,
-                        target=state(dst).code,
-                    )
-                )
-    return result
+    cursor = con.execute(one_pass(sql, LINE, "rowid", materialise=True))
+
+    def long_length(field: str, pos: int) -> int:
+        row = con.execute(f"SELECT LENGTH({field}) FROM raw WHERE rowid = ?", [pos]).fetchone()
+        return int(row[0])
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        # in batches: an export where every row is illegal must not be held whole
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+
+    return read_rows(
+        batches(), sql, c, result, Lookups(long_length, lambda pos: _raw_seq(con, pos))
+    )
