@@ -1,20 +1,21 @@
 """The DuckDB engine: the portable audit query, in process, over CSV, JSON Lines or Parquet.
 
-The files are loaded once into a table (file order kept: DuckDB preserves insertion
-order, so ``rowid`` is the row's position), the machine's tables are created from the
-query's ``VALUES``, and one query materialises the changes and reads findings (in
-batches) and summary counts from them. DuckDB sorts as needed: input order does not
+Nothing is loaded into a table: the files are views (a row's position is its number in
+its file, by DuckDB's streaming ``ROW_NUMBER() OVER ()``, file order kept) that the one
+audit query streams into its window sort; the machine's tables are created from the
+query's ``VALUES``; findings (in batches) and summary counts come from that one query.
+File names and line numbers are not carried through the sorts: they are found from the
+positions of the rows with findings. DuckDB sorts as needed: input order does not
 matter beyond ties in the ordering column (file order then). Line numbers count records
 after the header (a file with blank lines or quoted line breaks numbers them differently
 from the stream engine); a malformed file is an :class:`AuditInputError` with DuckDB's
-message.
-"""
+message."""
 
 from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,15 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-LINE = "COALESCE(line, CAST(rowid + line_base AS BIGINT))"
-"""A row's line number in its file (see :func:`load`)."""
+FILE_STRIDE = 1 << 40
+"""Positions of one file's rows: below the next file's (see :func:`load`)."""
+
+
+def locate(located: Sequence[tuple[str, int]], pos: int) -> tuple[str, int]:
+    """The file and line of the row at ``pos`` (see :func:`load`)."""
+    file, past = located[pos // FILE_STRIDE]
+    return file, pos % FILE_STRIDE + past
+
 
 ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via")
 """The columns of table ``raw``, one per role (``seq`` as ``seq_raw``), all text."""
@@ -192,26 +200,36 @@ def _jsonl_picked(
 
 
 def load(
-    con: Any, files: Sequence[Path], columns: Columns, result: AuditResult, folder: Path
+    con: Any,
+    files: Sequence[Path],
+    columns: Columns,
+    result: AuditResult,
+    folder: Path,
+    *,
+    located: list[tuple[str, int]],
 ) -> Columns:
-    """Create table ``raw`` (every file's rows, in order, every field as text; ``long``
-    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and view
+    """Create views ``raw`` (every file's rows, in order, every field as text; ``long``
+    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and
     ``history`` (the rows the audit judges); the columns. ``folder`` holds JSON Lines
-    files converted to CSV.
+    files converted to CSV; ``located`` gets each file's name and how far its lines are
+    past its positions (:func:`locate`).
 
-    A row's line is given (JSON Lines) or ``rowid + line_base``: ``line_base`` is a
-    constant per file (its header lines, less the rows of the files before it), so no
-    query joins to number rows."""
+    Nothing is loaded: each query that reads ``raw`` reads the files (the audit query
+    streams them into its sort). A row's position is its number in its file (DuckDB's
+    streaming ``ROW_NUMBER() OVER ()``, file order kept) above the file's index times
+    :data:`FILE_STRIDE` (JSON Lines: its line); its line is that number past the header."""
     resolved: Columns | None = None
     long_field = (
         "CASE "
-        # strlen (bytes, stored) first: LENGTH (characters) scans, and is never larger
+        # strlen (bytes) first: LENGTH (characters) scans, and is never larger
         + " ".join(
             f"WHEN strlen({f}) > {MAX_FIELD} AND LENGTH({f}) > {MAX_FIELD} THEN '{f}'"
             for f in LONG_CHECKED
         )
         + " END"
     )
+    selects = []
+    located.clear()
     for n, path in enumerate(files):
         fmt = file_format(path)
         if fmt == "csv":
@@ -221,27 +239,27 @@ def load(
             resolved, picked, source = _jsonl_picked(path, columns, result, folder, n)
         else:
             resolved, picked = _parquet_picked(con, path, columns, result.note)
-            source = f"read_parquet({_literal(path)}, filename = true)"
-        before = 0 if n == 0 else con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
-        picked[-2] = str(int(picked[-2]) + 1 - before)
-        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "line", "line_base"]
-        select = ", ".join(
-            [
-                *(f"{e} AS {a}" for e, a in zip(picked, names, strict=False)),
-                f"{picked[-1]} AS filename",
-            ]
-        )
-        verb = "CREATE TEMP TABLE raw AS" if n == 0 else "INSERT INTO raw"
-        try:
-            con.execute(
-                f"{verb} SELECT *, {long_field} AS long, {n} AS file_index "
-                f"FROM (SELECT {select} FROM {source})"
-            )
+            source = f"read_parquet({_literal(path)})"
+        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "given_line"]
+        select = ", ".join(f"{e} AS {a}" for e, a in zip(picked, names, strict=False))
+        numbered = f"SELECT *, ROW_NUMBER() OVER () AS number FROM (SELECT {select} FROM {source})"
+        try:  # the file's first row: DuckDB's own reading errors surface here, named
+            con.execute(f"SELECT * FROM ({numbered}) LIMIT 1").fetchall()
         except duckdb.Error as exc:
             raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
+        selects.append(
+            f"SELECT {', '.join(names[:-1])}, {_literal(path)} AS filename, "
+            f"COALESCE(given_line, number + {picked[-2]}) AS line, "
+            f"{n} * {FILE_STRIDE} + COALESCE(given_line, number) AS pos, "
+            f"{long_field} AS long FROM ({numbered})"
+        )
+        located.append((str(path), int(picked[-2])))
     assert resolved is not None
+    con.execute("CREATE TEMP VIEW raw AS " + "\nUNION ALL\n".join(selects))
     con.execute(
-        f"CREATE TEMP VIEW history AS SELECT filename AS file, {LINE} AS line, rowid AS pos, "
+        # file and line are not carried through the sorts: found from pos, for findings
+        "CREATE TEMP VIEW history AS SELECT CAST(NULL AS STRING) AS file, "
+        "CAST(NULL AS BIGINT) AS line, pos, "
         f"order_id, sub_order_id, {_seq_expression(con)} AS seq, status, refund_status, via "
         "FROM raw WHERE long IS NULL"
     )
@@ -274,7 +292,7 @@ def _seq_expression(con: Any) -> str:
     engine's rule (a later value that is not an integer is then a problem, not text)."""
     first = con.execute(
         "SELECT seq_raw FROM raw WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
-        "AND COALESCE(seq_raw, '') <> '' ORDER BY rowid LIMIT 1"
+        "AND COALESCE(seq_raw, '') <> '' ORDER BY pos LIMIT 1"
     ).fetchone()
     if first is not None and INTEGER_SEQ.match(first[0]):
         return (
@@ -285,7 +303,7 @@ def _seq_expression(con: Any) -> str:
 
 
 def _raw_seq(con: Any, pos: int) -> str:
-    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE rowid = ?", [pos]).fetchone()
+    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE pos = ?", [pos]).fetchone()
     return "" if row is None else str(row[0])
 
 
@@ -295,20 +313,30 @@ def audit_duckdb(
     """Run the audit in DuckDB; findings and counts as the stream engine reports them."""
     con = connect()
     with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
-        c = load(con, files, columns, result, Path(folder))
-        return _run(con, parts, c, result)
+        located: list[tuple[str, int]] = []
+        c = load(con, files, columns, result, Path(folder), located=located)
+        return _run(con, parts, c, result, lambda pos: locate(located, pos))
 
 
-def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult:
+def _run(
+    con: Any,
+    parts: Parts,
+    c: Columns,
+    result: AuditResult,
+    where: Callable[[int], tuple[str, int]],
+) -> AuditResult:
     """The audit query over the loaded ``history``, read into ``result``."""
     sql = AuditSql(parts)
     for table in sql.tables():
         name = table.split(" ", 1)[0]
         con.execute(f"CREATE TEMP TABLE {name} AS WITH {table} SELECT * FROM {name}")
-    cursor = con.execute(one_pass(sql, LINE, "rowid", materialise=True))
+    try:
+        cursor = con.execute(one_pass(sql, "line", "pos"))
+    except duckdb.Error as exc:
+        raise AuditInputError(f"cannot read: {_first_line(exc)}") from None
 
     def long_length(field: str, pos: int) -> int:
-        row = con.execute(f"SELECT LENGTH({field}) FROM raw WHERE rowid = ?", [pos]).fetchone()
+        row = con.execute(f"SELECT LENGTH({field}) FROM raw WHERE pos = ?", [pos]).fetchone()
         return int(row[0])
 
     def batches() -> Iterator[tuple[Any, ...]]:
@@ -316,6 +344,9 @@ def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult
         while batch := cursor.fetchmany(10_000):
             yield from batch
 
-    return read_rows(
-        batches(), sql, c, result, Lookups(long_length, lambda pos: _raw_seq(con, pos))
-    )
+    try:  # the files are read as the query runs: a malformed row can surface here
+        return read_rows(
+            batches(), sql, c, result, Lookups(long_length, lambda pos: _raw_seq(con, pos), where)
+        )
+    except duckdb.Error as exc:
+        raise AuditInputError(f"cannot read: {_first_line(exc)}") from None

@@ -29,16 +29,18 @@ machine, src, dst, verdict, problem, raw, n, m."""
 @dataclass(frozen=True)
 class Lookups:
     """Per-row questions asked only for findings: ``long_length(field, pos)`` (characters of a
-    long field) and ``raw_seq(pos)`` (the ordering value as written)."""
+    long field), ``raw_seq(pos)`` (the ordering value as written) and, when the query does
+    not carry them (NULL), ``locate(pos)`` (the row's file and line)."""
 
     long_length: Callable[[str, int], int]
     raw_seq: Callable[[int], str]
+    locate: Callable[[int], tuple[str, int]] | None = None
 
 
-def one_pass(sql: AuditSql, line: str, pos: str, materialise: bool) -> str:
+def one_pass(sql: AuditSql, line: str, pos: str) -> str:
     """The portable CTEs then one ``SELECT`` of findings (in file order), counts, changes
     taken and statuses ended in; ``line``/``pos`` are ``raw``'s expressions for a row's
-    line and position; ``materialise`` marks ``steps`` ``AS MATERIALIZED`` (DuckDB)."""
+    line and position."""
     none = "CAST(NULL AS STRING)"
     select = f"""SELECT * FROM (
   SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
@@ -69,10 +71,7 @@ def one_pass(sql: AuditSql, line: str, pos: str, materialise: bool) -> str:
   FROM history
 ) everything
 ORDER BY what, pos, machine"""
-    query = sql.query(select, only=[name for name, _ in sql.steps_ctes()])
-    if materialise:
-        query = query.replace("\nsteps AS (", "\nsteps AS MATERIALIZED (", 1)
-    return query
+    return sql.query(select, only=[name for name, _ in sql.steps_ctes()])
 
 
 def read_rows(
@@ -106,6 +105,8 @@ def read_rows(
         what, kind, file, line, pos, oid, sub, machine, src, dst, verdict, problem, raw, n, m = row[
             :ROW_WIDTH
         ]
+        if what == "finding" and file is None and lookups.locate is not None:
+            file, line = lookups.locate(pos)
         if what == "count":
             result.rows, result.orders = int(n), int(m)
         elif what == "ending":

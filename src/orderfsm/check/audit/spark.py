@@ -265,7 +265,7 @@ def audit_spark(
         for table in sql.tables():
             name = table.split(" ", 1)[0]
             spark.sql(f"WITH {table} SELECT * FROM {name}").createOrReplaceTempView(name)
-        rows = spark.sql(one_pass(sql, LINE, "pos", materialise=False)).toLocalIterator()
+        rows = spark.sql(one_pass(sql, LINE, "pos")).toLocalIterator()
 
         def numbered() -> Iterator[tuple[Any, ...]]:
             for row in rows:
