@@ -48,7 +48,9 @@ def connect() -> Any:
         raise AuditInputError(
             "the DuckDB engine and Parquet input need duckdb: pip install 'orderfsm[audit]'"
         )
-    return duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # printed on stdout: into a --json report
+    return con
 
 
 def _q(name: str) -> str:
