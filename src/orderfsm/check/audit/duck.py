@@ -262,7 +262,8 @@ def load(
         # file and line are not carried through the sorts: found from pos, for findings
         "CREATE TEMP VIEW history AS SELECT CAST(NULL AS STRING) AS file, "
         "CAST(NULL AS BIGINT) AS line, pos, "
-        f"order_id, sub_order_id, {_seq_expression(con)} AS seq, status, refund_status, via "
+        f"order_id, sub_order_id, {_seq_expression(con, selects)} AS seq, status, "
+        "refund_status, via "
         "FROM raw WHERE long IS NULL"
     )
     return resolved
@@ -289,13 +290,21 @@ def _parquet_picked(
     return c, [*picked, "CAST(NULL AS BIGINT)", "0", "filename"]
 
 
-def _seq_expression(con: Any) -> str:
+def _seq_expression(con: Any, selects: Sequence[str]) -> str:
     """``seq`` as integers when the first usable row's is one, else as text: the stream
-    engine's rule (a later value that is not an integer is then a problem, not text)."""
-    first = con.execute(
-        "SELECT seq_raw FROM raw WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
-        "AND COALESCE(seq_raw, '') <> '' ORDER BY pos LIMIT 1"
-    ).fetchone()
+    engine's rule (a later value that is not an integer is then a problem, not text).
+
+    The first usable row is read file by file with ``LIMIT 1`` and no ``ORDER BY``:
+    DuckDB keeps insertion order (``preserve_insertion_order``, on by default), so the
+    scan stops there instead of sorting every row (a whole scan was 7 % of the audit)."""
+    first = None
+    for select in selects:
+        first = con.execute(
+            f"SELECT seq_raw FROM ({select}) WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
+            "AND COALESCE(seq_raw, '') <> '' LIMIT 1"
+        ).fetchone()
+        if first is not None:
+            break
     if first is not None and INTEGER_SEQ.match(first[0]):
         return (
             "CASE WHEN regexp_full_match(seq_raw, '-?[0-9]{1,18}') AND LENGTH(seq_raw) < 19 "
