@@ -11,8 +11,9 @@ folder, then measures, best of ``--repeat`` runs:
   (target: at least 0.5x its throughput);
 - the DuckDB engine vs a bare DuckDB ``LAG`` + anti-join query over the same file
   (target: within 1.5x of its time);
-- the stream engine's peak memory (peak RSS of a fresh subprocess auditing the file, and
-  of one that only imports orderfsm, for reference; target: flat across sizes). Linux only
+- peak memory, each in a fresh subprocess (peak RSS, ``VmHWM``): the stream engine's
+  (target: flat across sizes), one that only imports orderfsm (for reference), and the
+  DuckDB engine's vs the bare DuckDB query's (target: at most 1.2x). Linux only
   (``/proc/self/status``).
 
 Figures go to stdout as a table; docs/performance.md ("History audit") records them.
@@ -106,21 +107,30 @@ def _edges(machine: orderfsm.CompiledMachine) -> list[_Edge]:
     return [_Edge(state(t.src).code, state(t.dst or t.src).code) for t in machine.edges]
 
 
-def peak_rss_kib(path: Path | None) -> int:
-    """Peak RSS (KiB, ``VmHWM``) of a fresh interpreter auditing ``path`` (or only importing).
+def peak_rss_kib(path: Path | None, run: str = "stream") -> int:
+    """Peak RSS (KiB, ``VmHWM``) of a fresh interpreter running ``run`` on ``path`` (an
+    engine, ``stream`` or ``duckdb``, or ``bare_duckdb``, the bare query), or only importing.
 
     ``VmHWM`` starts afresh with the new program; ``getrusage``'s ``ru_maxrss`` would
     carry over this (large) parent's peak through fork and exec on Linux.
     """
+    if path is None:
+        work = ""
+    elif run == "bare_duckdb":
+        work = f"import audit\naudit.bare_duckdb(Path({str(path)!r}))\n"
+    else:
+        work = f"audit_files([{str(path)!r}], {MACHINE!r}, engine={run!r})\n"
     code = (
-        "import re\n"
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from orderfsm.check.audit import audit_files\n"
-        + (f"audit_files([{str(path)!r}], {MACHINE!r}, engine='stream')\n" if path else "")
+        + work
         + "status = open('/proc/self/status').read()\n"
         + "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(done.stdout.strip())
+    return int(done.stdout.split()[-1])  # the last word: after any progress bar
 
 
 def measure(rows: int, repeat: int, folder: Path) -> dict[str, float]:
@@ -146,6 +156,10 @@ def measure(rows: int, repeat: int, folder: Path) -> dict[str, float]:
         "stream_peak_rss_mib": round(peak_rss_kib(path) / 1024, 1),
         "import_only_rss_mib": round(peak_rss_kib(None) / 1024, 1),
     }
+    duck_rss, bare_rss = peak_rss_kib(path, "duckdb"), peak_rss_kib(path, "bare_duckdb")
+    figures["duckdb_peak_rss_mib"] = round(duck_rss / 1024, 1)
+    figures["bare_lag_peak_rss_mib"] = round(bare_rss / 1024, 1)
+    figures["duckdb_vs_bare_memory"] = round(duck_rss / bare_rss, 2)
     path.unlink()
     return figures
 

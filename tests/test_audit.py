@@ -439,3 +439,10 @@ def test_ka_sub_orders_are_judged_each_on_their_own(tmp_path: Path) -> None:
             (7, "b", "waitsellersend", "waitbuyerpay")
         ]
         assert result.steps == 4 and result.orders == 1
+
+
+def test_the_duckdb_engine_prints_no_progress_bar() -> None:
+    """DuckDB draws a progress bar on stdout for a query over 2 s: into a ``--json`` report."""
+    from orderfsm.check.audit.duck import connect  # noqa: PLC0415
+
+    assert connect().execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)

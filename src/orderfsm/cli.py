@@ -213,6 +213,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         ordering=args.order,
         keep=args.max_findings,
         listener=None if args.json else show,
+        spark_master=args.spark_master,
     )
     if args.diagram:
         write_overlay(result, Path(args.diagram))
@@ -240,9 +241,16 @@ def _add_audit(sub: Subcommands) -> None:
     )
     audit.add_argument(
         "--engine",
-        choices=("stream", "duckdb"),
-        help="stream (default for CSV/JSON Lines; rows must be ordered, see --order) or "
-        "duckdb (default for Parquet; sorts itself)",
+        choices=("stream", "duckdb", "spark"),
+        help="stream (default for CSV/JSON Lines; rows must be ordered, see --order), "
+        "duckdb (default for Parquet; sorts itself) or spark (a Spark session; see "
+        "--spark-master)",
+    )
+    audit.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[*]; e.g. "
+        "spark://host:7077, yarn) or a Spark Connect URL (sc://host:15002)",
     )
     audit.add_argument(
         "--order",

@@ -1,25 +1,27 @@
 """The DuckDB engine: the portable audit query, in process, over CSV, JSON Lines or Parquet.
 
-The files are loaded once into a table (file order kept: DuckDB preserves insertion
-order, so ``rowid`` is the row's position), the machine's tables are created from the
-query's ``VALUES``, and one query materialises the changes and reads findings (in
-batches) and summary counts from them. DuckDB sorts as needed: input order does not
+Nothing is loaded into a table: the files are views (a row's position is its number in
+its file, by DuckDB's streaming ``ROW_NUMBER() OVER ()``, file order kept) that the one
+audit query streams into its window sort; the machine's tables are created from the
+query's ``VALUES``; findings (in batches) and summary counts come from that one query.
+File names and line numbers are not carried through the sorts: they are found from the
+positions of the rows with findings. DuckDB sorts as needed: input order does not
 matter beyond ties in the ordering column (file order then). Line numbers count records
 after the header (a file with blank lines or quoted line breaks numbers them differently
 from the stream engine); a malformed file is an :class:`AuditInputError` with DuckDB's
-message.
-"""
+message."""
 
 from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from orderfsm.check.audit.columns import INTEGER_SEQ, MAX_FIELD, Columns, Record
 from orderfsm.check.audit.parts import Parts
+from orderfsm.check.audit.readback import Lookups, one_pass, read_rows
 from orderfsm.check.audit.reader import (
     FIELD_LIMIT,
     AuditInputError,
@@ -30,10 +32,8 @@ from orderfsm.check.audit.reader import (
     file_format,
     jsonl_records,
     open_csv,
-    short,
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
-from orderfsm.check.audit.rules import forced
 from orderfsm.check.audit.sql import AuditSql
 
 try:
@@ -48,7 +48,9 @@ def connect() -> Any:
         raise AuditInputError(
             "the DuckDB engine and Parquet input need duckdb: pip install 'orderfsm[audit]'"
         )
-    return duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # printed on stdout: into a --json report
+    return con
 
 
 def _q(name: str) -> str:
@@ -118,8 +120,15 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-LINE = "COALESCE(line, CAST(rowid + line_base AS BIGINT))"
-"""A row's line number in its file (see :func:`load`)."""
+FILE_STRIDE = 1 << 40
+"""Positions of one file's rows: below the next file's (see :func:`load`)."""
+
+
+def locate(located: Sequence[tuple[str, int]], pos: int) -> tuple[str, int]:
+    """The file and line of the row at ``pos`` (see :func:`load`)."""
+    file, past = located[pos // FILE_STRIDE]
+    return file, pos % FILE_STRIDE + past
+
 
 ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via")
 """The columns of table ``raw``, one per role (``seq`` as ``seq_raw``), all text."""
@@ -193,26 +202,36 @@ def _jsonl_picked(
 
 
 def load(
-    con: Any, files: Sequence[Path], columns: Columns, result: AuditResult, folder: Path
+    con: Any,
+    files: Sequence[Path],
+    columns: Columns,
+    result: AuditResult,
+    folder: Path,
+    *,
+    located: list[tuple[str, int]],
 ) -> Columns:
-    """Create table ``raw`` (every file's rows, in order, every field as text; ``long``
-    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and view
+    """Create views ``raw`` (every file's rows, in order, every field as text; ``long``
+    names a field over ``MAX_FIELD``, for which the stream reader drops a row) and
     ``history`` (the rows the audit judges); the columns. ``folder`` holds JSON Lines
-    files converted to CSV.
+    files converted to CSV; ``located`` gets each file's name and how far its lines are
+    past its positions (:func:`locate`).
 
-    A row's line is given (JSON Lines) or ``rowid + line_base``: ``line_base`` is a
-    constant per file (its header lines, less the rows of the files before it), so no
-    query joins to number rows."""
+    Nothing is loaded: each query that reads ``raw`` reads the files (the audit query
+    streams them into its sort). A row's position is its number in its file (DuckDB's
+    streaming ``ROW_NUMBER() OVER ()``, file order kept) above the file's index times
+    :data:`FILE_STRIDE` (JSON Lines: its line); its line is that number past the header."""
     resolved: Columns | None = None
     long_field = (
         "CASE "
-        # strlen (bytes, stored) first: LENGTH (characters) scans, and is never larger
+        # strlen (bytes) first: LENGTH (characters) scans, and is never larger
         + " ".join(
             f"WHEN strlen({f}) > {MAX_FIELD} AND LENGTH({f}) > {MAX_FIELD} THEN '{f}'"
             for f in LONG_CHECKED
         )
         + " END"
     )
+    selects = []
+    located.clear()
     for n, path in enumerate(files):
         fmt = file_format(path)
         if fmt == "csv":
@@ -222,28 +241,29 @@ def load(
             resolved, picked, source = _jsonl_picked(path, columns, result, folder, n)
         else:
             resolved, picked = _parquet_picked(con, path, columns, result.note)
-            source = f"read_parquet({_literal(path)}, filename = true)"
-        before = 0 if n == 0 else con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
-        picked[-2] = str(int(picked[-2]) + 1 - before)
-        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "line", "line_base"]
-        select = ", ".join(
-            [
-                *(f"{e} AS {a}" for e, a in zip(picked, names, strict=False)),
-                f"{picked[-1]} AS filename",
-            ]
-        )
-        verb = "CREATE TEMP TABLE raw AS" if n == 0 else "INSERT INTO raw"
-        try:
-            con.execute(
-                f"{verb} SELECT *, {long_field} AS long, {n} AS file_index "
-                f"FROM (SELECT {select} FROM {source})"
-            )
+            source = f"read_parquet({_literal(path)})"
+        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "given_line"]
+        select = ", ".join(f"{e} AS {a}" for e, a in zip(picked, names, strict=False))
+        numbered = f"SELECT *, ROW_NUMBER() OVER () AS number FROM (SELECT {select} FROM {source})"
+        try:  # the file's first row: DuckDB's own reading errors surface here, named
+            con.execute(f"SELECT * FROM ({numbered}) LIMIT 1").fetchall()
         except duckdb.Error as exc:
             raise AuditInputError(f"{path}: cannot read: {_first_line(exc)}") from None
+        selects.append(
+            f"SELECT {', '.join(names[:-1])}, {_literal(path)} AS filename, "
+            f"COALESCE(given_line, number + {picked[-2]}) AS line, "
+            f"{n} * {FILE_STRIDE} + COALESCE(given_line, number) AS pos, "
+            f"{long_field} AS long FROM ({numbered})"
+        )
+        located.append((str(path), int(picked[-2])))
     assert resolved is not None
+    con.execute("CREATE TEMP VIEW raw AS " + "\nUNION ALL\n".join(selects))
     con.execute(
-        f"CREATE TEMP VIEW history AS SELECT filename AS file, {LINE} AS line, rowid AS pos, "
-        f"order_id, sub_order_id, {_seq_expression(con)} AS seq, status, refund_status, via "
+        # file and line are not carried through the sorts: found from pos, for findings
+        "CREATE TEMP VIEW history AS SELECT CAST(NULL AS STRING) AS file, "
+        "CAST(NULL AS BIGINT) AS line, pos, "
+        f"order_id, sub_order_id, {_seq_expression(con, selects)} AS seq, status, "
+        "refund_status, via "
         "FROM raw WHERE long IS NULL"
     )
     return resolved
@@ -270,13 +290,21 @@ def _parquet_picked(
     return c, [*picked, "CAST(NULL AS BIGINT)", "0", "filename"]
 
 
-def _seq_expression(con: Any) -> str:
+def _seq_expression(con: Any, selects: Sequence[str]) -> str:
     """``seq`` as integers when the first usable row's is one, else as text: the stream
-    engine's rule (a later value that is not an integer is then a problem, not text)."""
-    first = con.execute(
-        "SELECT seq_raw FROM raw WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
-        "AND COALESCE(seq_raw, '') <> '' ORDER BY rowid LIMIT 1"
-    ).fetchone()
+    engine's rule (a later value that is not an integer is then a problem, not text).
+
+    The first usable row is read file by file with ``LIMIT 1`` and no ``ORDER BY``:
+    DuckDB keeps insertion order (``preserve_insertion_order``, on by default), so the
+    scan stops there instead of sorting every row (a whole scan was 7 % of the audit)."""
+    first = None
+    for select in selects:
+        first = con.execute(
+            f"SELECT seq_raw FROM ({select}) WHERE long IS NULL AND COALESCE(order_id, '') <> '' "
+            "AND COALESCE(seq_raw, '') <> '' LIMIT 1"
+        ).fetchone()
+        if first is not None:
+            break
     if first is not None and INTEGER_SEQ.match(first[0]):
         return (
             "CASE WHEN regexp_full_match(seq_raw, '-?[0-9]{1,18}') AND LENGTH(seq_raw) < 19 "
@@ -286,45 +314,8 @@ def _seq_expression(con: Any) -> str:
 
 
 def _raw_seq(con: Any, pos: int) -> str:
-    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE rowid = ?", [pos]).fetchone()
+    row = con.execute("SELECT COALESCE(seq_raw, '') FROM raw WHERE pos = ?", [pos]).fetchone()
     return "" if row is None else str(row[0])
-
-
-def _one_pass(sql: AuditSql) -> str:
-    """The portable CTEs, with the changes materialised (DuckDB's ``AS MATERIALIZED``) and
-    read once for findings (in file order), counts, changes taken and statuses ended in."""
-    none = "CAST(NULL AS STRING)"
-    select = f"""SELECT * FROM (
-  SELECT 'finding' AS what, kind, file, line, pos, order_id, sub_order_id, machine, src, dst,
-    verdict, {none} AS problem, {none} AS raw, 0 AS n, 0 AS m
-  FROM judged WHERE verdict IS NOT NULL OR kind = 'forced'
-  UNION ALL
-  SELECT 'finding', 'input', file, line, pos, order_id, sub_order_id, machine, {none}, {none},
-    NULL, problem,
-    CASE problem WHEN 'via' THEN via WHEN 'parent' THEN parent_raw ELSE raw END, 0, 0
-  FROM problems
-  UNION ALL
-  SELECT 'finding', 'input', filename, {LINE}, rowid, '', NULL, NULL, {none}, {none},
-    NULL, 'long', long, 0, 0
-  FROM raw WHERE long IS NOT NULL
-  UNION ALL
-  SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, machine, prev, state, NULL, NULL, NULL,
-    COUNT(*), 0
-  FROM steps WHERE prev IS NOT NULL AND prev <> state GROUP BY machine, prev, state
-  UNION ALL
-  SELECT 'ending', NULL, NULL, NULL, NULL, NULL, NULL, machine, NULL, state, NULL, NULL, NULL,
-    COUNT(*), 0
-  FROM steps s WHERE last_row = 1
-    AND NOT EXISTS (SELECT 1 FROM final_states f WHERE f.machine = s.machine AND f.state = s.state)
-  GROUP BY machine, state
-  UNION ALL
-  SELECT 'count', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    COUNT(*), COUNT(DISTINCT CASE WHEN order_id <> '' THEN order_id END)
-  FROM history
-) everything
-ORDER BY what, pos, machine"""
-    query = sql.query(select, only=[name for name, _ in sql.steps_ctes()])
-    return query.replace("\nsteps AS (", "\nsteps AS MATERIALIZED (", 1)
 
 
 def audit_duckdb(
@@ -333,94 +324,40 @@ def audit_duckdb(
     """Run the audit in DuckDB; findings and counts as the stream engine reports them."""
     con = connect()
     with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
-        c = load(con, files, columns, result, Path(folder))
-        return _run(con, parts, c, result)
+        located: list[tuple[str, int]] = []
+        c = load(con, files, columns, result, Path(folder), located=located)
+        return _run(con, parts, c, result, lambda pos: locate(located, pos))
 
 
-def _run(con: Any, parts: Parts, c: Columns, result: AuditResult) -> AuditResult:
+def _run(
+    con: Any,
+    parts: Parts,
+    c: Columns,
+    result: AuditResult,
+    where: Callable[[int], tuple[str, int]],
+) -> AuditResult:
     """The audit query over the loaded ``history``, read into ``result``."""
     sql = AuditSql(parts)
     for table in sql.tables():
         name = table.split(" ", 1)[0]
         con.execute(f"CREATE TEMP TABLE {name} AS WITH {table} SELECT * FROM {name}")
-    cursor = con.execute(_one_pass(sql))
-    names = parts.machines
-    role = {
-        "order_id": c.order_id,
-        "seq": c.seq,
-        "status": c.status,
-        "sub_order_id": c.sub_order_id,
-        "refund_status": c.refund_status,
-        "via": c.via,
-        "parent": c.status,
-        "long": "",
-    }
-    long_role = {
-        "order_id": c.order_id,
-        "seq_raw": c.seq,
-        "status": c.status,
-        "sub_order_id": c.sub_order_id,
-        "refund_status": c.refund_status,
-    }
-    main = parts.main.machine.name
-    # in batches: an export where every row is illegal must not be held whole
-    while batch := cursor.fetchmany(10_000):
-        for row in batch:
-            what, kind, file, line, pos, oid, sub, machine, src, dst, verdict, problem, raw = row[
-                :13
-            ]
-            n, m = row[13:]
-            if what == "count":
-                result.rows, result.orders = int(n), int(m)
-            elif what == "ending":
-                result.non_final[(machine, dst)] += int(n)
-            elif what == "taken":
-                result.taken[(machine, src, dst)] += int(n)
-                result.steps += int(n)
-            elif kind == "input" and problem == "long":
-                name = long_role[raw]
-                length = con.execute(
-                    f"SELECT LENGTH({raw}) FROM raw WHERE rowid = ?", [pos]
-                ).fetchone()
-                detail = f"{name} is longer than {MAX_FIELD} characters ({length[0]})"
-                result.add(AuditFinding("input", file, line, "", "bad input", detail, column=name))
-            elif kind == "input":
-                shown = short("" if raw is None else raw)
-                if problem == "seq" and len(result.problems) < result.keep:
-                    raw = _raw_seq(con, pos)  # only for findings shown: the detail
-                    shown = short(raw)
-                detail = {
-                    "order_id": "empty order id",
-                    "seq": f"empty {c.seq}"
-                    if not raw
-                    else f"{c.seq} {shown} is not an integer like the first row's",
-                    "sub_order_id": "a refund status without a sub-order id",
-                    "via": f"unknown {c.via} {shown}",
-                    "parent": f"unknown {main} status {shown}",
-                }.get(problem, f"unknown {machine} status {shown}")
-                result.add(
-                    AuditFinding(
-                        "input", file, line, oid, "bad input", detail, column=role[problem]
-                    )
-                )
-            else:
-                v = None if verdict is None else sql.verdicts[verdict]
-                if kind == "forced":
-                    v = forced(v)
-                assert v is not None
-                state = names[machine].table.state
-                result.add(
-                    AuditFinding(
-                        v.kind,
-                        file,
-                        line,
-                        oid,
-                        v.rule,
-                        v.detail,
-                        machine=machine,
-                        sub_order_id=sub,
-                        source=state(src).code,
-                        target=state(dst).code,
-                    )
-                )
-    return result
+    try:
+        cursor = con.execute(one_pass(sql, "line", "pos"))
+    except duckdb.Error as exc:
+        raise AuditInputError(f"cannot read: {_first_line(exc)}") from None
+
+    def long_length(field: str, pos: int) -> int:
+        row = con.execute(f"SELECT LENGTH({field}) FROM raw WHERE pos = ?", [pos]).fetchone()
+        return int(row[0])
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        # in batches: an export where every row is illegal must not be held whole
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+
+    try:  # the files are read as the query runs: a malformed row can surface here
+        return read_rows(
+            batches(), sql, c, result, Lookups(long_length, lambda pos: _raw_seq(con, pos), where)
+        )
+    except duckdb.Error as exc:
+        raise AuditInputError(f"cannot read: {_first_line(exc)}") from None

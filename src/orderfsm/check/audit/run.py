@@ -20,7 +20,7 @@ from orderfsm.check.audit.result import AuditFinding, AuditResult
 from orderfsm.check.audit.stream import Ordering, StreamAudit
 from orderfsm.model.compile import CompiledMachine, load
 
-Engine = Literal["stream", "duckdb"]
+Engine = Literal["stream", "duckdb", "spark"]
 
 
 def declared_machine(path: Path, columns: Columns) -> str | None:
@@ -76,12 +76,16 @@ def audit_files(
     ordering: Ordering = "order",
     keep: int = 1000,
     listener: Callable[[AuditFinding], None] | None = None,
+    spark_master: str | None = None,
 ) -> AuditResult:
     """Audit the exports ``paths`` (read as one history, in the order given).
 
     ``engine`` defaults to ``stream`` for CSV and JSON Lines and ``duckdb`` for Parquet.
     ``keep`` caps the findings of each kind held in the result (counts stay exact);
-    ``listener`` sees each held finding as it is found. Raises
+    ``listener`` sees each held finding as it is found. ``spark_master`` is the Spark
+    master URL (or Spark Connect ``sc://`` URL) of the ``spark`` engine (default: the
+    active session, else ``local[*]``); it reads the paths as given (any path Spark
+    reads). Raises
     :class:`~orderfsm.check.audit.reader.AuditInputError` when the files cannot be
     audited, and the library's own errors for an unknown machine.
     """
@@ -98,6 +102,10 @@ def audit_files(
         from orderfsm.check.audit.duck import audit_duckdb  # noqa: PLC0415
 
         return audit_duckdb(parts, files, cols, result)
+    if chosen == "spark":
+        from orderfsm.check.audit.spark import audit_spark  # noqa: PLC0415
+
+        return audit_spark(parts, [str(p) for p in paths], cols, result, spark_master)
     audit = StreamAudit(parts, result, cols, ordering)
     for f in files:
         if file_format(f) == "csv":
