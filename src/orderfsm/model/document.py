@@ -25,7 +25,15 @@ FORMAT = "orderfsm-machine"
 # (``inferred``); a version 1 document could not say so, so its "documented" overclaims.
 VERSION = 2
 SCHEMA_ID = "https://orderfsm.invalid/schema/orderfsm-machine-2.schema.json"
-TABLE_SECTIONS = ("machine", "variables", "states", "events", "transitions", "decisions")
+TABLE_SECTIONS = (
+    "machine",
+    "variables",
+    "states",
+    "events",
+    "transitions",
+    "decisions",
+    "deadlines",
+)
 _DOCUMENT_KEYS = {"$schema", "format", "version", "guards", "edges", *TABLE_SECTIONS}
 
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
 from orderfsm.model.bounded import is_integer
 from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.deadlines import Due, Holidays, due_now, no_holidays
 from orderfsm.model.decide import ApplyResult, Part, RequestOutcome, Verdict, log_outcome
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
@@ -383,6 +384,26 @@ class ChangeOrder(OrderCore[Change]):
 
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)
+
+    def entered_at(self) -> int | None:
+        """When the order entered the status it holds: the time of the last change that
+        moved the order itself (``None``: not known, or no change moved it)."""
+        last = next((c for c in reversed(self._items()) if c.sub_order is None), None)
+        return None if last is None else last.at
+
+    def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
+        """The deadline that applies to the order's status now (:class:`Due`; ``None``
+        where the table states none), from the stored history's times: no clock is read,
+        so it is the same after ``to_dict``/``from_dict`` or pickling."""
+        with self._lock:
+            status = self._status
+        return due_now(self._machine, status, self.entered_at(), holidays)
+
+    def overdue(self, now: int, holidays: Holidays = no_holidays) -> bool:
+        """Whether the order is late in its status at ``now`` (an integer time): never
+        where the table states no deadline or the entry time is not known."""
+        due = self.deadline(holidays)
+        return False if due is None else due.overdue(now)
 
     def _history_out(self) -> dict[str, Any]:
         """The history's columns, with an ``at`` column only where some change's time is
