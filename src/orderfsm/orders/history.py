@@ -29,13 +29,10 @@ class Change:
     at: int | None = None
 
     def __repr__(self) -> str:
-        """One line: which part moved, the step in short, and how it came about."""
+        """One line: which part moved, the step in short, and how it came about (the
+        time stays out: log lines that print changes keep their shape)."""
         part = "order" if self.sub_order is None else f"sub-order {self.sub_order!r}"
         if self.sub_order is not None and not self.sub_order_status:
             part += " refund"
         step = self.step
-        when = "" if self.at is None else f" at {self.at}"
-        return (
-            f"<Change {part}: {step.source} -> {step.target} on {step.event!r} "
-            f"via {self.via}{when}>"
-        )
+        return f"<Change {part}: {step.source} -> {step.target} on {step.event!r} via {self.via}>"
