@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-_TOP_KEYS = {
+TABLE_SECTIONS = (
     "machine",
     "variables",
     "states",
@@ -54,7 +54,9 @@ _TOP_KEYS = {
     "transitions",
     "decisions",
     "deadlines",
-}
+)
+"""The sections of a table (a TOML file, or an exported document's table part)."""
+_TOP_KEYS = set(TABLE_SECTIONS)
 _MACHINE_KEYS = {
     "name",
     "title",
