@@ -152,3 +152,20 @@ def test_a_stored_time_moved_before_an_earlier_one_is_refused(order: Any, data: 
     with pytest.raises(orderfsm.PayloadError) as e:
         type(order).from_dict(stored)
     assert e.value.path.startswith("$.history.at[")
+
+
+def test_a_time_column_that_knows_no_time_is_refused() -> None:
+    """``to_dict`` writes times only where one is known, so a dict with an all-null (or
+    empty) time column is not one the library could have written."""
+    order = orderfsm.IcbuOrder()
+    order.trigger("draft_order", at=100)
+    data = order.to_dict()
+    data["history"]["at"] = [None]
+    for stored, path in ((data, "$.history.at"), (format_1(data), "$.history")):
+        with pytest.raises(orderfsm.PayloadError) as e:
+            orderfsm.IcbuOrder.from_dict(stored)
+        assert e.value.path == path and "knows none" in e.value.problem
+    empty = orderfsm.IcbuOrder().to_dict()
+    empty["history"]["at"] = []
+    with pytest.raises(orderfsm.PayloadError, match="knows none"):
+        orderfsm.IcbuOrder.from_dict(empty)

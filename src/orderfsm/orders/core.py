@@ -40,7 +40,14 @@ from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.listeners import notify
-from orderfsm.orders.producible import End, Entry, as_constructed, pending_request, replay
+from orderfsm.orders.producible import (
+    End,
+    Entry,
+    as_constructed,
+    pending_request,
+    replay,
+    some_time,
+)
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
     TIME_KEY,
@@ -165,7 +172,8 @@ class OrderCore(LockedOrder, Generic[Item]):
         raw = root.get("history").value
         keys = self.HISTORY_KEYS
         stored = history_columns(raw, keys, columnar=columnar)
-        if has_times(raw, columnar=columnar):  # times are read and checked entry by entry
+        timed = has_times(raw, columnar=columnar)
+        if timed:  # times are read and checked entry by entry
             stored, keys = None, (*keys, TIME_KEY)
         history: list[Item] = []
         moved: set[Hashable] = set()
@@ -179,7 +187,10 @@ class OrderCore(LockedOrder, Generic[Item]):
                 history = [self._entry(field, held) for field in fields]
                 rows = self._rows(history)
                 stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
-            moved = replay(self._replayed(history), held.ends(), columnar=columnar)
+            entries = self._replayed(history)
+            if timed:
+                some_time(entries, columnar=columnar)
+            moved = replay(entries, held.ends(), columnar=columnar)
         for part, end in held.more.items():
             if end.remembered is not None and part not in moved:
                 as_constructed(self._machine, end)  # as constructed, or after quick steps

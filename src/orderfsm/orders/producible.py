@@ -32,7 +32,8 @@ change each (the stored ``requests`` count).
 
 **Times.** An entry may say when it happened (``Entry.time``: the snapshot's
 ``modify_time`` or the time the caller passed, an integer); where two entries' times are
-both known, the later entry's is not earlier (per order, across all its parts).
+both known, the later entry's is not earlier (per order, across all its parts); a
+history stores times only where some entry's is known.
 
 Variables change only where an edge sets them; the remembered status follows
 :meth:`~orderfsm.CompiledMachine.remembered_after`. :func:`replay` runs a history
@@ -56,7 +57,7 @@ from orderfsm.model.table import State
 from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.stored import entry_paths, time_paths
 
-__all__ = ["End", "Entry", "as_constructed", "check_times", "replay"]
+__all__ = ["End", "Entry", "as_constructed", "check_times", "replay", "some_time"]
 
 
 class Entry(NamedTuple):
@@ -154,6 +155,14 @@ def check_times(times: Sequence[int | None], *, columnar: bool) -> None:
                 f"{time} is earlier than {latest}, the time of an earlier entry",
             )
         latest = time
+
+
+def some_time(entries: Sequence[Entry], *, columnar: bool) -> None:
+    """A history that stores times knows at least one (``to_dict`` writes the ``at``
+    column only then); raise :class:`PayloadError` otherwise."""
+    if all(entry.time is None for entry in entries):
+        where = "$.history.at" if columnar else "$.history"
+        raise PayloadError(where, "stores times but knows none (written only where one is known)")
 
 
 def as_constructed(machine: CompiledMachine, end: End) -> None:
