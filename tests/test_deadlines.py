@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import orderfsm
 from orderfsm.model.deadlines import DAY, deadline_of, due, due_now
+from orderfsm.render.reference import reference
 from test_conformance import table_data
 
 MAIN = orderfsm.load("taobao_order")
@@ -152,3 +153,10 @@ def test_a_deadline_computed_from_a_restored_order_equals_the_original(
         assert copy_.deadline() == order.deadline()
         assert copy_.entered_at() == order.entered_at()
         assert copy_.overdue(now) == order.overdue(now)
+
+
+def test_the_machine_page_lists_the_deadlines_of_a_table_that_states_some() -> None:
+    page = reference(MAIN)
+    assert "## Deadlines" in page
+    assert "| 1 `ORDER_PAY_STATUS` | 1-2 business days | 2 business days | documented: " in page
+    assert "## Deadlines" not in reference(orderfsm.load("icbu_trade"))
