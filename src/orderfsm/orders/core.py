@@ -399,7 +399,13 @@ class ChangeOrder(OrderCore[Change]):
     def entered_at(self) -> int | None:
         """When the order entered the status it holds: the time of the last change that
         moved the order itself (``None``: not known, or no change moved it)."""
-        last = next((c for c in reversed(self._items()) if c.sub_order is None), None)
+        with self._lock:
+            return self._entered()
+
+    def _entered(self) -> int | None:
+        """:meth:`entered_at` (caller holds the lock). Quick-checked stored columns hold
+        no times, so only the decoded history can know one."""
+        last = next((c for c in reversed(self._history) if c.sub_order is None), None)
         return None if last is None else last.at
 
     def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
@@ -407,8 +413,8 @@ class ChangeOrder(OrderCore[Change]):
         where the table states none), from the stored history's times: no clock is read,
         so it is the same after ``to_dict``/``from_dict`` or pickling."""
         with self._lock:
-            status = self._status
-        return due_now(self._machine, status, self.entered_at(), holidays)
+            status, entered = self._status, self._entered()
+        return due_now(self._machine, status, entered, holidays)
 
     def overdue(self, now: int, holidays: Holidays = no_holidays) -> bool:
         """Whether the order is late in its status at ``now`` (an integer time): never

@@ -124,7 +124,8 @@ class IcbuOrder(ChangeOrder):
         Raises :class:`~orderfsm.UnknownEvent`, :class:`~orderfsm.UnknownSubOrder` (for
         any ``sub_order``: an ICBU order has none) or a
         :class:`~orderfsm.TransitionRejected` subclass naming the rule (``ship`` in
-        ``frozen`` or ``charge_back`` is refused by the ERP interception rule).
+        ``frozen`` or ``charge_back`` is refused by the ERP interception rule). ``at`` is
+        when it happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
             time = self._time_of(at, told=True)

@@ -137,7 +137,8 @@ class TaobaoOrder(ChangeOrder):
 
         Raises :class:`UnknownEvent`, :class:`UnknownSubOrder`, or a
         :class:`TransitionRejected` subclass (``PaymentLocked``, ``RefundNotAllowed``,
-        ``IllegalTransition``...); on any error nothing changes.
+        ``IllegalTransition``...); on any error nothing changes. ``at`` is when it
+        happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
             time = self._time_of(at, told=True)
