@@ -297,3 +297,21 @@ def test_draft_role_against_the_seller_s_draft_is_resolved_by_a_decision() -> No
             t["actor"] = "buyer"
     after = found(check(icbu_trade=data), "icbu_trade", "event_actor draft_order seller")
     assert after is not None and not after.resolved
+
+
+# ------------------------------------------------------------------ deadline
+
+
+def test_a_deadline_the_table_does_not_state_as_transcribed_is_a_disagreement() -> None:
+    """The Taobao table's deadlines agree with the transcribed Flow 1 time claims; a
+    claim saying otherwise, or a table without the deadline, fails the check."""
+    assert found(BASELINE, "taobao_order", "deadline 1") is None
+    report = check(claims=replaced("taobao.time.finance", within=[1, 3]))
+    d = found(report, "taobao_order", "deadline 1")
+    assert d is not None and not d.resolved and not report.ok
+    report = check(claims=replaced("taobao.time.shipment", unit="business_days"))
+    assert found(report, "taobao_order", "deadline 10") is not None and not report.ok
+    data = table_data("taobao_order")
+    data["deadlines"] = [d for d in data["deadlines"] if d["status"] != 11]
+    report = check(taobao_order=data)
+    assert found(report, "taobao_order", "deadline 11") is not None and not report.ok

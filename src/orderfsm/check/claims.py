@@ -64,6 +64,7 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "description_field": (frozenset({"value"}), frozenset()),
         "payload": (frozenset({"body", "format"}), frozenset()),
         "payload_shape": (frozenset({"body", "parser"}), frozenset({"records"})),
+        "deadline": (frozenset({"status", "within", "unit"}), frozenset()),
         "informative": (frozenset({"reason"}), frozenset()),
     }
 )

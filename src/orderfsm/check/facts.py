@@ -451,6 +451,15 @@ def _payload_shape(f: _Facts, c: Claim) -> None:
     )
 
 
+def _deadline(f: _Facts, c: Claim) -> None:
+    least, most = c["within"]
+    f.add(
+        ("deadline", c["status"]),
+        (least, most, c["unit"]),
+        f"{c['status']} is late after {least}-{most} {c['unit'].replace('_', ' ')}",
+    )
+
+
 def _informative(f: _Facts, c: Claim) -> None:
     """Nothing to compute: the report lists the claim with its reason."""
 
@@ -485,6 +494,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "description_field": _description_field,
     "payload": _payload,
     "payload_shape": _payload_shape,
+    "deadline": _deadline,
     "informative": _informative,
 }
 

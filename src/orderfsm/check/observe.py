@@ -17,6 +17,7 @@ from orderfsm.check.facts import Fact
 from orderfsm.check.paths import initial_configs, moves
 from orderfsm.errors import OrderFsmError, TransitionRejected
 from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.deadlines import deadline_of
 from orderfsm.model.table import State
 
 HISTORY = "@history"
@@ -264,6 +265,13 @@ def _obs_tag(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     return s is not None and args[0] in s.tags
 
 
+def _obs_deadline(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
+    """The table's deadline for the status as ``(least, most, unit)`` (``None``: none)."""
+    s = o.state(m, args[0])
+    rule = None if s is None else deadline_of(m, s)
+    return None if rule is None else (rule.least, rule.most, rule.unit)
+
+
 def _obs_variable(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
     found = [v.values for v in m.table.variables if v.name == args[0]]
     return tuple(found[0]) if found else None
@@ -299,6 +307,7 @@ _OBSERVERS: Mapping[str, Callable[[Observer, CompiledMachine, list[Any]], object
     "exits_to": _obs_exits_to,
     "dominated": _obs_dominated,
     "tag": _obs_tag,
+    "deadline": _obs_deadline,
     "initial": _obs_initial,
     "variable_in": _obs_variable_in,
     "variable": _obs_variable,

@@ -54,7 +54,7 @@ def document(machine: CompiledMachine) -> dict[str, Any]:
         "decisions": [_decision(d) for d in t.decisions],
         "guards": {name: REGISTRY[name].data() for name in guard_names(t)},
         "edges": [edge_data(e) for e in machine.edges],
-    }
+    } | _deadlines(t)
 
 
 def dumps(data: object) -> str:
@@ -124,6 +124,25 @@ def _transition(t: Transition) -> dict[str, Any]:
         out["set"] = dict(t.sets)
     out |= {"provenance": _provenance(t.provenance), "notes": t.notes}
     return out
+
+
+def _deadlines(t: Table) -> dict[str, Any]:
+    """The ``deadlines`` section, only for a table that states some (so the documents of
+    tables without deadlines stay as they were)."""
+    if not t.deadlines:
+        return {}
+    return {
+        "deadlines": [
+            {
+                "status": t.state(d.status).code,
+                "within": [d.least, d.most],
+                "unit": d.unit,
+                "provenance": _provenance(d.provenance),
+                "notes": d.notes,
+            }
+            for d in t.deadlines
+        ]
+    }
 
 
 def _decision(d: Decision) -> dict[str, Any]:

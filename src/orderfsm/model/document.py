@@ -17,7 +17,7 @@ from pathlib import Path
 from orderfsm.errors import TableError
 from orderfsm.model.bounded import check_tree, load_json, read_file, utf8
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, parse_guard
-from orderfsm.model.reader import complaint, parse_checked
+from orderfsm.model.reader import TABLE_SECTIONS, complaint, parse_checked
 from orderfsm.model.table import Table, Transition
 
 FORMAT = "orderfsm-machine"
@@ -25,7 +25,6 @@ FORMAT = "orderfsm-machine"
 # (``inferred``); a version 1 document could not say so, so its "documented" overclaims.
 VERSION = 2
 SCHEMA_ID = "https://orderfsm.invalid/schema/orderfsm-machine-2.schema.json"
-TABLE_SECTIONS = ("machine", "variables", "states", "events", "transitions", "decisions")
 _DOCUMENT_KEYS = {"$schema", "format", "version", "guards", "edges", *TABLE_SECTIONS}
 
 

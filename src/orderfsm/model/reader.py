@@ -24,11 +24,13 @@ from orderfsm.model.bounded import (
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import (
     ACTORS,
+    DEADLINE_UNITS,
     STATE_FACTS,
     TEXT_ORIGINS,
     TRANSITION_FACTS,
     Citation,
     Code,
+    Deadline,
     Decision,
     Event,
     Provenance,
@@ -44,7 +46,17 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-_TOP_KEYS = {"machine", "variables", "states", "events", "transitions", "decisions"}
+TABLE_SECTIONS = (
+    "machine",
+    "variables",
+    "states",
+    "events",
+    "transitions",
+    "decisions",
+    "deadlines",
+)
+"""The sections of a table (a TOML file, or an exported document's table part)."""
+_TOP_KEYS = set(TABLE_SECTIONS)
 _MACHINE_KEYS = {
     "name",
     "title",
@@ -302,6 +314,7 @@ def parse_checked(data: Mapping[str, object], file: str) -> Table:
     event_names = {e.name for e in events}
     transitions = _parse_transitions(file, top.items("transitions"), ref, event_names, variables)
     decisions = _parse_decisions(file, top.items("decisions"), lookup)
+    deadlines = _parse_deadlines(file, top.items("deadlines"), ref)
     if not states:
         top.fail("a table needs at least one state", "states")
     by_name = {s.name: s for s in states}
@@ -320,6 +333,7 @@ def parse_checked(data: Mapping[str, object], file: str) -> Table:
         description=m.text("description", ""),
         source=m.text("source", ""),
         reconstruction=m.flag("reconstruction"),
+        deadlines=deadlines,
         state_by_name=by_name,
     )
 
@@ -543,6 +557,34 @@ def _parse_transitions(
         prov = provenances.of(r, r.entry, TRANSITION_FACTS)
         sets = _sets(r, variables)
         out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", ""), sets))
+    return tuple(out)
+
+
+_DEADLINE_KEYS = {"status", "within", "unit", "provenance", "notes"}
+
+
+def _parse_deadlines(
+    file: str, items: Sequence[object], ref: Callable[[FieldReader, str], str]
+) -> tuple[Deadline, ...]:
+    """The ``[[deadlines]]`` entries: one per status at most (see docs/time.md)."""
+    out: list[Deadline] = []
+    for i, item in enumerate(items):
+        r = FieldReader(file, f"deadlines[{i}]", item, _DEADLINE_KEYS)
+        status = ref(r, "status")
+        r.entry = f"deadlines[{i}] ({status})"
+        if any(d.status == status for d in out):
+            r.fail(f"a second deadline for {status}", "status")
+        within = r.items("within")
+        if len(within) != 2 or not all(is_integer(v) and v >= 0 for v in within):
+            r.fail("expected [least, most], two non-negative integers", "within")
+        least, most = cast(list[int], within)
+        if least > most or most == 0:
+            r.fail(f"least {least} must not exceed most {most}, which must be positive", "within")
+        unit = r.text("unit")
+        if unit not in DEADLINE_UNITS:
+            r.fail(f"must be one of {', '.join(DEADLINE_UNITS)}, got {unit!r}", "unit")
+        prov = _provenance(file, f"{r.entry}.provenance", r.data.get("provenance"), ("deadline",))
+        out.append(Deadline(status, least, most, unit, prov, r.text("notes", "")))
     return tuple(out)
 
 

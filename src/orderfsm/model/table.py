@@ -224,6 +224,24 @@ class Decision:
     follows: tuple[str, ...] = ()
 
 
+DEADLINE_UNITS = ("calendar_days", "business_days")
+"""How a deadline counts days: every day, or Monday to Friday less the holidays given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """How long an order may wait in ``status`` (a state name) before it is late: usually
+    ``least`` to ``most`` days counted in ``unit`` (:data:`DEADLINE_UNITS`); it is late
+    once ``most`` have passed. ``provenance`` cites the rule or labels it an inference."""
+
+    status: str
+    least: int
+    most: int
+    unit: str
+    provenance: Provenance
+    notes: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Variable:
     """Extended state an order carries beside its status (ICBU ``pay_step``, ...)."""
@@ -258,6 +276,7 @@ class Table:
     description: str = ""
     source: str = ""
     reconstruction: bool = False
+    deadlines: tuple[Deadline, ...] = ()
     state_by_name: Mapping[str, State] = field(default_factory=dict, compare=False, repr=False)
 
     def state(self, name: str) -> State:

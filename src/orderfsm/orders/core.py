@@ -31,16 +31,26 @@ from dataclasses import replace
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
+from orderfsm.model.bounded import is_integer
 from orderfsm.model.compile import CompiledMachine, Step
+from orderfsm.model.deadlines import Due, Holidays, due_now, no_holidays
 from orderfsm.model.decide import ApplyResult, Part, RequestOutcome, Verdict, log_outcome
 from orderfsm.model.table import State
 from orderfsm.orders.copying import LockedOrder
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
 from orderfsm.orders.listeners import notify
-from orderfsm.orders.producible import End, Entry, as_constructed, pending_request, replay
+from orderfsm.orders.producible import (
+    End,
+    Entry,
+    as_constructed,
+    pending_request,
+    replay,
+    some_time,
+)
 from orderfsm.orders.stored import (
     HISTORY_KEYS,
+    TIME_KEY,
     Columns,
     Field,
     Row,
@@ -50,6 +60,7 @@ from orderfsm.orders.stored import (
     check_version,
     columns_out,
     decode_change,
+    has_times,
     header,
     history_columns,
     history_entries,
@@ -141,9 +152,13 @@ class OrderCore(LockedOrder, Generic[Item]):
         with self._lock:
             out = self._fields({"format": self.FORMAT})
             self._requests_out(out)
-            rows = self._rows(self._history) if self._history else ()
-            out["history"] = columns_out(self.HISTORY_KEYS, self._stored, rows)
+            out["history"] = self._history_out()
             return out
+
+    def _history_out(self) -> dict[str, Any]:
+        """The stored history's columns (caller holds the lock)."""
+        rows = self._rows(self._history) if self._history else ()
+        return columns_out(self.HISTORY_KEYS, self._stored, rows)
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Fill this fresh order from ``data``, accepting it exactly when the library could
@@ -154,7 +169,12 @@ class OrderCore(LockedOrder, Generic[Item]):
         columnar = root.get("format").value == self.FORMAT
         held = self._read(root)
         requests, pending = read_requests(root)
-        stored = history_columns(root.get("history").value, self.HISTORY_KEYS, columnar=columnar)
+        raw = root.get("history").value
+        keys = self.HISTORY_KEYS
+        stored = history_columns(raw, keys, columnar=columnar)
+        timed = has_times(raw, columnar=columnar)
+        if timed:  # times are read and checked entry by entry
+            stored, keys = None, (*keys, TIME_KEY)
         history: list[Item] = []
         moved: set[Hashable] = set()
         if stored is not None and self._quick(stored, held, plain=True):
@@ -163,11 +183,14 @@ class OrderCore(LockedOrder, Generic[Item]):
             if stored is not None and self._quick(stored, held, plain=False):
                 history = list(map(self._decode, zip(*stored, strict=True)))
             else:  # entry by entry: other spellings, synthetic steps, or an error
-                fields = history_entries(root, self.HISTORY_KEYS, columnar=columnar)
+                fields = history_entries(root, keys, columnar=columnar)
                 history = [self._entry(field, held) for field in fields]
                 rows = self._rows(history)
                 stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
-            moved = replay(self._replayed(history), held.ends(), columnar=columnar)
+            entries = self._replayed(history)
+            if timed:
+                some_time(entries, columnar=columnar)
+            moved = replay(entries, held.ends(), columnar=columnar)
         for part, end in held.more.items():
             if end.remembered is not None and part not in moved:
                 as_constructed(self._machine, end)  # as constructed, or after quick steps
@@ -373,6 +396,62 @@ class ChangeOrder(OrderCore[Change]):
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)
 
+    def entered_at(self) -> int | None:
+        """When the order entered the status it holds: the time of the last change that
+        moved the order itself (``None``: not known, or no change moved it)."""
+        with self._lock:
+            return self._entered()
+
+    def _entered(self) -> int | None:
+        """:meth:`entered_at` (caller holds the lock). Quick-checked stored columns hold
+        no times, so only the decoded history can know one."""
+        last = next((c for c in reversed(self._history) if c.sub_order is None), None)
+        return None if last is None else last.at
+
+    def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
+        """The deadline that applies to the order's status now (:class:`Due`; ``None``
+        where the table states none), from the stored history's times: no clock is read,
+        so it is the same after ``to_dict``/``from_dict`` or pickling."""
+        with self._lock:
+            status, entered = self._status, self._entered()
+        return due_now(self._machine, status, entered, holidays)
+
+    def overdue(self, now: int, holidays: Holidays = no_holidays) -> bool:
+        """Whether the order is late in its status at ``now`` (an integer time): never
+        where the table states no deadline or the entry time is not known."""
+        due = self.deadline(holidays)
+        return False if due is None else due.overdue(now)
+
+    def _history_out(self) -> dict[str, Any]:
+        """The history's columns, with an ``at`` column only where some change's time is
+        known (so a history without times is written as before times existed)."""
+        if all(change.at is None for change in self._history):
+            return super()._history_out()
+        rows = [(*change_row(change), change.at) for change in self._history]
+        stored = self._stored and (*self._stored, (None,) * len(self._stored[0]))
+        return columns_out((*HISTORY_KEYS, TIME_KEY), stored, rows)
+
+    def _latest_time(self) -> int | None:
+        """The time of the latest change whose time is known (caller holds the lock;
+        quick-checked stored columns hold no times)."""
+        return next((c.at for c in reversed(self._history) if c.at is not None), None)
+
+    def _time_of(self, at: int | None, *, told: bool) -> int | None:
+        """The time to record a change at: ``at``, checked against the latest one recorded
+        (caller holds the lock). A time the caller passed (``told``) that goes back is
+        refused; a snapshot's own time that goes back is not recorded (the platform's clock
+        and the caller's disagree; neither is invented)."""
+        if at is None:
+            return None
+        if not is_integer(at):
+            raise OrderFsmError(f"at: expected an integer time, got {at!r}")
+        latest = self._latest_time()
+        if latest is None or at >= latest:
+            return at
+        if told:
+            raise OrderFsmError(f"at: {at} is earlier than {latest}, the latest time recorded")
+        return None
+
     def _rows(self, items: Sequence[Change]) -> list[Row]:
         return list(map(change_row, items))
 
@@ -389,10 +468,17 @@ class ChangeOrder(OrderCore[Change]):
         main, refund = self._machine, self._sub_machine
         return [
             Entry(
-                part_key(c), refund, c.step, c.via, i, ORDER_PART, ("sub_order_status", c.sub_order)
+                part_key(c),
+                refund,
+                c.step,
+                c.via,
+                i,
+                ORDER_PART,
+                ("sub_order_status", c.sub_order),
+                c.at,
             )
             if c.sub_order is not None and not c.sub_order_status
-            else Entry(part_key(c), main, c.step, c.via, i)
+            else Entry(part_key(c), main, c.step, c.via, i, time=c.at)
             for i, c in enumerate(items)
         ]
 
@@ -409,13 +495,18 @@ class ChangeOrder(OrderCore[Change]):
         """``result`` with what the order is now (caller holds the lock)."""
         return replace(result, version=self._version)
 
-    def _apply(self, plan: Callable[[], ApplyResult]) -> ApplyResult:
-        """Decide a snapshot (``plan``, pure), commit its steps, say what changed; what it
-        means is logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and
-        each recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
+    def _apply(
+        self, plan: Callable[[], ApplyResult], observed: int | None, at: int | None
+    ) -> ApplyResult:
+        """Decide a snapshot (``plan``, pure), commit its steps at its time (``observed``,
+        its ``modify_time``; else ``at``, the caller's), say what changed; what it means is
+        logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and each
+        recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
             start = len(self._history)
-            result = self._applied(self._commit(plan()))
+            told = self._time_of(at, told=True)
+            time = told if observed is None else self._time_of(observed, told=False)
+            result = self._applied(self._commit(plan(), time))
             changes = self._history[start:]
             if self._pending:
                 moved: dict[Moved, list[Step]] = {}
@@ -427,8 +518,8 @@ class ChangeOrder(OrderCore[Change]):
         notify(self, changes, result)
         return result
 
-    def _commit(self, result: ApplyResult) -> ApplyResult:
-        """Record the steps ``result`` decided (caller holds the lock)."""
+    def _commit(self, result: ApplyResult, at: int | None) -> ApplyResult:
+        """Record the steps ``result`` decided, at time ``at`` (caller holds the lock)."""
         raise NotImplementedError
 
 

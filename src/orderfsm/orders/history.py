@@ -17,16 +17,20 @@ class Change:
     status (``taobao_order`` machine) rather than its refund. ``via`` says where the step
     came from: ``"trigger"``, an applied ``"snapshot"``, a ``"reconstructed"`` step the
     snapshot skipped, or a ``"forced"``/``"quarantine"``/``"release"`` step that no table
-    edge provides (see :mod:`orderfsm.model.synthetic`).
+    edge provides (see :mod:`orderfsm.model.synthetic`). ``at`` is when it happened (the
+    snapshot's ``modify_time``, else the time the caller passed; ``None``: not known), in
+    the caller's integer unit (see ``docs/time.md``).
     """
 
     sub_order: SubOrderId | None
     step: Step
     sub_order_status: bool = False
     via: Via = "trigger"
+    at: int | None = None
 
     def __repr__(self) -> str:
-        """One line: which part moved, the step in short, and how it came about."""
+        """One line: which part moved, the step in short, and how it came about (the
+        time stays out: log lines that print changes keep their shape)."""
         part = "order" if self.sub_order is None else f"sub-order {self.sub_order!r}"
         if self.sub_order is not None and not self.sub_order_status:
             part += " refund"

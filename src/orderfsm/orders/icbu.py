@@ -116,18 +116,22 @@ class IcbuOrder(ChangeOrder):
         return INTERCEPT_TAG in self._status.tags
 
     # ---------------------------------------------------------------- acting
-    def trigger(self, event: str, sub_order: SubOrderId | None = None) -> Step:
+    def trigger(
+        self, event: str, sub_order: SubOrderId | None = None, *, at: int | None = None
+    ) -> Step:
         """Apply ``event`` and return the step; on any error nothing changes.
 
         Raises :class:`~orderfsm.UnknownEvent`, :class:`~orderfsm.UnknownSubOrder` (for
         any ``sub_order``: an ICBU order has none) or a
         :class:`~orderfsm.TransitionRejected` subclass naming the rule (``ship`` in
-        ``frozen`` or ``charge_back`` is refused by the ERP interception rule).
+        ``frozen`` or ``charge_back`` is refused by the ERP interception rule). ``at`` is
+        when it happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
+            time = self._time_of(at, told=True)
             step = self._decide(event, sub_order)
             self._take(step)
-            change = Change(None, step)
+            change = Change(None, step, at=time)
             self._record([change])
             self._triggered(change)
         notify(self, (change,), step)
@@ -145,7 +149,9 @@ class IcbuOrder(ChangeOrder):
         self._variables = step.transition.apply(self._variables)
         self._status = step.target
 
-    def apply(self, snapshot: IcbuSnapshot, force: bool = False) -> ApplyResult:
+    def apply(
+        self, snapshot: IcbuSnapshot, force: bool = False, *, at: int | None = None
+    ) -> ApplyResult:
         """Apply an observed ``alibaba.seller.order.get`` snapshot (decided by
         :func:`orderfsm.model.decide.plan_icbu`); never raises for what it says."""
         return self._apply(
@@ -156,15 +162,17 @@ class IcbuOrder(ChangeOrder):
                 remembered=self._remembered,
                 force=force,
                 variables=self._variables,
-            )
+            ),
+            snapshot.modify_time,
+            at,
         )
 
-    def _commit(self, result: ApplyResult) -> ApplyResult:
+    def _commit(self, result: ApplyResult, at: int | None) -> ApplyResult:
         part = result.part("order")
         for step in part.steps:
             self._take(step)
         self._record(
-            [Change(None, step, via=part.via) for step in part.steps], changed=result.changed
+            [Change(None, step, via=part.via, at=at) for step in part.steps], changed=result.changed
         )
         return result
 

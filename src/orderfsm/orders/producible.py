@@ -30,6 +30,11 @@ context the order holds: a request is recorded only when accepted, and is settle
 (:func:`pending_request`). Recording a request, and rejecting one by the caller, are one
 change each (the stored ``requests`` count).
 
+**Times.** An entry may say when it happened (``Entry.time``: the snapshot's
+``modify_time`` or the time the caller passed, an integer); where two entries' times are
+both known, the later entry's is not earlier (per order, across all its parts); a
+history stores times only where some entry's is known.
+
 Variables change only where an edge sets them; the remembered status follows
 :meth:`~orderfsm.CompiledMachine.remembered_after`. :func:`replay` runs a history
 through this definition and checks that it yields every stored field; ``from_dict``
@@ -50,9 +55,9 @@ from orderfsm.model.paths import Said, guarded_path, shortest_path
 from orderfsm.model.synthetic import Via, may_park, quarantine_state
 from orderfsm.model.table import State
 from orderfsm.orders.ids import SubOrderId
-from orderfsm.orders.stored import entry_paths
+from orderfsm.orders.stored import entry_paths, time_paths
 
-__all__ = ["End", "Entry", "as_constructed", "replay"]
+__all__ = ["End", "Entry", "as_constructed", "check_times", "replay", "some_time"]
 
 
 class Entry(NamedTuple):
@@ -61,7 +66,7 @@ class Entry(NamedTuple):
     in an error by :func:`~orderfsm.orders.stored.entry_paths`); ``parent`` names the
     part whose status the machine's parent guards read (a Taobao refund: the order part),
     ``own`` the part whose status its ``sub_order`` guards read (a Taobao refund: its
-    sub-order's own status)."""
+    sub-order's own status); ``time`` when it happened (``None``: not known)."""
 
     part: Hashable
     machine: CompiledMachine
@@ -70,6 +75,7 @@ class Entry(NamedTuple):
     at: int
     parent: Hashable | None = None
     own: Hashable | None = None
+    time: int | None = None
 
 
 class End(NamedTuple):
@@ -116,6 +122,7 @@ def replay(
             moved.add(entry.part)
             part.status, part.candidates = entry.step.source, _starts(entry)
     _check_chains(entries, parts, ends, columnar=columnar)
+    check_times([entry.time for entry in entries], columnar=columnar)
     for part in parts.values():
         part.run_parents = {part.status}
     for entry in entries:
@@ -133,6 +140,29 @@ def replay(
     for key in moved:
         _check_end(parts[key], ends[key])
     return moved
+
+
+def check_times(times: Sequence[int | None], *, columnar: bool) -> None:
+    """Where two entries' times are both known, the later one's is not earlier; raise
+    :class:`PayloadError` naming the first entry that goes back."""
+    latest: int | None = None
+    for index, time in enumerate(times):
+        if time is None:
+            continue
+        if latest is not None and time < latest:
+            raise PayloadError(
+                time_paths(index, columnar=columnar),
+                f"{time} is earlier than {latest}, the time of an earlier entry",
+            )
+        latest = time
+
+
+def some_time(entries: Sequence[Entry], *, columnar: bool) -> None:
+    """A history that stores times knows at least one (``to_dict`` writes the ``at``
+    column only then); raise :class:`PayloadError` otherwise."""
+    if all(entry.time is None for entry in entries):
+        where = "$.history.at" if columnar else "$.history"
+        raise PayloadError(where, "stores times but knows none (written only where one is known)")
 
 
 def as_constructed(machine: CompiledMachine, end: End) -> None:

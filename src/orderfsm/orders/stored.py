@@ -54,6 +54,9 @@ _ID_TYPES: frozenset[type] = frozenset({str, int})
 
 HISTORY_KEYS = ("sub_order", "part", "src", "dst", "event", "via")
 """The fields of a Taobao or ICBU history entry, in the order ``to_dict`` writes them."""
+TIME_KEY = "at"
+"""The column (format ``/2``) or entry field (``/1``) holding when each entry happened,
+written only when some entry's time is known (see ``docs/time.md``)."""
 KA_HISTORY_KEYS = ("order", "sub_order", "src", "dst", "event")
 """The fields of a KA history entry, in the order ``to_dict`` writes them."""
 
@@ -144,7 +147,30 @@ def change_from(
         step = synthetic_step(src, dst, via, f"restored {via} step")
     else:
         step = table_step(machine, src, dst, event)
-    return Change(sid, step, part == "sub_order_status", via)
+    return Change(sid, step, part == "sub_order_status", via, entry_time(entry))
+
+
+def entry_time(entry: Field) -> int | None:
+    """When a stored entry happened: its ``at`` (an integer, or null for not known), or
+    ``None`` where the history stores no times."""
+    if isinstance(entry, ColumnEntry):
+        present = TIME_KEY in entry.columns
+    else:
+        present = isinstance(entry.value, Mapping) and TIME_KEY in entry.value
+    return entry.get(TIME_KEY).integer(nullable=True) if present else None
+
+
+def has_times(raw: object, *, columnar: bool) -> bool:
+    """Whether a stored history (format ``/2`` columns or ``/1`` entries) stores times."""
+    if columnar:
+        return isinstance(raw, Mapping) and TIME_KEY in raw
+    return isinstance(raw, list) and any(isinstance(e, Mapping) and TIME_KEY in e for e in raw)
+
+
+def time_paths(index: int, *, columnar: bool) -> str:
+    """How a stored entry's time is named in an error (``$.history.at[3]`` or
+    ``$.history[3].at``)."""
+    return f"$.history.{TIME_KEY}[{index}]" if columnar else f"$.history[{index}].{TIME_KEY}"
 
 
 def changes_shown(vias: Sequence[str]) -> int:

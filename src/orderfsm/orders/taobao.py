@@ -130,27 +130,33 @@ class TaobaoOrder(ChangeOrder):
         return sub_order
 
     # ---------------------------------------------------------------- acting
-    def trigger(self, event: str, sub_order: SubOrderId | None = None) -> Step:
+    def trigger(
+        self, event: str, sub_order: SubOrderId | None = None, *, at: int | None = None
+    ) -> Step:
         """Apply ``event`` to the order (or to ``sub_order``'s refund) and return the step.
 
         Raises :class:`UnknownEvent`, :class:`UnknownSubOrder`, or a
         :class:`TransitionRejected` subclass (``PaymentLocked``, ``RefundNotAllowed``,
-        ``IllegalTransition``...); on any error nothing changes.
+        ``IllegalTransition``...); on any error nothing changes. ``at`` is when it
+        happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
+            time = self._time_of(at, told=True)
             step = self._decide(event, sub_order)
             if sub_order is None:
                 self._status = step.target
             else:
                 self._subs[sub_order] = step.target
-            change = Change(sub_order, step)
+            change = Change(sub_order, step, at=time)
             self._history.append(change)
             self._version += 1
             self._triggered(change)
         notify(self, (change,), step)
         return step
 
-    def apply(self, snapshot: TaobaoSnapshot, force: bool = False) -> ApplyResult:
+    def apply(
+        self, snapshot: TaobaoSnapshot, force: bool = False, *, at: int | None = None
+    ) -> ApplyResult:
         """Apply one observed snapshot (from :func:`orderfsm.ingest.parse`); never raises
         for what the snapshot says: the :class:`~orderfsm.ingest.ApplyResult` tells.
 
@@ -159,7 +165,9 @@ class TaobaoOrder(ChangeOrder):
         ``force=True`` moves a part even where no path exists, recording the forced step.
         """
         return self._apply(
-            lambda: plan_taobao(self._held(), snapshot, *self._machines, force=force)
+            lambda: plan_taobao(self._held(), snapshot, *self._machines, force=force),
+            snapshot.modify_time,
+            at,
         )
 
     @property
@@ -202,7 +210,7 @@ class TaobaoOrder(ChangeOrder):
                     parked[part] = change.step.source
         return parked
 
-    def _commit(self, result: ApplyResult) -> ApplyResult:
+    def _commit(self, result: ApplyResult, at: int | None) -> ApplyResult:
         """Record every step of ``result`` and say whether anything changed (caller holds
         the lock).
 
@@ -233,7 +241,9 @@ class TaobaoOrder(ChangeOrder):
                 self._sub_status[sid] = held_status
                 added = True
             status_part = part.part == "sub_order_status"
-            self._history.extend(Change(sid, step, status_part, part.via) for step in part.steps)
+            self._history.extend(
+                Change(sid, step, status_part, part.via, at) for step in part.steps
+            )
             if not part.steps:
                 continue
             if sid is None:  # the order part

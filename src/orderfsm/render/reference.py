@@ -134,6 +134,31 @@ def _transitions(machine: CompiledMachine) -> list[str]:
     return lines
 
 
+def _deadlines(machine: CompiledMachine) -> list[str]:
+    """The section of a table that states deadlines (none at all for one that does not,
+    so its page is as before)."""
+    table = machine.table
+    if not table.deadlines:
+        return []
+    lines = [
+        "## Deadlines",
+        "",
+        "How long an order may wait in a status before it is late (`[[deadlines]]`; see",
+        "[time.md](../time.md)).",
+        "",
+        "| status | usually | late after | source |",
+        "| --- | --- | --- | --- |",
+    ]
+    for d in table.deadlines:
+        unit = d.unit.replace("_", " ")
+        status = table.state(d.status)
+        lines.append(
+            f"| {status.code} `{status.name}` | {d.least}-{d.most} {unit} | {d.most} {unit} "
+            f"| {_cell(_provenance(d.provenance))} |"
+        )
+    return [*lines, ""]
+
+
 def _decisions(machine: CompiledMachine) -> list[str]:
     if not machine.table.decisions:
         return ["None recorded."]
@@ -162,6 +187,7 @@ def reference(machine: CompiledMachine) -> str:
         "",
         *_statuses(machine),
         "",
+        *_deadlines(machine),
         "## Events and transitions",
         "",
         *_transitions(machine),

@@ -1,0 +1,88 @@
+"""Deadlines as data, asked about without a clock: when an order that entered a status at
+a given instant becomes late there, and whether it is late at another instant.
+
+A table states a :class:`~orderfsm.model.table.Deadline` per status (``[[deadlines]]``,
+see ``docs/time.md``). Instants are integers, seconds since the Unix epoch (UTC), the
+unit of the history's ``at``. A deadline of ``most`` calendar days falls ``most * 86400``
+seconds after entry; one of ``most`` business days falls at the same time of day on the
+``most``-th business day after the day of entry, a business day being Monday to Friday
+and not a holiday (``holidays``: a callable saying whether a date is one; none by
+default). Nothing here reads the wall clock: the caller says what "now" is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from orderfsm.errors import OrderFsmError
+from orderfsm.model.bounded import is_integer
+from orderfsm.model.compile import CompiledMachine
+from orderfsm.model.table import Deadline, State
+
+Holidays = Callable[[date], bool]
+"""Whether a date is a holiday (not a business day), e.g. ``lambda d: d in cn_holidays``."""
+
+DAY = 86400
+_LONGEST = 3660
+"""More business days than this is a table error, not a wait: it bounds the day walk."""
+
+
+def no_holidays(day: date) -> bool:
+    """The default calendar: weekends only."""
+    return False
+
+
+def deadline_of(machine: CompiledMachine, status: State) -> Deadline | None:
+    """The deadline ``machine``'s table states for ``status`` (``None``: none stated)."""
+    return next((d for d in machine.table.deadlines if d.status == status.name), None)
+
+
+def due(deadline: Deadline, entered: int, holidays: Holidays = no_holidays) -> int:
+    """The instant an order that entered the deadline's status at ``entered`` becomes late
+    there (see the module docstring)."""
+    if not is_integer(entered):
+        raise OrderFsmError(f"entered: expected an integer time, got {entered!r}")
+    if deadline.unit == "calendar_days":
+        return entered + deadline.most * DAY
+    if deadline.most > _LONGEST:
+        raise OrderFsmError(f"{deadline.status}: {deadline.most} business days is too long")
+    moment = datetime.fromtimestamp(entered, UTC)
+    day, left = moment.date(), deadline.most
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and not holidays(day):
+            left -= 1
+    late = datetime.combine(day, moment.timetz())
+    return int(late.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The deadline that applies to an order now: the ``rule`` of the ``status`` it
+    holds, when it ``entered`` it (``None``: not known) and when it becomes late there
+    (``at``; ``None`` when the entry time is not known)."""
+
+    status: State
+    rule: Deadline
+    entered: int | None
+    at: int | None
+
+    def overdue(self, now: int) -> bool:
+        """Whether the order, still in the status at ``now``, is late (never when its
+        entry time is not known)."""
+        if not is_integer(now):
+            raise OrderFsmError(f"now: expected an integer time, got {now!r}")
+        return self.at is not None and now > self.at
+
+
+def due_now(
+    machine: CompiledMachine, status: State, entered: int | None, holidays: Holidays = no_holidays
+) -> Due | None:
+    """The :class:`Due` of an order in ``status`` since ``entered`` (``None``: the table
+    states no deadline for the status)."""
+    rule = deadline_of(machine, status)
+    if rule is None:
+        return None
+    return Due(status, rule, entered, None if entered is None else due(rule, entered, holidays))
