@@ -127,18 +127,19 @@ class SharedMachine:
 def _statemachine_class() -> Any:
     from statemachine import State, StateMachine  # noqa: PLC0415 - only with the bench extra
 
+    # python-statemachine 2.x refuses a state no edge touches (the quarantine status), and
+    # the baseline's events never reach it: it is left out.
+    connected = {MAIN_INITIAL, *(s for _, s, _ in EDGES), *(d for _, _, d in EDGES)}
     attrs: dict[str, Any] = {
         s.name: State(s.name, value=s.name, initial=s.name == MAIN_INITIAL, final=s.final)
         for s in TABLE.states
+        if s.name in connected
     }
     events: dict[str, Any] = {}
     for e, s, d in EDGES:
         edge = attrs[s].to(attrs[d])
         events[e] = edge if e not in events else events[e] | edge
     attrs.update(events)
-    attrs["validate_disconnected_states"] = False  # the quarantine status has no edges
-    attrs["validate_trap_states"] = False
-    attrs["validate_final_reachability"] = False
     return type("TaobaoStatemachine", (StateMachine,), attrs)
 
 
