@@ -177,7 +177,7 @@ def contention(
 ) -> None:
     store = OrderStore(PsycopgBackend(url))
     store.create_schema()
-    store.add("1", orderfsm.TaobaoOrder(status=10, sub_orders=CONTENDED))
+    store.add("1", orderfsm.TaobaoOrder(status=11, sub_orders=CONTENDED))
     started = time.perf_counter()
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
         shares = [CONTENDED[i::4] for i in range(4)]
