@@ -338,3 +338,26 @@ def test_concurrent_relays_publish_each_message_exactly_once(
         t.join(timeout=60)
     assert sorted(published) == sorted((f"o{i}", 0) for i in range(30))
     assert rows(store, "SELECT COUNT(*) FROM order_outbox WHERE published_at IS NULL") == [(0,)]
+
+
+def test_an_order_added_from_a_builder_is_heard_of_only_once_saved(store: OrderStore) -> None:
+    def shipped() -> orderfsm.TaobaoOrder:  # built elsewhere, with history of its own
+        order = orderfsm.TaobaoOrder(status=10, sub_orders=["s1"])
+        order.trigger("ship", at=1_764_504_000)
+        order.trigger("apply_refund", sub_order="s1")
+        return order
+
+    heard: list[tuple[str, bool]] = []  # (event, stored when heard)
+    stop = orderfsm.listen(
+        lambda n: heard.append((n.change.step.event, store.load("first") is not None))
+    )
+    try:
+        assert store.add("first", shipped)
+        saved = list(heard)
+        heard.clear()
+        assert not store.add("first", shipped)
+    finally:
+        stop()
+    assert saved == [("ship", True), ("apply_refund", True)]  # delivered after the save
+    assert heard == []  # the key was taken: the second order's changes are never heard
+    assert store.get("first").to_dict() == shipped().to_dict()

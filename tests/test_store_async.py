@@ -73,6 +73,20 @@ def test_the_async_store_creates_saves_refuses_relays_and_migrates(
         assert (await store.get("1")).to_dict() == current
         assert await store.add("2", orderfsm.IcbuOrder()) is True
         assert await store.add("2", orderfsm.IcbuOrder()) is False
+
+        def drafted() -> orderfsm.IcbuOrder:
+            order = orderfsm.IcbuOrder()
+            order.trigger("draft_order")
+            return order
+
+        heard: list[str] = []
+        stop = orderfsm.listen(lambda n: heard.append(n.change.step.event))
+        try:
+            assert await store.add("3", drafted) is True
+            assert await store.add("3", drafted) is False  # taken: its change never heard
+        finally:
+            stop()
+        assert heard == ["draft_order"]
         await _close(store)
 
     asyncio.run(run())

@@ -138,7 +138,7 @@ def refused(why: orderfsm.Explanation) -> JSONResponse:
     )
 
 
-def create_app(database_url: str) -> Starlette:
+def create_app(database_url: str) -> Starlette:  # noqa: PLR0915 - the routes share one store
     """The service on the PostgreSQL database at ``database_url`` (schema created)."""
     backend = AsyncPsycopgBackend(database_url)
     store = AsyncOrderStore(backend)
@@ -171,10 +171,13 @@ def create_app(database_url: str) -> Starlette:
         outcomes = []
         for snap in snapshots:
             at = key(snap.order_id)
-            if await store.load(at) is None and (first := first_sight(order_class, snap)):
-                if await store.add(at, first):  # else another request started it: apply
-                    outcomes.append(seen_first(snap.order_id, first))
-                    continue
+            if (
+                await store.load(at) is None
+                and (first := first_sight(order_class, snap))
+                and await store.add(at, first)  # else another request started it: apply
+            ):
+                outcomes.append(seen_first(snap.order_id, first))
+                continue
             result = await store.update(at, lambda o, s=snap: o.apply(s), new=order_class)
             outcomes.append(outcome(snap.order_id, result))
         # 200 for every readable body: duplicate, stale or odd are decisions, not failures

@@ -35,6 +35,7 @@ from orderfsm.orders.concurrency import (
 )
 from orderfsm.orders.icbu import IcbuOrder
 from orderfsm.orders.ka import KaTrade
+from orderfsm.orders.listeners import Notice, deliver_notices, held_notices
 from orderfsm.orders.rows import history_rows
 from orderfsm.orders.taobao import TaobaoOrder
 from orderfsm.store import sql
@@ -101,6 +102,21 @@ class _Abandoned(Exception):
 
 class _Conflict(Exception):
     """Another writer saved first: the transaction rolls back and the update retries."""
+
+
+Addable = StoredOrder | Callable[[], StoredOrder]
+"""What :meth:`OrderStore.add` takes: an order, or a function building it (whose listener
+notices are then held until the order is saved)."""
+
+
+def _built(order: Addable) -> tuple[StoredOrder, list[Notice]]:
+    """The order to add and the notices its building held back (none for a built order:
+    its changes were reported when they were made)."""
+    if not callable(order):
+        return order, []
+    with held_notices() as notices:
+        built = order()
+    return built, notices
 
 
 def _body(value: object) -> Mapping[str, Any]:
@@ -314,10 +330,20 @@ class OrderStore(_Configured[Backend]):
         seen.tx = seen.held.__enter__()
         return seen.tx.execute(sql.load_locked(self.backend.dialect, key)).rows  # type: ignore[no-any-return]
 
-    def add(self, key: str, order: StoredOrder) -> bool:
+    def add(self, key: str, order: Addable) -> bool:
         """Store an order built elsewhere (with all its history) unless ``key`` is taken;
-        returns whether it was stored."""
-        return self._save(key, order.version, _Read(), order)
+        returns whether it was stored.
+
+        ``order`` may be a function building it (``lambda: TaobaoOrder.from_snapshot(snap)``):
+        then the listeners hear of its changes only once it is saved, and never if the key
+        was taken, as with :meth:`update`. An order built before the call has already
+        reported its changes.
+        """
+        built, notices = _built(order)
+        saved = self._save(key, built.version, _Read(), built)
+        if saved:
+            deliver_notices(notices)
+        return saved
 
     def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
         """Run one save's statements: in a transaction of their own, or in the one a
@@ -429,9 +455,13 @@ class AsyncOrderStore(_Configured[AsyncBackend]):
         result = await seen.tx.execute(sql.load_locked(self.backend.dialect, key))
         return result.rows  # type: ignore[no-any-return]
 
-    async def add(self, key: str, order: StoredOrder) -> bool:
+    async def add(self, key: str, order: Addable) -> bool:
         """See :meth:`OrderStore.add`."""
-        return await self._save(key, order.version, _Read(), order)
+        built, notices = _built(order)
+        saved = await self._save(key, built.version, _Read(), built)
+        if saved:
+            deliver_notices(notices)
+        return saved
 
     async def _save(self, key: str, expected: int, seen: _Read, order: StoredOrder) -> bool:
         """See :meth:`OrderStore._save`."""
