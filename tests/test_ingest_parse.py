@@ -149,6 +149,10 @@ def test_icbu_error_response_002_is_a_payload_error_with_the_platform_code() -> 
     assert e.value.path == "$.error_response"
     assert "'50'" in str(e.value) and "isv.invalid-parameter" in str(e.value)
     assert (e.value.platform_code, e.value.platform_message) == ("50", "Remote service error")
+    assert (e.value.platform_sub_code, e.value.platform_sub_message) == (
+        "isv.invalid-parameter",
+        "非法参数",
+    )
 
 
 def test_platform_error_code_on_purchase_page() -> None:
@@ -156,6 +160,7 @@ def test_platform_error_code_on_purchase_page() -> None:
         parse({"code": 500, "msg": "boom", "data": None}, "purchase_page")
     assert e.value.path == "$.code"
     assert (e.value.platform_code, e.value.platform_message) == ("500", "boom")
+    assert (e.value.platform_sub_code, e.value.platform_sub_message) == (None, None)
 
 
 def test_a_payload_error_that_is_not_the_platforms_carries_no_platform_code() -> None:

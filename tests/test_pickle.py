@@ -188,7 +188,12 @@ def error_samples() -> list[errors.OrderFsmError]:
         errors.RefundNotAllowed("refused", **rejection),
         errors.PayloadError("$.data", "missing"),
         errors.PayloadError(
-            "$.error_response", "an error", platform_code="50", platform_message="x"
+            "$.error_response",
+            "an error",
+            platform_code="50",
+            platform_message="x",
+            platform_sub_code="isv.invalid-parameter",
+            platform_sub_message="y",
         ),
         errors.ConcurrentModification("order:1", 3, 4),
         errors.StoreError("orders: column 'body' is missing"),

@@ -114,6 +114,7 @@ def test_the_http_contract(service: str) -> None:
         error = (PAYLOADS / "002_error_response.xml").read_bytes()
         failed = http.post("/orders/icbu/sync", content=error)
         assert failed.status_code == 502 and "code='50'" in failed.json()["problem"]
+        assert failed.json()["platform_sub_code"] == "isv.invalid-parameter"
 
         paid = http.post(
             "/callbacks/taobao",

@@ -166,6 +166,8 @@ def create_app(database_url: str) -> Starlette:  # noqa: PLR0915 - the routes sh
                     problem=exc.problem,
                     platform_code=exc.platform_code,
                     platform_message=exc.platform_message,
+                    platform_sub_code=exc.platform_sub_code,
+                    platform_sub_message=exc.platform_sub_message,
                 )
             return problem(400, error="payload", field=exc.path, problem=exc.problem)
         outcomes = []

@@ -163,7 +163,10 @@ class PayloadError(OrderFsmError, ValueError):
     ``$`` is the whole body), ``problem`` says what is wrong with it. When the body is the
     platform's own error answer (an ICBU ``error_response``, a purchase-page envelope
     whose ``code`` is not a success), ``platform_code`` and ``platform_message`` are the
-    code and message it sent (as text; ``None`` otherwise, or where it sent none).
+    code and message it sent (as text; ``None`` otherwise, or where it sent none), and
+    ``platform_sub_code`` and ``platform_sub_message`` the finer ``sub_code`` and
+    ``sub_msg`` an ICBU error answer carries (``isv.invalid-parameter``: what a service
+    branches on to tell a caller's mistake from the platform's outage).
     """
 
     def __init__(
@@ -173,11 +176,15 @@ class PayloadError(OrderFsmError, ValueError):
         *,
         platform_code: str | None = None,
         platform_message: str | None = None,
+        platform_sub_code: str | None = None,
+        platform_sub_message: str | None = None,
     ) -> None:
         self.path = path
         self.problem = problem
         self.platform_code = platform_code
         self.platform_message = platform_message
+        self.platform_sub_code = platform_sub_code
+        self.platform_sub_message = platform_sub_message
         super().__init__(f"{path}: {problem}")
 
 

@@ -260,6 +260,11 @@ _ABSENT = object()
 """A field that is not there (``None`` is a value a payload sends)."""
 
 
+def _text_or_none(value: object) -> str | None:
+    """A platform's code or message as text (``None`` where it sent none)."""
+    return None if value is None else str(value)
+
+
 class _At:
     """A value and where it was found: its parent and the key or index under it. The
     path string is spelled out only when asked for (a record's ``path``, an error), so
@@ -290,13 +295,22 @@ class _At:
     def fail(self, problem: str) -> NoReturn:
         raise PayloadError(self.path, problem)
 
-    def platform_error(self, problem: str, code: object, message: object) -> NoReturn:
-        """Refuse the platform's own error answer, keeping its code and message."""
+    def platform_error(
+        self,
+        problem: str,
+        code: object,
+        message: object,
+        sub_code: object = None,
+        sub_message: object = None,
+    ) -> NoReturn:
+        """Refuse the platform's own error answer, keeping its codes and messages."""
         raise PayloadError(
             self.path,
             problem,
-            platform_code=None if code is None else str(code),
-            platform_message=None if message is None else str(message),
+            platform_code=_text_or_none(code),
+            platform_message=_text_or_none(message),
+            platform_sub_code=_text_or_none(sub_code),
+            platform_sub_message=_text_or_none(sub_message),
         )
 
     def obj(self, known: frozenset[str] | None = None) -> Mapping[str, object]:
@@ -635,6 +649,8 @@ class _Reader:
                 ),
                 fields.get("code"),
                 fields.get("msg"),
+                fields.get("sub_code"),
+                fields.get("sub_msg"),
             )
         value = root.need(_ICBU_ROOT).need("value")
         value.obj()
