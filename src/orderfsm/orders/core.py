@@ -6,13 +6,17 @@ steps they took, and a version counting its changes. The order classes
 :class:`~orderfsm.KaTrade`) declare what parts they have, which machine drives each and
 how events and snapshots route to them; this core holds what they share, once:
 
-- **one history**: the stored columns of a restored history (checked, not yet decoded)
-  followed by the decoded items of everything since (:attr:`_stored`, :attr:`_history`),
-  decoded on first read by the class's :meth:`_decode`;
+- **one history**, kept as its stored columns (:attr:`_columns`: a restored history's
+  checked columns, every change since appended to them as it is recorded, plus the
+  columns a class keeps beside them), decoded into history items only when read
+  (:meth:`_decoded`, by the class's :meth:`_item`); so recording a change builds no
+  object and ``to_dict`` copies the columns;
 - **one stored-format codec**: :meth:`to_dict` writes ``format``, the class's fields and
   the history columns; :meth:`_load` reads a dict back: the header, the class's parts
-  (:meth:`_read`), the history (the quick column check where the class allows it, else
-  entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
+  (:meth:`_read`; first by :meth:`_read_plain`, which reads a dict written as ``to_dict``
+  writes it with type checks only and hands anything else to the checked read, so both
+  accept and refuse alike), the history (the quick column check where the class allows
+  it, else entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
   definition of what an order can be), the version, then :meth:`_restore` sets it all
   at once;
 - **one copy/pickle path** (:class:`~orderfsm.orders.copying.LockedOrder`) and one
@@ -58,8 +62,8 @@ from orderfsm.orders.stored import (
     change_row,
     changes_shown,
     check_version,
-    columns_out,
     decode_change,
+    decode_step,
     has_times,
     header,
     history_columns,
@@ -102,22 +106,26 @@ class Versions(NamedTuple):
 class OrderCore(LockedOrder, Generic[Item]):
     """What every order class shares (see the module docstring)."""
 
+    __slots__ = ("_columns", "_history", "_machine", "_version")
+
     FORMAT: ClassVar[str]
     """The ``format`` tag ``to_dict`` writes (``.../2``: the history as columns)."""
     FORMAT_1: ClassVar[str]
     """The older tag still read (``.../1``: the history as an array of entry objects)."""
     HISTORY_KEYS: ClassVar[tuple[str, ...]]
     """The stored history's columns, in the order ``to_dict`` writes them."""
+    EXTRA_COLUMNS: ClassVar[int] = 1
+    """How many columns the history keeps after :attr:`HISTORY_KEYS` (see :meth:`_item`)."""
 
     _machine: CompiledMachine
     _history: list[Item]
-    _stored: Columns
+    _columns: list[list[Any]]
     _version: int
 
     def _begin(self) -> None:
         """Start with no history, version 0 and a lock (the end of every constructor)."""
-        self._history = []
-        self._stored = ()  # a checked history not yet decoded; comes before _history
+        self._history = []  # the entries decoded so far: the first rows of _columns
+        self._columns = []  # every entry, as stored columns then the extra ones; [] for none
         self._version = 0
         self._lock = self._new_lock()
 
@@ -131,19 +139,64 @@ class OrderCore(LockedOrder, Generic[Item]):
         """How many times the order has changed (for compare-and-set saving)."""
         return self._version
 
+    @property
+    def _stored(self) -> Columns:
+        """The columns of the history entries not decoded yet (``()``: none)."""
+        columns, done = self._columns, len(self._history)
+        if not columns or len(columns[0]) == done:
+            return ()
+        return tuple(column[done:] for column in columns)
+
+    def _decoded(self) -> list[Item]:
+        """The whole history as items, oldest first, decoding what is not yet (caller
+        holds the lock)."""
+        stored = self._stored
+        if stored:
+            self._history.extend(map(self._item, zip(*stored, strict=True)))
+        return self._history
+
     def _items(self) -> tuple[Item, ...]:
-        """The history, oldest first, a restored one decoded now if not yet."""
+        """The history, oldest first, decoded now where not yet."""
         with self._lock:
-            if self._stored:
-                self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
-                self._stored = ()
-            return tuple(self._history)
+            return tuple(self._decoded())
+
+    def _entries(self) -> int:
+        """How many entries the history has (caller holds the lock)."""
+        return len(self._columns[0]) if self._columns else 0
+
+    def _items_since(self, start: int) -> list[Item]:
+        """The history items from entry ``start`` on (caller holds the lock)."""
+        if start < len(self._history):
+            return self._decoded()[start:]
+        return [self._item(row) for row in zip(*(c[start:] for c in self._columns), strict=True)]
 
     def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
         """Append ``items`` to the history and count one change if anything changed
         (caller holds the lock)."""
-        self._history.extend(items)
+        if items:
+            self._extend(self._stored_rows(items))
         self._version += changed
+
+    def _extend(self, rows: Sequence[Row]) -> None:
+        """Append whole rows (stored columns, then the extra ones) to the history."""
+        columns = self._columns or self._open_columns()
+        for column, cells in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(cells)
+
+    def _open_columns(self) -> list[list[Any]]:
+        """The empty columns of a history that had no entry yet (caller holds the lock)."""
+        self._columns = [[] for _ in range(len(self.HISTORY_KEYS) + self.EXTRA_COLUMNS)]
+        return self._columns
+
+    def _stored_rows(self, items: Sequence[Item]) -> list[Row]:
+        """History items as whole rows: their stored values, then the item itself."""
+        return [(*row, item) for row, item in zip(self._rows(items), items, strict=True)]
+
+    def _item(self, row: Row) -> Item:
+        """The history item a whole row holds: the one recorded, else decoded from the
+        stored values of a quick-checked restored entry."""
+        item: Item | None = row[-1]
+        return self._decode(row[:-1]) if item is None else item
 
     # ---------------------------------------------------------------- the stored format
     def to_dict(self) -> dict[str, Any]:
@@ -156,20 +209,46 @@ class OrderCore(LockedOrder, Generic[Item]):
             return out
 
     def _history_out(self) -> dict[str, Any]:
-        """The stored history's columns (caller holds the lock)."""
-        rows = self._rows(self._history) if self._history else ()
-        return columns_out(self.HISTORY_KEYS, self._stored, rows)
+        """The stored history's columns, copied (caller holds the lock)."""
+        columns = self._columns
+        if not columns:
+            return {key: [] for key in self.HISTORY_KEYS}
+        return {key: column[:] for key, column in zip(self.HISTORY_KEYS, columns, strict=False)}
+
+    def _read_plain(self, data: object) -> tuple[int, bool, Held, object] | None:
+        """``(version, columnar, held, raw history)`` of a dict exactly as ``to_dict``
+        writes it (format, version, the class's fields by :meth:`_read_fields`; no
+        platform requests), read with type checks only; ``None`` for anything else, which
+        the checked read then reads (it accepts all this does, with the same result, and
+        names what it refuses)."""
+        if type(data) is not dict or "requests" in data or "pending" in data:
+            return None
+        tag, version = data.get("format"), data.get("version")
+        if tag.__class__ is not str or tag not in (self.FORMAT, self.FORMAT_1):
+            return None
+        if not is_integer(version) or version < 0 or "history" not in data:
+            return None
+        held = self._read_fields(data)
+        if held is None:
+            return None
+        return version, tag == self.FORMAT, held, data["history"]
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Fill this fresh order from ``data``, accepting it exactly when the library could
         have written it (:mod:`orderfsm.orders.producible`); :class:`PayloadError` names
         the first field that says otherwise."""
-        root = Field(data, "$")
-        version = header(root, self.FORMAT, self.FORMAT_1)
-        columnar = root.get("format").value == self.FORMAT
-        held = self._read(root)
-        requests, pending = read_requests(root)
-        raw = root.get("history").value
+        plain = self._read_plain(data)
+        requests: int = 0
+        pending: Sequence[Field] = ()
+        if plain is None:
+            root = Field(data, "$")
+            version = header(root, self.FORMAT, self.FORMAT_1)
+            columnar = root.get("format").value == self.FORMAT
+            held = self._read(root)
+            requests, pending = read_requests(root)
+            raw = root.get("history").value
+        else:
+            version, columnar, held, raw = plain
         keys = self.HISTORY_KEYS
         stored = history_columns(raw, keys, columnar=columnar)
         timed = has_times(raw, columnar=columnar)
@@ -183,7 +262,7 @@ class OrderCore(LockedOrder, Generic[Item]):
             if stored is not None and self._quick(stored, held, plain=False):
                 history = list(map(self._decode, zip(*stored, strict=True)))
             else:  # entry by entry: other spellings, synthetic steps, or an error
-                fields = history_entries(root, keys, columnar=columnar)
+                fields = history_entries(Field(data, "$"), keys, columnar=columnar)
                 history = [self._entry(field, held) for field in fields]
                 rows = self._rows(history)
                 stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
@@ -199,8 +278,13 @@ class OrderCore(LockedOrder, Generic[Item]):
         check_version(version, least=shown.least + requests, most=most, silent_changes=shown.silent)
         with self._lock:
             self._restore(held.state)
-            self._history = history
-            self._stored = () if history or not stored[0] else tuple(map(tuple, stored))
+            if history:
+                self._history = history
+                self._extend(self._stored_rows(history))
+            elif stored[0]:  # quick-checked: copied, nothing recorded to decode from
+                count = len(stored[0])
+                extra = ([None] * count for _ in range(self.EXTRA_COLUMNS))
+                self._columns = [*map(list, stored), *extra]
             self._version = version
             self._restore_requests(requests, pending)
 
@@ -221,6 +305,13 @@ class OrderCore(LockedOrder, Generic[Item]):
     def _read(self, root: Field) -> Held:
         """The parts a stored dict holds, each field checked (not yet the history)."""
         raise NotImplementedError
+
+    def _read_fields(self, data: dict[str, Any]) -> Held | None:
+        """What :meth:`_read` reads, from a dict whose fields are exactly as ``to_dict``
+        writes them, by type checks and lookups only; ``None`` where any is not (then
+        :meth:`_read` reads it, and names any problem). A class without this fast read
+        always answers ``None``."""
+        return None
 
     def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
         """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`):
@@ -260,7 +351,10 @@ class ChangeOrder(OrderCore[Change]):
     (on :attr:`_machine`) and refunds (on :attr:`_sub_machine`, whose guards read the
     order's status). Snapshots are applied here, decided by :mod:`orderfsm.model.decide`."""
 
+    __slots__ = ("_pending", "_requests", "_status", "_sub_machine")
+
     HISTORY_KEYS = HISTORY_KEYS
+    EXTRA_COLUMNS = 2  # each entry's time (``at``), and its step where recorded here
     _sub_machine: CompiledMachine
     _status: State
     _pending: dict[RequestKey, Step]
@@ -355,7 +449,21 @@ class ChangeOrder(OrderCore[Change]):
     def _triggered(self, change: Change) -> None:
         """Settle the pending requests after a local step (caller holds the lock)."""
         if self._pending:
-            self._settle({(part_of(change), _text(change.sub_order)): (change.step,)})
+            self._settle({(part_of(change), text_of(change.sub_order)): (change.step,)})
+
+    def _append(self, sub_order: SubOrderId | None, part: str, step: Step, at: int | None) -> None:
+        """Record one triggered step as a row of the history's columns: no history item
+        is built until the history is read (caller holds the lock)."""
+        sid, parts, src, dst, event, via, time, steps = self._columns or self._open_columns()
+        sid.append(sub_order)
+        parts.append(part)
+        src.append(step.source.code)
+        dst.append(step.target.code)
+        event.append(step.event)
+        via.append("trigger")
+        time.append(at)
+        steps.append(step)
+        self._version += 1
 
     def _requests_out(self, out: dict[str, Any]) -> None:
         if self._requests:
@@ -396,6 +504,19 @@ class ChangeOrder(OrderCore[Change]):
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)
 
+    def _item(self, row: Row) -> Change:
+        """The change a whole row holds: its step as recorded, or decoded from its stored
+        values (a quick-checked restored entry, whose time is not known)."""
+        sid, part, src, dst, event, via, at, step = row
+        if step is None:
+            step = decode_step(
+                self._sub_machine if part == "refund" else self._machine, src, dst, event
+            )
+        return Change(sid, step, part == "sub_order_status", via, at)
+
+    def _stored_rows(self, items: Sequence[Change]) -> list[Row]:
+        return [(*change_row(change), change.at, change.step) for change in items]
+
     def entered_at(self) -> int | None:
         """When the order entered the status it holds: the time of the last change that
         moved the order itself (``None``: not known, or no change moved it)."""
@@ -403,10 +524,14 @@ class ChangeOrder(OrderCore[Change]):
             return self._entered()
 
     def _entered(self) -> int | None:
-        """:meth:`entered_at` (caller holds the lock). Quick-checked stored columns hold
-        no times, so only the decoded history can know one."""
-        last = next((c for c in reversed(self._history) if c.sub_order is None), None)
-        return None if last is None else last.at
+        """:meth:`entered_at` (caller holds the lock)."""
+        if not self._columns:
+            return None
+        subs, times = self._columns[0], self._columns[len(HISTORY_KEYS)]
+        return next(
+            (at for sid, at in zip(reversed(subs), reversed(times), strict=True) if sid is None),
+            None,
+        )
 
     def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
         """The deadline that applies to the order's status now (:class:`Due`; ``None``
@@ -425,16 +550,20 @@ class ChangeOrder(OrderCore[Change]):
     def _history_out(self) -> dict[str, Any]:
         """The history's columns, with an ``at`` column only where some change's time is
         known (so a history without times is written as before times existed)."""
-        if all(change.at is None for change in self._history):
-            return super()._history_out()
-        rows = [(*change_row(change), change.at) for change in self._history]
-        stored = self._stored and (*self._stored, (None,) * len(self._stored[0]))
-        return columns_out((*HISTORY_KEYS, TIME_KEY), stored, rows)
+        out = super()._history_out()
+        if self._columns:
+            times = self._columns[len(HISTORY_KEYS)]
+            if times.count(None) != len(times):
+                out[TIME_KEY] = times[:]
+        return out
 
     def _latest_time(self) -> int | None:
-        """The time of the latest change whose time is known (caller holds the lock;
-        quick-checked stored columns hold no times)."""
-        return next((c.at for c in reversed(self._history) if c.at is not None), None)
+        """The time of the latest change whose time is known (caller holds the lock)."""
+        if not self._columns:
+            return None
+        return next(
+            (at for at in reversed(self._columns[len(HISTORY_KEYS)]) if at is not None), None
+        )
 
     def _time_of(self, at: int | None, *, told: bool) -> int | None:
         """The time to record a change at: ``at``, checked against the latest one recorded
@@ -503,15 +632,15 @@ class ChangeOrder(OrderCore[Change]):
         logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and each
         recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
-            start = len(self._history)
+            start = self._entries()
             told = self._time_of(at, told=True)
             time = told if observed is None else self._time_of(observed, told=False)
             result = self._applied(self._commit(plan(), time))
-            changes = self._history[start:]
+            changes = self._items_since(start)
             if self._pending:
                 moved: dict[Moved, list[Step]] = {}
                 for change in changes:
-                    key = (part_of(change), _text(change.sub_order))
+                    key = (part_of(change), text_of(change.sub_order))
                     moved.setdefault(key, []).append(change.step)
                 result = replace(result, requests=self._settle(moved))
         log_outcome(result)
@@ -534,7 +663,7 @@ def request_key(sub_order: SubOrderId | None) -> RequestKey:
     return ("order", None) if sub_order is None else ("refund", sub_order)
 
 
-def _text(sub_order: SubOrderId | None) -> str | None:
+def text_of(sub_order: SubOrderId | None) -> str | None:
     """A sub-order id as snapshots name it (ids are unique by text)."""
     return None if sub_order is None else str(sub_order)
 

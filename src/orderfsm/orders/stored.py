@@ -297,6 +297,24 @@ def quick_check(main: CompiledMachine, refund: CompiledMachine, plain: bool) -> 
 
 
 @lru_cache(maxsize=64)
+def by_code(machine: CompiledMachine) -> dict[object, State]:
+    """``machine``'s statuses by their codes, as :meth:`~orderfsm.CompiledMachine.status`
+    resolves each; look a value up with :func:`coded`."""
+    return {state.code: machine.status(state.code) for state in machine.states}
+
+
+def coded(statuses: Mapping[object, State], value: object) -> State | None:
+    """The status whose code is ``value`` (of the code's own type: ``True`` is not ``1``),
+    or ``None``: then the value is read by :meth:`Field.status`, which resolves every
+    spelling or names the problem."""
+    try:
+        found = statuses.get(value)
+    except TypeError:  # unhashable
+        return None
+    return found if found is not None and found.code.__class__ is value.__class__ else None
+
+
+@lru_cache(maxsize=64)
 def code_types(machine: CompiledMachine) -> frozenset[type]:
     """The types of ``machine``'s status codes (so ``True`` never passes for ``1``)."""
     return frozenset(type(s.code) for s in machine.states)
@@ -440,13 +458,6 @@ def change_row(change: Change) -> Row:
         step.event,
         change.via,
     )
-
-
-def columns_out(keys: Sequence[str], stored: Columns, rows: Sequence[Row]) -> dict[str, Any]:
-    """The stored history (format ``/2``): the checked ``stored`` columns, then ``rows``."""
-    new: Columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(keys)
-    old: Columns = stored or ((),) * len(keys)
-    return {key: [*o, *n] for key, o, n in zip(keys, old, new, strict=True)}
 
 
 def history_entries(root: Field, keys: Sequence[str], *, columnar: bool) -> list[Field]:

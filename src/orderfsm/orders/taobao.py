@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder, shown
+from orderfsm.model.bounded import is_integer
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.decide import (
     ApplyResult,
@@ -28,12 +29,19 @@ from orderfsm.model.decide import (
 from orderfsm.model.explain import Explanation
 from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
-from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
+from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key, text_of
 from orderfsm.orders.history import Change
-from orderfsm.orders.ids import SubOrderId, id_items, is_id
-from orderfsm.orders.listeners import notify
+from orderfsm.orders.ids import SubOrderId, id_items, is_id, plain_distinct
+from orderfsm.orders.listeners import listening, notify
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
+from orderfsm.orders.stored import (
+    Columns,
+    Field,
+    by_code,
+    changes_shown,
+    coded,
+    unambiguous_ids,
+)
 
 FORMAT = "orderfsm.taobao_order/2"
 FORMAT_1 = "orderfsm.taobao_order/1"  # history as an array of entry objects: still read
@@ -64,6 +72,8 @@ class TaobaoOrder(ChangeOrder):
     Copies (``copy.copy``, ``copy.deepcopy``) share nothing with the original, and an
     order pickles (its machines by reference or by table).
     """
+
+    __slots__ = ("_observed_at", "_sub_status", "_subs")
 
     def __init__(
         self,
@@ -141,17 +151,19 @@ class TaobaoOrder(ChangeOrder):
         happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
-            time = self._time_of(at, told=True)
+            time = None if at is None else self._time_of(at, told=True)
             step = self._decide(event, sub_order)
             if sub_order is None:
                 self._status = step.target
+                part = "order"
             else:
                 self._subs[sub_order] = step.target
-            change = Change(sub_order, step, at=time)
-            self._history.append(change)
-            self._version += 1
-            self._triggered(change)
-        notify(self, (change,), step)
+                part = "refund"
+            self._append(sub_order, part, step, time)
+            if self._pending:
+                self._settle({(part, text_of(sub_order)): (step,)})
+        if listening():
+            notify(self, (Change(sub_order, step, at=time),), step)
         return step
 
     def apply(
@@ -200,7 +212,7 @@ class TaobaoOrder(ChangeOrder):
             if status.quarantine:
                 waiting[("sub_order_status", sid)] = ("sub_order_status", str(sid))
         parked: dict[tuple[Part, Hashable], State] = {}
-        for change in reversed(self._history):
+        for change in reversed(self._decoded() if waiting else ()):
             if not waiting:
                 break
             key = part_key(change)
@@ -241,8 +253,8 @@ class TaobaoOrder(ChangeOrder):
                 self._sub_status[sid] = held_status
                 added = True
             status_part = part.part == "sub_order_status"
-            self._history.extend(
-                Change(sid, step, status_part, part.via, at) for step in part.steps
+            self._record(
+                [Change(sid, step, status_part, part.via, at) for step in part.steps], changed=False
             )
             if not part.steps:
                 continue
@@ -324,6 +336,35 @@ class TaobaoOrder(ChangeOrder):
         observed_at = root.get("observed_at").integer(nullable=True)
         state = HeldTaobao(status, sub_statuses, refunds, observed_at)
         return Held(statuses, {}, state)
+
+    def _read_fields(self, data: dict[str, Any]) -> Held | None:
+        """:meth:`_read` of fields written as ``to_dict`` writes them: status codes of
+        their own type, sub-orders as objects with plain distinct ids (see the base)."""
+        main, refund = by_code(self._machine), by_code(self._sub_machine)
+        entries = data.get("sub_orders")
+        observed_at = data.get("observed_at", False)
+        status = coded(main, data.get("status"))
+        if (
+            status is None
+            or type(entries) is not list
+            or not (observed_at is None or is_integer(observed_at))
+            or not all(type(entry) is dict for entry in entries)
+        ):
+            return None
+        try:
+            ids = [entry["id"] for entry in entries]
+            own = [coded(main, entry["status"]) for entry in entries]
+            refunds = [coded(refund, entry["refund_status"]) for entry in entries]
+        except KeyError:
+            return None
+        if None in own or None in refunds or not plain_distinct(ids):
+            return None
+        sub_statuses: dict[Hashable, State] = dict(zip(ids, own, strict=True))  # type: ignore[arg-type]
+        held: dict[Hashable, State] = dict(zip(ids, refunds, strict=True))  # type: ignore[arg-type]
+        statuses: dict[Hashable, State] = {ORDER_PART: status}
+        statuses.update({("sub_order_status", sid): s for sid, s in sub_statuses.items()})
+        statuses.update({("refund", sid): s for sid, s in held.items()})
+        return Held(statuses, {}, HeldTaobao(status, sub_statuses, held, observed_at))
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """Beyond its steps, an order changes silently by gaining sub-orders (at most one
