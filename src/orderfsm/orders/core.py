@@ -68,6 +68,7 @@ from orderfsm.orders.stored import (
     header,
     history_columns,
     history_entries,
+    pair_codes,
     part_of,
     quick_history,
 )
@@ -588,7 +589,8 @@ class ChangeOrder(OrderCore[Change]):
         if not columns[0]:
             return True
         codes = {part: status.code for part, status in held.statuses.items()}
-        return quick_history(columns, self._machine, self._sub_machine, codes, plain=plain)
+        pair = pair_codes(self._machine, self._sub_machine)
+        return quick_history(columns, pair.plain if plain else pair.contextual, codes)
 
     def _entry(self, field: Field, held: Held) -> Change:
         return change_from(field, self._machine, self._sub_machine, self._sub_ids(held))

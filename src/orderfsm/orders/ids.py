@@ -34,6 +34,16 @@ def plain_distinct(ids: Sequence[object]) -> bool:
     return set(map(type, ids)) in _ONE_KIND and len(set(ids)) == len(ids) and plain_scalars(ids)
 
 
+def plain_id_list(value: object) -> Sequence[SubOrderId] | None:
+    """``value`` itself if it is a list or tuple of plain distinct ids (:func:`plain_distinct`:
+    what :func:`id_items` accepts as ids with no status, decided without a look at each),
+    else ``None`` (then :func:`id_items` reads it, and names any problem)."""
+    kind = type(value)
+    if (kind is list or kind is tuple) and plain_distinct(cast(Sequence[object], value)):
+        return cast(Sequence[SubOrderId], value)
+    return None
+
+
 def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
     """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
     ``None``). Anything else, a string, an id that is not a ``str``/``int``, or two ids

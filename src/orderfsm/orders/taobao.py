@@ -31,15 +31,14 @@ from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key, text_of
 from orderfsm.orders.history import Change
-from orderfsm.orders.ids import SubOrderId, id_items, is_id, plain_distinct
+from orderfsm.orders.ids import SubOrderId, id_items, is_id, plain_distinct, plain_id_list
 from orderfsm.orders.listeners import listening, notify
 from orderfsm.orders.machines import refund_machine_for, require
 from orderfsm.orders.stored import (
     Columns,
     Field,
-    by_code,
     changes_shown,
-    coded,
+    pair_codes,
     unambiguous_ids,
 )
 
@@ -84,20 +83,37 @@ class TaobaoOrder(ChangeOrder):
         machine: CompiledMachine | None = None,
         refund_machine: CompiledMachine | None = None,
     ) -> None:
-        main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
-        self._machine = main
-        self._sub_machine = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
+        main = self._run_on(machine, refund_machine)
+        refund = self._sub_machine
         self._status = main.initial if status is None else main.status(status)
-        self._subs: dict[SubOrderId, State] = {
-            sid: self._sub_machine.initial if value is None else self._sub_machine.status(value)
-            for sid, value in id_items(sub_orders, "sub_orders")
-        }
+        ids = plain_id_list(sub_orders)  # the usual argument: sub-order ids, all at the start
+        self._subs: dict[SubOrderId, State] = (
+            {
+                sid: refund.initial if value is None else refund.status(value)
+                for sid, value in id_items(sub_orders, "sub_orders")
+            }
+            if ids is None
+            else dict.fromkeys(ids, refund.initial)
+        )
         self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
         for sid, value in (sub_order_statuses or {}).items():
             self._known(sid)
             self._sub_status[sid] = main.status(value)
         self._observed_at: int | None = None
         self._begin()
+
+    def _run_on(
+        self, machine: CompiledMachine | None, refund_machine: CompiledMachine | None
+    ) -> CompiledMachine:
+        """Set the machines the order runs on (checked as the constructor says); returns
+        the main one."""
+        if machine is None and refund_machine is None:
+            main, refund = _SHIPPED or _shipped()
+        else:
+            main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
+            refund = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
+        self._machine, self._sub_machine = main, refund
+        return main
 
     # ---------------------------------------------------------------- reading
     @property
@@ -284,7 +300,9 @@ class TaobaoOrder(ChangeOrder):
     ) -> Self:
         """Rebuild an order from :meth:`to_dict`'s output (on the machines given, as in the
         constructor); :class:`PayloadError` if invalid."""
-        order = cls(machine=machine, refund_machine=refund_machine)
+        order = cls.__new__(cls)
+        order._run_on(machine, refund_machine)
+        order._begin()
         order._load(data)
         return order
 
@@ -340,31 +358,33 @@ class TaobaoOrder(ChangeOrder):
     def _read_fields(self, data: dict[str, Any]) -> Held | None:
         """:meth:`_read` of fields written as ``to_dict`` writes them: status codes of
         their own type, sub-orders as objects with plain distinct ids (see the base)."""
-        main, refund = by_code(self._machine), by_code(self._sub_machine)
-        entries = data.get("sub_orders")
+        pair = pair_codes(self._machine, self._sub_machine)
+        main, refund = pair.main, pair.refund
+        entries, value = data.get("sub_orders"), data.get("status")
         observed_at = data.get("observed_at", False)
-        status = coded(main, data.get("status"))
-        if (
-            status is None
-            or type(entries) is not list
-            or not (observed_at is None or is_integer(observed_at))
-            or not all(type(entry) is dict for entry in entries)
-        ):
+        if type(entries) is not list or not (observed_at is None or is_integer(observed_at)):
             return None
-        try:
-            ids = [entry["id"] for entry in entries]
-            own = [coded(main, entry["status"]) for entry in entries]
-            refunds = [coded(refund, entry["refund_status"]) for entry in entries]
-        except KeyError:
+        try:  # an unhashable value, or a missing key: the checked read
+            status = main[value]
+            own: dict[Hashable, State] = {}
+            refunds: dict[Hashable, State] = {}
+            kinds = {status.code.__class__ is value.__class__}
+            for entry in entries:
+                if type(entry) is not dict:
+                    return None
+                sid, code, refund_code = entry["id"], entry["status"], entry["refund_status"]
+                held, back = main[code], refund[refund_code]
+                own[sid], refunds[sid] = held, back
+                kinds.add(held.code.__class__ is code.__class__)
+                kinds.add(back.code.__class__ is refund_code.__class__)
+        except (KeyError, TypeError):
             return None
-        if None in own or None in refunds or not plain_distinct(ids):
+        if kinds != {True} or len(own) != len(entries) or not plain_distinct(list(own)):
             return None
-        sub_statuses: dict[Hashable, State] = dict(zip(ids, own, strict=True))  # type: ignore[arg-type]
-        held: dict[Hashable, State] = dict(zip(ids, refunds, strict=True))  # type: ignore[arg-type]
         statuses: dict[Hashable, State] = {ORDER_PART: status}
-        statuses.update({("sub_order_status", sid): s for sid, s in sub_statuses.items()})
-        statuses.update({("refund", sid): s for sid, s in held.items()})
-        return Held(statuses, {}, HeldTaobao(status, sub_statuses, held, observed_at))
+        statuses.update({("sub_order_status", sid): s for sid, s in own.items()})
+        statuses.update({("refund", sid): s for sid, s in refunds.items()})
+        return Held(statuses, {}, HeldTaobao(status, own, refunds, observed_at))
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """Beyond its steps, an order changes silently by gaining sub-orders (at most one
@@ -438,6 +458,19 @@ class TaobaoOrder(ChangeOrder):
         )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        if sub_order is None and event.__class__ is str:  # decided once per status and event
+            memo = _decisions(self._machine)
+            key = (self._status.name, event)
+            step = memo.get(key)
+            if step is None:
+                step = self._route_and_decide(event, None)
+                if not self._machine.verify:  # a verifying machine checks every call
+                    memo[key] = step
+            return step
+        return self._route_and_decide(event, sub_order)
+
+    def _route_and_decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        """:meth:`_decide` by the pure core (caller holds the lock)."""
         if sub_order is None and event in self._sub_machine.event_names:
             raise self._no_main_refund(event)
         machine, status, parent = self._route(event, sub_order)
@@ -474,3 +507,36 @@ class TaobaoOrder(ChangeOrder):
     def __repr__(self) -> str:
         subs = ", ".join(f"{k!r}: {v}" for k, v in self._subs.items())
         return f"TaobaoOrder(status={self._status}, sub_orders={{{subs}}})"
+
+
+_SHIPPED: tuple[CompiledMachine, CompiledMachine] | None = None
+
+
+def _shipped() -> tuple[CompiledMachine, CompiledMachine]:
+    """The shipped ``taobao_order`` and its ``taobao_refund`` machines, as the constructor
+    resolves them without ``machine=``/``refund_machine=`` (shipped machines are compiled
+    once per process, so this pair never changes once found)."""
+    global _SHIPPED  # noqa: PLW0603 - a cache of two immutable values
+    main = load("taobao_order")
+    _SHIPPED = main, refund_machine_for(main, None, "TaobaoOrder", "taobao_refund")
+    return _SHIPPED
+
+
+_MEMOS: dict[int, tuple[CompiledMachine, dict[tuple[str, str], Step]]] = {}
+
+
+def _decisions(machine: CompiledMachine) -> dict[tuple[str, str], Step]:
+    """The main-order steps ``machine`` took, by (status name, event): for the order
+    itself (no parent, no variables, no remembered status) the pure core's answer depends
+    on nothing else, and machines are immutable, so each is decided once. Found by
+    identity: an entry holds its machine, so its id stays its own while it is kept (at
+    most 64 machines; a race only decides one twice). Refusals are not kept: they raise
+    anew each time."""
+    hit = _MEMOS.get(id(machine))
+    if hit is not None and hit[0] is machine:
+        return hit[1]
+    if len(_MEMOS) >= 64:
+        _MEMOS.clear()
+    memo: dict[tuple[str, str], Step] = {}
+    _MEMOS[id(machine)] = (machine, memo)
+    return memo
