@@ -6,11 +6,11 @@ steps they took, and a version counting its changes. The order classes
 :class:`~orderfsm.KaTrade`) declare what parts they have, which machine drives each and
 how events and snapshots route to them; this core holds what they share, once:
 
-- **one history**, kept as its stored columns (:attr:`_columns`: a restored history's
-  checked columns, every change since appended to them as it is recorded, plus the
-  columns a class keeps beside them), decoded into history items only when read
-  (:meth:`_decoded`, by the class's :meth:`_item`); so recording a change builds no
-  object and ``to_dict`` copies the columns;
+- **one history**, kept as the values it is stored as: a restored history's checked
+  columns (:attr:`_stored`), then a whole row per entry recorded since (:attr:`_recorded`:
+  its stored values, then what the class keeps beside them, such as the step taken);
+  decoded into history items only when read (:meth:`_decoded`, by the class's
+  :meth:`_item`), so recording a change builds no item and ``to_dict`` transposes rows;
 - **one stored-format codec**: :meth:`to_dict` writes ``format``, the class's fields and
   the history columns; :meth:`_load` reads a dict back: the header, the class's parts
   (:meth:`_read`; first by :meth:`_read_plain`, which reads a dict written as ``to_dict``
@@ -30,8 +30,9 @@ holds the result, records it and persists it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from itertools import zip_longest
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
@@ -107,7 +108,7 @@ class Versions(NamedTuple):
 class OrderCore(LockedOrder, Generic[Item]):
     """What every order class shares (see the module docstring)."""
 
-    __slots__ = ("_columns", "_history", "_machine", "_version")
+    __slots__ = ("_history", "_machine", "_recorded", "_stored", "_version")
 
     FORMAT: ClassVar[str]
     """The ``format`` tag ``to_dict`` writes (``.../2``: the history as columns)."""
@@ -115,18 +116,20 @@ class OrderCore(LockedOrder, Generic[Item]):
     """The older tag still read (``.../1``: the history as an array of entry objects)."""
     HISTORY_KEYS: ClassVar[tuple[str, ...]]
     """The stored history's columns, in the order ``to_dict`` writes them."""
-    EXTRA_COLUMNS: ClassVar[int] = 1
-    """How many columns the history keeps after :attr:`HISTORY_KEYS` (see :meth:`_item`)."""
+    EXTRA_CELLS: ClassVar[int] = 1
+    """How many values a recorded row keeps after its stored ones (see :meth:`_item`)."""
 
     _machine: CompiledMachine
+    _stored: Columns
+    _recorded: list[Row]
     _history: list[Item]
-    _columns: list[list[Any]]
     _version: int
 
     def _begin(self) -> None:
         """Start with no history, version 0 and a lock (the end of every constructor)."""
-        self._history = []  # the entries decoded so far: the first rows of _columns
-        self._columns = []  # every entry, as stored columns then the extra ones; [] for none
+        self._stored = ()  # a restored history's checked columns, not yet decoded
+        self._recorded = []  # every entry since (or all, once decoded): whole rows
+        self._history = []  # the items of the first rows, decoded when the history is read
         self._version = 0
         self._lock = self._new_lock()
 
@@ -140,20 +143,16 @@ class OrderCore(LockedOrder, Generic[Item]):
         """How many times the order has changed (for compare-and-set saving)."""
         return self._version
 
-    @property
-    def _stored(self) -> Columns:
-        """The columns of the history entries not decoded yet (``()``: none)."""
-        columns, done = self._columns, len(self._history)
-        if not columns or len(columns[0]) == done:
-            return ()
-        return tuple(column[done:] for column in columns)
-
     def _decoded(self) -> list[Item]:
         """The whole history as items, oldest first, decoding what is not yet (caller
-        holds the lock)."""
-        stored = self._stored
-        if stored:
-            self._history.extend(map(self._item, zip(*stored, strict=True)))
+        holds the lock): a restored history's columns become whole rows first."""
+        if self._stored:
+            extra = (None,) * self.EXTRA_CELLS
+            self._recorded[:0] = [(*row, *extra) for row in zip(*self._stored, strict=True)]
+            self._stored = ()
+        done = len(self._history)
+        if done < len(self._recorded):
+            self._history.extend(map(self._item, self._recorded[done:]))
         return self._history
 
     def _items(self) -> tuple[Item, ...]:
@@ -161,35 +160,13 @@ class OrderCore(LockedOrder, Generic[Item]):
         with self._lock:
             return tuple(self._decoded())
 
-    def _entries(self) -> int:
-        """How many entries the history has (caller holds the lock)."""
-        return len(self._columns[0]) if self._columns else 0
-
-    def _items_since(self, start: int) -> list[Item]:
-        """The history items from entry ``start`` on (caller holds the lock)."""
-        if start < len(self._history):
-            return self._decoded()[start:]
-        return [self._item(row) for row in zip(*(c[start:] for c in self._columns), strict=True)]
-
     def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
         """Append ``items`` to the history and count one change if anything changed
         (caller holds the lock)."""
-        if items:
-            self._extend(self._stored_rows(items))
+        self._recorded.extend(self._whole_rows(items))
         self._version += changed
 
-    def _extend(self, rows: Sequence[Row]) -> None:
-        """Append whole rows (stored columns, then the extra ones) to the history."""
-        columns = self._columns or self._open_columns()
-        for column, cells in zip(columns, zip(*rows, strict=True), strict=True):
-            column.extend(cells)
-
-    def _open_columns(self) -> list[list[Any]]:
-        """The empty columns of a history that had no entry yet (caller holds the lock)."""
-        self._columns = [[] for _ in range(len(self.HISTORY_KEYS) + self.EXTRA_COLUMNS)]
-        return self._columns
-
-    def _stored_rows(self, items: Sequence[Item]) -> list[Row]:
+    def _whole_rows(self, items: Sequence[Item]) -> list[Row]:
         """History items as whole rows: their stored values, then the item itself."""
         return [(*row, item) for row, item in zip(self._rows(items), items, strict=True)]
 
@@ -210,11 +187,21 @@ class OrderCore(LockedOrder, Generic[Item]):
             return out
 
     def _history_out(self) -> dict[str, Any]:
-        """The stored history's columns, copied (caller holds the lock)."""
-        columns = self._columns
-        if not columns:
-            return {key: [] for key in self.HISTORY_KEYS}
-        return {key: column[:] for key, column in zip(self.HISTORY_KEYS, columns, strict=False)}
+        """The stored history's columns (caller holds the lock)."""
+        return dict(zip(self.HISTORY_KEYS, self._columns_out(), strict=False))
+
+    def _columns_out(self) -> Iterator[list[Any]]:
+        """Every column of the history as a new list: the stored ones (the restored
+        columns' values, then the recorded rows'), then the extra cells of recorded rows
+        (``None`` for restored entries)."""
+        stored, recorded = self._stored, self._recorded
+        if not recorded:
+            return map(list, stored) if stored else ([] for _ in self.HISTORY_KEYS)
+        new = zip(*recorded, strict=True)
+        if not stored:
+            return map(list, new)
+        missing = (None,) * len(stored[0])
+        return ([*old, *cells] for old, cells in zip_longest(stored, new, fillvalue=missing))
 
     def _read_plain(self, data: object) -> tuple[int, bool, Held, object] | None:
         """``(version, columnar, held, raw history)`` of a dict exactly as ``to_dict``
@@ -281,11 +268,9 @@ class OrderCore(LockedOrder, Generic[Item]):
             self._restore(held.state)
             if history:
                 self._history = history
-                self._extend(self._stored_rows(history))
-            elif stored[0]:  # quick-checked: copied, nothing recorded to decode from
-                count = len(stored[0])
-                extra = ([None] * count for _ in range(self.EXTRA_COLUMNS))
-                self._columns = [*map(list, stored), *extra]
+                self._recorded = self._whole_rows(history)
+            elif stored[0]:  # quick-checked: kept undecoded, copied (nothing shared)
+                self._stored = tuple(map(tuple, stored))
             self._version = version
             self._restore_requests(requests, pending)
 
@@ -355,7 +340,7 @@ class ChangeOrder(OrderCore[Change]):
     __slots__ = ("_pending", "_requests", "_status", "_sub_machine")
 
     HISTORY_KEYS = HISTORY_KEYS
-    EXTRA_COLUMNS = 2  # each entry's time (``at``), and its step where recorded here
+    EXTRA_CELLS = 2  # each entry's time (``at``), and its step as recorded
     _sub_machine: CompiledMachine
     _status: State
     _pending: dict[RequestKey, Step]
@@ -453,17 +438,11 @@ class ChangeOrder(OrderCore[Change]):
             self._settle({(part_of(change), text_of(change.sub_order)): (change.step,)})
 
     def _append(self, sub_order: SubOrderId | None, part: str, step: Step, at: int | None) -> None:
-        """Record one triggered step as a row of the history's columns: no history item
-        is built until the history is read (caller holds the lock)."""
-        sid, parts, src, dst, event, via, time, steps = self._columns or self._open_columns()
-        sid.append(sub_order)
-        parts.append(part)
-        src.append(step.source.code)
-        dst.append(step.target.code)
-        event.append(step.event)
-        via.append("trigger")
-        time.append(at)
-        steps.append(step)
+        """Record one triggered step as a whole row: no history item is built until the
+        history is read (caller holds the lock)."""
+        source, target = step.source, step.target
+        row = (sub_order, part, source.code, target.code, step.event, "trigger", at, step)
+        self._recorded.append(row)
         self._version += 1
 
     def _requests_out(self, out: dict[str, Any]) -> None:
@@ -515,7 +494,7 @@ class ChangeOrder(OrderCore[Change]):
             )
         return Change(sid, step, part == "sub_order_status", via, at)
 
-    def _stored_rows(self, items: Sequence[Change]) -> list[Row]:
+    def _whole_rows(self, items: Sequence[Change]) -> list[Row]:
         return [(*change_row(change), change.at, change.step) for change in items]
 
     def entered_at(self) -> int | None:
@@ -525,14 +504,9 @@ class ChangeOrder(OrderCore[Change]):
             return self._entered()
 
     def _entered(self) -> int | None:
-        """:meth:`entered_at` (caller holds the lock)."""
-        if not self._columns:
-            return None
-        subs, times = self._columns[0], self._columns[len(HISTORY_KEYS)]
-        return next(
-            (at for sid, at in zip(reversed(subs), reversed(times), strict=True) if sid is None),
-            None,
-        )
+        """:meth:`entered_at` (caller holds the lock). A restored entry's time is known
+        only if it was read entry by entry (then it is a recorded row)."""
+        return next((row[_AT] for row in reversed(self._recorded) if row[0] is None), None)
 
     def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
         """The deadline that applies to the order's status now (:class:`Due`; ``None``
@@ -551,20 +525,28 @@ class ChangeOrder(OrderCore[Change]):
     def _history_out(self) -> dict[str, Any]:
         """The history's columns, with an ``at`` column only where some change's time is
         known (so a history without times is written as before times existed)."""
-        out = super()._history_out()
-        if self._columns:
-            times = self._columns[len(HISTORY_KEYS)]
-            if times.count(None) != len(times):
-                out[TIME_KEY] = times[:]
+        times: Sequence[Any]
+        if self._stored or not self._recorded:
+            columns = self._columns_out()
+            out = dict(zip(HISTORY_KEYS, columns, strict=False))
+            times = next(columns, [])
+        else:  # the usual case, every entry recorded here: transposed at once
+            sid, part, src, dst, event, via, times, _ = zip(*self._recorded, strict=False)
+            out = {
+                _SUB_ORDER: list(sid),
+                _PART: list(part),
+                _SRC: list(src),
+                _DST: list(dst),
+                _EVENT: list(event),
+                _VIA: list(via),
+            }
+        if times.count(None) != len(times):
+            out[TIME_KEY] = list(times)
         return out
 
     def _latest_time(self) -> int | None:
         """The time of the latest change whose time is known (caller holds the lock)."""
-        if not self._columns:
-            return None
-        return next(
-            (at for at in reversed(self._columns[len(HISTORY_KEYS)]) if at is not None), None
-        )
+        return next((row[_AT] for row in reversed(self._recorded) if row[_AT] is not None), None)
 
     def _time_of(self, at: int | None, *, told: bool) -> int | None:
         """The time to record a change at: ``at``, checked against the latest one recorded
@@ -634,11 +616,12 @@ class ChangeOrder(OrderCore[Change]):
         logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and each
         recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
-            start = self._entries()
             told = self._time_of(at, told=True)
             time = told if observed is None else self._time_of(observed, told=False)
-            result = self._applied(self._commit(plan(), time))
-            changes = self._items_since(start)
+            planned = plan()  # may decode the history (a part in quarantine): before start
+            start = len(self._recorded)
+            result = self._applied(self._commit(planned, time))
+            changes = [self._item(row) for row in self._recorded[start:]]
             if self._pending:
                 moved: dict[Moved, list[Step]] = {}
                 for change in changes:
@@ -653,6 +636,10 @@ class ChangeOrder(OrderCore[Change]):
         """Record the steps ``result`` decided, at time ``at`` (caller holds the lock)."""
         raise NotImplementedError
 
+
+_SUB_ORDER, _PART, _SRC, _DST, _EVENT, _VIA = HISTORY_KEYS
+_AT = len(HISTORY_KEYS)
+"""Where a :class:`ChangeOrder`'s whole row keeps its time (its step follows)."""
 
 RequestKey = tuple[Part, SubOrderId | None]
 """The part a platform request is pending for: ``("order", None)`` or ``("refund", id)``."""

@@ -96,9 +96,10 @@ class TaobaoOrder(ChangeOrder):
             else dict.fromkeys(ids, refund.initial)
         )
         self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
-        for sid, value in (sub_order_statuses or {}).items():
-            self._known(sid)
-            self._sub_status[sid] = main.status(value)
+        if sub_order_statuses:
+            for sid, value in sub_order_statuses.items():
+                self._known(sid)
+                self._sub_status[sid] = main.status(value)
         self._observed_at: int | None = None
         self._begin()
 
