@@ -182,3 +182,100 @@ class DictOrder:
         except KeyError:
             raise ValueError(f"{event!r} refused in {src}") from None
         self.model.record(event, src)
+
+
+REFUND_TABLE = orderfsm.load("taobao_refund").table
+REFUND_CODES = {s.code for s in REFUND_TABLE.states}
+MAIN_CODES = set(CODE.values())
+TABLE_STEPS = {
+    (part, CODE[t.src], CODE[t.dst], t.event)
+    for part in ("order", "sub_order_status")
+    for t in TABLE.transitions
+    if t.dst is not None
+} | {
+    ("refund", s.code, d.code, t.event)
+    for t in REFUND_TABLE.transitions
+    if t.dst is not None
+    for s in REFUND_TABLE.states
+    if s.name == t.src
+    for d in REFUND_TABLE.states
+    if d.name == t.dst
+}
+"""Every ``(part, src code, dst code, event)`` a table edge gives (guards aside)."""
+
+
+def _code(value: Any, codes: set[Any]) -> Any:
+    if type(value) is not int or value not in codes:
+        raise ValueError(f"not a status code: {value!r}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if type(value) is not int or not -(2**63) <= value < 2**63:
+        raise ValueError(f"not an integer: {value!r}")
+    return value
+
+
+class CheckedDictOrder(DictOrder):
+    """(d') the floor with the checks ``from_dict`` makes of a dict written as ``to_dict``
+    writes it, written by hand on plain dicts and sets: the format tag, the version (an
+    integer, not negative, consistent with the history), the status codes (of their own
+    type), the sub-orders (objects, ids of one type, distinct), ``observed_at``, and the
+    history (columns of equal length; each entry a table edge of its part's machine and
+    a known ``via``; each part's steps chained, ending in its stored status). It does not
+    replay guards (the steps the bench fires have none), so it checks less than
+    ``from_dict``, never more."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DictOrder:
+        if type(data) is not dict or data.get("format") != FORMAT:
+            raise ValueError("not a taobao_order/2 dict")
+        version = _integer(data["version"])
+        status = _code(data["status"], MAIN_CODES)
+        observed_at = data["observed_at"]
+        if observed_at is not None:
+            _integer(observed_at)
+        held: dict[tuple[str, Any], Any] = {("order", None): status}
+        ids = []
+        for sub in data["sub_orders"]:
+            sid = sub["id"]
+            if type(sid) is not str:
+                _integer(sid)
+            ids.append(sid)
+            held["sub_order_status", sid] = _code(sub["status"], MAIN_CODES)
+            held["refund", sid] = _code(sub["refund_status"], REFUND_CODES)
+        if len({str(i) for i in ids}) != len(ids):
+            raise ValueError("duplicate or ambiguous sub-order ids")
+        history = data["history"]
+        columns = [history[key] for key in HISTORY_KEYS]
+        if len({len(c) for c in columns}) != 1:
+            raise ValueError("history columns of different lengths")
+        last: dict[tuple[str, Any], Any] = {}
+        triggers = runs = 0  # one change per trigger, one per run of snapshot steps
+        previous = "trigger"
+        for sid, part, src, dst, event, via in zip(*columns, strict=True):
+            key = (part, sid)
+            if (part, src, dst, event) not in TABLE_STEPS or key not in held:
+                raise ValueError(f"not a table step: {part} {src} -> {dst} on {event}")
+            if via not in ("trigger", "snapshot", "reconstructed"):
+                raise ValueError(f"unknown via {via!r}")
+            if last.get(key, src) != src:
+                raise ValueError("history reordered or cut")
+            last[key] = dst
+            if via == "trigger":
+                triggers += 1
+            elif previous == "trigger":
+                runs += 1
+            previous = via
+        if any(held[key] != dst for key, dst in last.items()):
+            raise ValueError("the history does not end in the stored statuses")
+        least = triggers + runs + (observed_at is not None and runs == 0)
+        most = None if observed_at is not None else len(columns[0]) + len(ids)
+        if version < least or (most is not None and version > most):
+            raise ValueError(f"version {version} does not fit the history")
+        if version > 0 and least == 0 and not ids and observed_at is None:
+            raise ValueError("a version without history")
+        order = cls(ids, NAME[status])
+        order.model.history = {k: list(v) for k, v in zip(HISTORY_KEYS, columns, strict=True)}
+        order.model.version = version
+        return order

@@ -165,24 +165,81 @@ def bench_service() -> None:
         order.trigger(EVENTS[1])
         return order.to_dict()
 
-    def floor_restored() -> object:
-        order = baselines.DictOrder.from_dict(stored)
-        order.fire(EVENTS[1])
-        return order.model.to_dict()
+    def floor_restored(cls: Any = baselines.DictOrder) -> Callable[[], object]:
+        def run() -> object:
+            order = cls.from_dict(stored)
+            order.fire(EVENTS[1])
+            return order.model.to_dict()
 
-    if ours_restored() != floor_restored():
-        raise SystemExit("the dict baseline restores differently from orderfsm")
+        return run
+
+    for cls in (baselines.DictOrder, baselines.CheckedDictOrder):
+        if ours_restored() != floor_restored(cls)():
+            raise SystemExit(f"the dict baseline {cls.__name__} restores differently from orderfsm")
+    check_refusals_agree(stored)
     show(
         [
             (
                 "orderfsm from_dict, 1 event, to_dict",
                 ours_restored,
                 "(d) plain dicts",
-                floor_restored,
-                "target within 5x",
-            )
+                floor_restored(),
+                "",
+            ),
+            (
+                "orderfsm from_dict, 1 event, to_dict",
+                ours_restored,
+                "(d') plain dicts, the same checks",
+                floor_restored(baselines.CheckedDictOrder),
+                "target within 2x",
+            ),
         ]
     )
+
+
+def corruptions(stored: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Stored dicts that differ from ``stored`` (one event recorded) in one check each."""
+
+    def changed(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+        data = json.loads(json.dumps(stored))
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return data
+
+    return [
+        ("format", changed(("format",), "orderfsm.icbu_trade/2")),
+        ("negative version", changed(("version",), -1)),
+        ("version beyond the history", changed(("version",), 9)),
+        ("version below the history", changed(("version",), 0)),
+        ("bool status", changed(("status",), False)),
+        ("unknown status", changed(("status",), 999)),
+        ("observed_at text", changed(("observed_at",), "now")),
+        ("duplicate sub-order id", changed(("sub_orders", 1, "id"), "1001")),
+        ("ambiguous sub-order id", changed(("sub_orders", 1, "id"), 1001)),
+        ("unknown refund status", changed(("sub_orders", 0, "refund_status"), 999)),
+        ("history step no edge gives", changed(("history", "dst", 0), 11)),
+        ("history not ending in the status", changed(("status",), 12)),
+        ("history of a sub-order not held", changed(("history", "sub_order", 0), "9")),
+        ("unknown via", changed(("history", "via", 0), "magic")),
+        ("history columns of different lengths", changed(("history", "via"), [])),
+    ]
+
+
+def check_refusals_agree(stored: dict[str, Any]) -> None:
+    """The checked baseline must refuse each corruption orderfsm refuses, or it does not
+    check what from_dict checks."""
+    for what, data in corruptions(stored):
+        for name, restore in (
+            ("orderfsm", orderfsm.TaobaoOrder.from_dict),
+            ("the checked baseline", baselines.CheckedDictOrder.from_dict),
+        ):
+            try:
+                restore(data)
+            except (orderfsm.OrderFsmError, ValueError, KeyError, TypeError):
+                continue
+            raise SystemExit(f"{name} accepts a stored dict with a {what}")
 
 
 # ---------------------------------------------------------------------- queries

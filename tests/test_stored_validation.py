@@ -375,3 +375,93 @@ def test_dicts_written_before_the_order_core_round_trip_byte_for_byte() -> None:
     for line in lines:
         data = json.loads(line)
         assert json.dumps(types[data["format"]].from_dict(data).to_dict()) == line
+
+
+# ----------------------------------------------------------------------------- the plain read
+
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 20),
+    st.just(2**64),
+    st.floats(0, 12).map(float),
+    st.text(max_size=3),
+    st.sampled_from(
+        [
+            *(s.name for s in MAIN.states),
+            *(str(s.raw) for s in MAIN.states if s.raw),
+            *(s.name for s in ICBU.states),
+            "orderfsm.taobao_order/1",
+            "orderfsm.icbu_trade/2",
+            "\ud800",
+            [],
+            {},
+            [{}],
+            ["s1"],
+        ]
+    ),
+)
+_GONE = object()
+
+
+def field_paths(stored: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every field of a stored dict but the history's cells (their own test covers them),
+    including those of each sub-order (Taobao) or order and sub-order (KA)."""
+    paths: list[tuple[Any, ...]] = [(key,) for key in stored] + [("requests",), ("pending",)]
+    for i, sub in enumerate(stored.get("sub_orders", [])):
+        paths += [("sub_orders", i, key) for key in sub]
+    for i, order in enumerate(stored.get("orders", [])):
+        paths += [("orders", i, key) for key in order]
+        paths += [
+            ("orders", i, "sub_orders", j, key)
+            for j, sub in enumerate(order["sub_orders"])
+            for key in sub
+        ]
+    return paths
+
+
+def checked_only(order_type: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    """What ``from_dict`` makes of ``data`` with every field read by the checked read."""
+    with mock.patch.object(order_type, "_read_plain", lambda *_: None):
+        return decide(order_type, data)
+
+
+@given(order=walked_orders(), data=st.data())
+def test_the_plain_read_decides_every_stored_dict_as_the_checked_read(
+    order: Any, data: Any
+) -> None:
+    """from_dict reads a dict written as to_dict writes it with type checks only (issue
+    22) and hands anything else to the checked read: for any one field replaced by any
+    value (another type, another spelling of a status, an id repeated, the field
+    missing), both accept to an equal order with an equal history, or refuse naming the
+    same field and problem; on every order class."""
+    stored = order.to_dict()
+    assert decide(type(order), stored) == checked_only(type(order), stored)
+    path = data.draw(st.sampled_from(field_paths(stored)), label="field")
+    corrupted = copy.deepcopy(stored)
+    target = corrupted
+    for key in path[:-1]:
+        target = target[key]
+    current = target.get(path[-1], _GONE)
+    value = data.draw(
+        st.just(_GONE) | FIELD_VALUES | respellings(current) | st.sampled_from(SUB_IDS),
+        label="value",
+    )
+    if value is _GONE:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    assert decide(type(order), corrupted) == checked_only(type(order), corrupted)
+
+
+def test_the_plain_read_is_taken_for_what_to_dict_writes() -> None:
+    """The test above compares two ways only if the plain one is taken: it is, for a
+    Taobao order's own dict, and gives what the checked read gives."""
+    order = busy_taobao()
+    data = order.to_dict()
+    plain = order._read_plain(data)
+    assert plain is not None
+    version, columnar, held, _ = plain
+    checked = orderfsm.TaobaoOrder.from_dict(data)._read(orderfsm.orders.stored.Field(data, "$"))
+    assert (version, columnar, held) == (data["version"], True, checked)
+    assert order._read_plain(data | {"status": True}) is None  # True is not the code 1

@@ -6,13 +6,17 @@ steps they took, and a version counting its changes. The order classes
 :class:`~orderfsm.KaTrade`) declare what parts they have, which machine drives each and
 how events and snapshots route to them; this core holds what they share, once:
 
-- **one history**: the stored columns of a restored history (checked, not yet decoded)
-  followed by the decoded items of everything since (:attr:`_stored`, :attr:`_history`),
-  decoded on first read by the class's :meth:`_decode`;
+- **one history**, kept as the values it is stored as: a restored history's checked
+  columns (:attr:`_stored`), then a whole row per entry recorded since (:attr:`_recorded`:
+  its stored values, then what the class keeps beside them, such as the step taken);
+  decoded into history items only when read (:meth:`_decoded`, by the class's
+  :meth:`_item`), so recording a change builds no item and ``to_dict`` transposes rows;
 - **one stored-format codec**: :meth:`to_dict` writes ``format``, the class's fields and
   the history columns; :meth:`_load` reads a dict back: the header, the class's parts
-  (:meth:`_read`), the history (the quick column check where the class allows it, else
-  entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
+  (:meth:`_read`; first by :meth:`_read_plain`, which reads a dict written as ``to_dict``
+  writes it with type checks only and hands anything else to the checked read, so both
+  accept and refuse alike), the history (the quick column check where the class allows
+  it, else entry by entry and replayed through :mod:`orderfsm.orders.producible`, the one
   definition of what an order can be), the version, then :meth:`_restore` sets it all
   at once;
 - **one copy/pickle path** (:class:`~orderfsm.orders.copying.LockedOrder`) and one
@@ -26,8 +30,9 @@ holds the result, records it and persists it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from itertools import zip_longest
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
@@ -58,12 +63,13 @@ from orderfsm.orders.stored import (
     change_row,
     changes_shown,
     check_version,
-    columns_out,
     decode_change,
+    decode_step,
     has_times,
     header,
     history_columns,
     history_entries,
+    pair_codes,
     part_of,
     quick_history,
 )
@@ -102,22 +108,28 @@ class Versions(NamedTuple):
 class OrderCore(LockedOrder, Generic[Item]):
     """What every order class shares (see the module docstring)."""
 
+    __slots__ = ("_history", "_machine", "_recorded", "_stored", "_version")
+
     FORMAT: ClassVar[str]
     """The ``format`` tag ``to_dict`` writes (``.../2``: the history as columns)."""
     FORMAT_1: ClassVar[str]
     """The older tag still read (``.../1``: the history as an array of entry objects)."""
     HISTORY_KEYS: ClassVar[tuple[str, ...]]
     """The stored history's columns, in the order ``to_dict`` writes them."""
+    EXTRA_CELLS: ClassVar[int] = 1
+    """How many values a recorded row keeps after its stored ones (see :meth:`_item`)."""
 
     _machine: CompiledMachine
-    _history: list[Item]
     _stored: Columns
+    _recorded: list[Row]
+    _history: list[Item]
     _version: int
 
     def _begin(self) -> None:
         """Start with no history, version 0 and a lock (the end of every constructor)."""
-        self._history = []
-        self._stored = ()  # a checked history not yet decoded; comes before _history
+        self._stored = ()  # a restored history's checked columns, not yet decoded
+        self._recorded = []  # every entry since (or all, once decoded): whole rows
+        self._history = []  # the items of the first rows, decoded when the history is read
         self._version = 0
         self._lock = self._new_lock()
 
@@ -131,19 +143,38 @@ class OrderCore(LockedOrder, Generic[Item]):
         """How many times the order has changed (for compare-and-set saving)."""
         return self._version
 
+    def _decoded(self) -> list[Item]:
+        """The whole history as items, oldest first, decoding what is not yet (caller
+        holds the lock): a restored history's columns become whole rows first."""
+        if self._stored:
+            extra = (None,) * self.EXTRA_CELLS
+            self._recorded[:0] = [(*row, *extra) for row in zip(*self._stored, strict=True)]
+            self._stored = ()
+        done = len(self._history)
+        if done < len(self._recorded):
+            self._history.extend(map(self._item, self._recorded[done:]))
+        return self._history
+
     def _items(self) -> tuple[Item, ...]:
-        """The history, oldest first, a restored one decoded now if not yet."""
+        """The history, oldest first, decoded now where not yet."""
         with self._lock:
-            if self._stored:
-                self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
-                self._stored = ()
-            return tuple(self._history)
+            return tuple(self._decoded())
 
     def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
         """Append ``items`` to the history and count one change if anything changed
         (caller holds the lock)."""
-        self._history.extend(items)
+        self._recorded.extend(self._whole_rows(items))
         self._version += changed
+
+    def _whole_rows(self, items: Sequence[Item]) -> list[Row]:
+        """History items as whole rows: their stored values, then the item itself."""
+        return [(*row, item) for row, item in zip(self._rows(items), items, strict=True)]
+
+    def _item(self, row: Row) -> Item:
+        """The history item a whole row holds: the one recorded, else decoded from the
+        stored values of a quick-checked restored entry."""
+        item: Item | None = row[-1]
+        return self._decode(row[:-1]) if item is None else item
 
     # ---------------------------------------------------------------- the stored format
     def to_dict(self) -> dict[str, Any]:
@@ -157,19 +188,55 @@ class OrderCore(LockedOrder, Generic[Item]):
 
     def _history_out(self) -> dict[str, Any]:
         """The stored history's columns (caller holds the lock)."""
-        rows = self._rows(self._history) if self._history else ()
-        return columns_out(self.HISTORY_KEYS, self._stored, rows)
+        return dict(zip(self.HISTORY_KEYS, self._columns_out(), strict=False))
+
+    def _columns_out(self) -> Iterator[list[Any]]:
+        """Every column of the history as a new list: the stored ones (the restored
+        columns' values, then the recorded rows'), then the extra cells of recorded rows
+        (``None`` for restored entries)."""
+        stored, recorded = self._stored, self._recorded
+        if not recorded:
+            return map(list, stored) if stored else ([] for _ in self.HISTORY_KEYS)
+        new = zip(*recorded, strict=True)
+        if not stored:
+            return map(list, new)
+        missing = (None,) * len(stored[0])
+        return ([*old, *cells] for old, cells in zip_longest(stored, new, fillvalue=missing))
+
+    def _read_plain(self, data: object) -> tuple[int, bool, Held, object] | None:
+        """``(version, columnar, held, raw history)`` of a dict exactly as ``to_dict``
+        writes it (format, version, the class's fields by :meth:`_read_fields`; no
+        platform requests), read with type checks only; ``None`` for anything else, which
+        the checked read then reads (it accepts all this does, with the same result, and
+        names what it refuses)."""
+        if type(data) is not dict or "requests" in data or "pending" in data:
+            return None
+        tag, version = data.get("format"), data.get("version")
+        if tag.__class__ is not str or tag not in (self.FORMAT, self.FORMAT_1):
+            return None
+        if not is_integer(version) or version < 0 or "history" not in data:
+            return None
+        held = self._read_fields(data)
+        if held is None:
+            return None
+        return version, tag == self.FORMAT, held, data["history"]
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Fill this fresh order from ``data``, accepting it exactly when the library could
         have written it (:mod:`orderfsm.orders.producible`); :class:`PayloadError` names
         the first field that says otherwise."""
-        root = Field(data, "$")
-        version = header(root, self.FORMAT, self.FORMAT_1)
-        columnar = root.get("format").value == self.FORMAT
-        held = self._read(root)
-        requests, pending = read_requests(root)
-        raw = root.get("history").value
+        plain = self._read_plain(data)
+        requests: int = 0
+        pending: Sequence[Field] = ()
+        if plain is None:
+            root = Field(data, "$")
+            version = header(root, self.FORMAT, self.FORMAT_1)
+            columnar = root.get("format").value == self.FORMAT
+            held = self._read(root)
+            requests, pending = read_requests(root)
+            raw = root.get("history").value
+        else:
+            version, columnar, held, raw = plain
         keys = self.HISTORY_KEYS
         stored = history_columns(raw, keys, columnar=columnar)
         timed = has_times(raw, columnar=columnar)
@@ -183,7 +250,7 @@ class OrderCore(LockedOrder, Generic[Item]):
             if stored is not None and self._quick(stored, held, plain=False):
                 history = list(map(self._decode, zip(*stored, strict=True)))
             else:  # entry by entry: other spellings, synthetic steps, or an error
-                fields = history_entries(root, keys, columnar=columnar)
+                fields = history_entries(Field(data, "$"), keys, columnar=columnar)
                 history = [self._entry(field, held) for field in fields]
                 rows = self._rows(history)
                 stored = tuple(zip(*rows, strict=True)) if rows else ((),) * len(self.HISTORY_KEYS)
@@ -199,8 +266,11 @@ class OrderCore(LockedOrder, Generic[Item]):
         check_version(version, least=shown.least + requests, most=most, silent_changes=shown.silent)
         with self._lock:
             self._restore(held.state)
-            self._history = history
-            self._stored = () if history or not stored[0] else tuple(map(tuple, stored))
+            if history:
+                self._history = history
+                self._recorded = self._whole_rows(history)
+            elif stored[0]:  # quick-checked: kept undecoded, copied (nothing shared)
+                self._stored = tuple(map(tuple, stored))
             self._version = version
             self._restore_requests(requests, pending)
 
@@ -221,6 +291,13 @@ class OrderCore(LockedOrder, Generic[Item]):
     def _read(self, root: Field) -> Held:
         """The parts a stored dict holds, each field checked (not yet the history)."""
         raise NotImplementedError
+
+    def _read_fields(self, data: dict[str, Any]) -> Held | None:
+        """What :meth:`_read` reads, from a dict whose fields are exactly as ``to_dict``
+        writes them, by type checks and lookups only; ``None`` where any is not (then
+        :meth:`_read` reads it, and names any problem). A class without this fast read
+        always answers ``None``."""
+        return None
 
     def _quick(self, columns: Columns, held: Held, *, plain: bool) -> bool:
         """Whether the stored columns pass the quick check (see :mod:`orderfsm.orders.stored`):
@@ -260,7 +337,10 @@ class ChangeOrder(OrderCore[Change]):
     (on :attr:`_machine`) and refunds (on :attr:`_sub_machine`, whose guards read the
     order's status). Snapshots are applied here, decided by :mod:`orderfsm.model.decide`."""
 
+    __slots__ = ("_pending", "_requests", "_status", "_sub_machine")
+
     HISTORY_KEYS = HISTORY_KEYS
+    EXTRA_CELLS = 2  # each entry's time (``at``), and its step as recorded
     _sub_machine: CompiledMachine
     _status: State
     _pending: dict[RequestKey, Step]
@@ -355,7 +435,15 @@ class ChangeOrder(OrderCore[Change]):
     def _triggered(self, change: Change) -> None:
         """Settle the pending requests after a local step (caller holds the lock)."""
         if self._pending:
-            self._settle({(part_of(change), _text(change.sub_order)): (change.step,)})
+            self._settle({(part_of(change), text_of(change.sub_order)): (change.step,)})
+
+    def _append(self, sub_order: SubOrderId | None, part: str, step: Step, at: int | None) -> None:
+        """Record one triggered step as a whole row: no history item is built until the
+        history is read (caller holds the lock)."""
+        source, target = step.source, step.target
+        row = (sub_order, part, source.code, target.code, step.event, "trigger", at, step)
+        self._recorded.append(row)
+        self._version += 1
 
     def _requests_out(self, out: dict[str, Any]) -> None:
         if self._requests:
@@ -396,6 +484,19 @@ class ChangeOrder(OrderCore[Change]):
     def _decode(self, row: Row) -> Change:
         return decode_change(row, self._machine, self._sub_machine)
 
+    def _item(self, row: Row) -> Change:
+        """The change a whole row holds: its step as recorded, or decoded from its stored
+        values (a quick-checked restored entry, whose time is not known)."""
+        sid, part, src, dst, event, via, at, step = row
+        if step is None:
+            step = decode_step(
+                self._sub_machine if part == "refund" else self._machine, src, dst, event
+            )
+        return Change(sid, step, part == "sub_order_status", via, at)
+
+    def _whole_rows(self, items: Sequence[Change]) -> list[Row]:
+        return [(*change_row(change), change.at, change.step) for change in items]
+
     def entered_at(self) -> int | None:
         """When the order entered the status it holds: the time of the last change that
         moved the order itself (``None``: not known, or no change moved it)."""
@@ -403,10 +504,9 @@ class ChangeOrder(OrderCore[Change]):
             return self._entered()
 
     def _entered(self) -> int | None:
-        """:meth:`entered_at` (caller holds the lock). Quick-checked stored columns hold
-        no times, so only the decoded history can know one."""
-        last = next((c for c in reversed(self._history) if c.sub_order is None), None)
-        return None if last is None else last.at
+        """:meth:`entered_at` (caller holds the lock). A restored entry's time is known
+        only if it was read entry by entry (then it is a recorded row)."""
+        return next((row[_AT] for row in reversed(self._recorded) if row[0] is None), None)
 
     def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
         """The deadline that applies to the order's status now (:class:`Due`; ``None``
@@ -425,16 +525,28 @@ class ChangeOrder(OrderCore[Change]):
     def _history_out(self) -> dict[str, Any]:
         """The history's columns, with an ``at`` column only where some change's time is
         known (so a history without times is written as before times existed)."""
-        if all(change.at is None for change in self._history):
-            return super()._history_out()
-        rows = [(*change_row(change), change.at) for change in self._history]
-        stored = self._stored and (*self._stored, (None,) * len(self._stored[0]))
-        return columns_out((*HISTORY_KEYS, TIME_KEY), stored, rows)
+        times: Sequence[Any]
+        if self._stored or not self._recorded:
+            columns = self._columns_out()
+            out = dict(zip(HISTORY_KEYS, columns, strict=False))
+            times = next(columns, [])
+        else:  # the usual case, every entry recorded here: transposed at once
+            sid, part, src, dst, event, via, times, _ = zip(*self._recorded, strict=False)
+            out = {
+                _SUB_ORDER: list(sid),
+                _PART: list(part),
+                _SRC: list(src),
+                _DST: list(dst),
+                _EVENT: list(event),
+                _VIA: list(via),
+            }
+        if times.count(None) != len(times):
+            out[TIME_KEY] = list(times)
+        return out
 
     def _latest_time(self) -> int | None:
-        """The time of the latest change whose time is known (caller holds the lock;
-        quick-checked stored columns hold no times)."""
-        return next((c.at for c in reversed(self._history) if c.at is not None), None)
+        """The time of the latest change whose time is known (caller holds the lock)."""
+        return next((row[_AT] for row in reversed(self._recorded) if row[_AT] is not None), None)
 
     def _time_of(self, at: int | None, *, told: bool) -> int | None:
         """The time to record a change at: ``at``, checked against the latest one recorded
@@ -459,7 +571,8 @@ class ChangeOrder(OrderCore[Change]):
         if not columns[0]:
             return True
         codes = {part: status.code for part, status in held.statuses.items()}
-        return quick_history(columns, self._machine, self._sub_machine, codes, plain=plain)
+        pair = pair_codes(self._machine, self._sub_machine)
+        return quick_history(columns, pair.plain if plain else pair.contextual, codes)
 
     def _entry(self, field: Field, held: Held) -> Change:
         return change_from(field, self._machine, self._sub_machine, self._sub_ids(held))
@@ -503,15 +616,16 @@ class ChangeOrder(OrderCore[Change]):
         logged once on the ``orderfsm.ingest`` logger (:func:`log_outcome`), and each
         recorded step is reported to the listeners (:mod:`orderfsm.orders.listeners`)."""
         with self._lock:
-            start = len(self._history)
             told = self._time_of(at, told=True)
             time = told if observed is None else self._time_of(observed, told=False)
-            result = self._applied(self._commit(plan(), time))
-            changes = self._history[start:]
+            planned = plan()  # may decode the history (a part in quarantine): before start
+            start = len(self._recorded)
+            result = self._applied(self._commit(planned, time))
+            changes = [self._item(row) for row in self._recorded[start:]]
             if self._pending:
                 moved: dict[Moved, list[Step]] = {}
                 for change in changes:
-                    key = (part_of(change), _text(change.sub_order))
+                    key = (part_of(change), text_of(change.sub_order))
                     moved.setdefault(key, []).append(change.step)
                 result = replace(result, requests=self._settle(moved))
         log_outcome(result)
@@ -522,6 +636,10 @@ class ChangeOrder(OrderCore[Change]):
         """Record the steps ``result`` decided, at time ``at`` (caller holds the lock)."""
         raise NotImplementedError
 
+
+_SUB_ORDER, _PART, _SRC, _DST, _EVENT, _VIA = HISTORY_KEYS
+_AT = len(HISTORY_KEYS)
+"""Where a :class:`ChangeOrder`'s whole row keeps its time (its step follows)."""
 
 RequestKey = tuple[Part, SubOrderId | None]
 """The part a platform request is pending for: ``("order", None)`` or ``("refund", id)``."""
@@ -534,7 +652,7 @@ def request_key(sub_order: SubOrderId | None) -> RequestKey:
     return ("order", None) if sub_order is None else ("refund", sub_order)
 
 
-def _text(sub_order: SubOrderId | None) -> str | None:
+def text_of(sub_order: SubOrderId | None) -> str | None:
     """A sub-order id as snapshots name it (ids are unique by text)."""
     return None if sub_order is None else str(sub_order)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard, cast
 
 from orderfsm.errors import InvalidOrderState
@@ -28,6 +28,22 @@ def is_id(value: object) -> TypeGuard[SubOrderId]:
 _ONE_KIND: tuple[set[type], ...] = (set(), {str}, {int})
 
 
+def plain_distinct(ids: Sequence[object]) -> bool:
+    """Whether ``ids`` are all plain ``str`` or all plain ``int`` ids, distinct (so their
+    texts are distinct), decided in C-level passes: such ids need no check one by one."""
+    return set(map(type, ids)) in _ONE_KIND and len(set(ids)) == len(ids) and plain_scalars(ids)
+
+
+def plain_id_list(value: object) -> Sequence[SubOrderId] | None:
+    """``value`` itself if it is a list or tuple of plain distinct ids (:func:`plain_distinct`:
+    what :func:`id_items` accepts as ids with no status, decided without a look at each),
+    else ``None`` (then :func:`id_items` reads it, and names any problem)."""
+    kind = type(value)
+    if (kind is list or kind is tuple) and plain_distinct(value):  # type: ignore[arg-type]
+        return value  # type: ignore[return-value]
+    return None
+
+
 def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
     """``(id, status)`` pairs from a mapping ``{id: status}`` or an iterable of ids (status
     ``None``). Anything else, a string, an id that is not a ``str``/``int``, or two ids
@@ -46,8 +62,8 @@ def id_items(value: object, what: str) -> list[tuple[SubOrderId, Any]]:
             f"{what} must be a mapping {{id: status}} or an iterable of ids, got {value!r}"
         )
     keys = [key for key, _ in pairs]
-    if set(map(type, keys)) in _ONE_KIND and len(set(keys)) == len(keys) and plain_scalars(keys):
-        return pairs  # all plain str or all plain int, distinct: their texts are distinct
+    if plain_distinct(keys):
+        return pairs
     seen: dict[str, SubOrderId] = {}
     for key in keys:
         if not is_id(key):

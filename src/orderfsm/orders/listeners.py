@@ -86,6 +86,13 @@ def listen(listener: Listener, order_class: type | None = None) -> Callable[[], 
     return stop
 
 
+def listening() -> bool:
+    """Whether a change made now would be reported to anyone: a listener is registered,
+    or notices are held back (:func:`held_notices`). Where not, an order builds no
+    notice, nor the history item a notice carries."""
+    return _held.get() is not None or bool(_by_class)
+
+
 def notify(order: object, changes: Iterable[object], outcome: object) -> None:
     """Report ``changes`` of ``order`` (called by the order classes after committing,
     never under the order's lock): held back inside :func:`held_notices`, else delivered."""

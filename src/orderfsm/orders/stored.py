@@ -163,7 +163,7 @@ def entry_time(entry: Field) -> int | None:
 def has_times(raw: object, *, columnar: bool) -> bool:
     """Whether a stored history (format ``/2`` columns or ``/1`` entries) stores times."""
     if columnar:
-        return isinstance(raw, Mapping) and TIME_KEY in raw
+        return (type(raw) is dict or isinstance(raw, Mapping)) and TIME_KEY in raw
     return isinstance(raw, list) and any(isinstance(e, Mapping) and TIME_KEY in e for e in raw)
 
 
@@ -283,8 +283,7 @@ class QuickCheck:
     """The types of the status codes (so ``True`` never passes for ``1``)."""
 
 
-@lru_cache(maxsize=64)
-def quick_check(main: CompiledMachine, refund: CompiledMachine, plain: bool) -> QuickCheck:
+def quick_check(main: CompiledMachine, refund: CompiledMachine, *, plain: bool) -> QuickCheck:
     return QuickCheck(
         frozenset(
             (part, *edge, via)
@@ -294,6 +293,52 @@ def quick_check(main: CompiledMachine, refund: CompiledMachine, plain: bool) -> 
         ),
         code_types(main) | code_types(refund),
     )
+
+
+def by_code(machine: CompiledMachine) -> dict[object, State]:
+    """``machine``'s statuses by their codes, as :meth:`~orderfsm.CompiledMachine.status`
+    resolves each. A value found here is a status code only if it has the code's own type
+    (``True`` is not ``1``): anything else is for :meth:`Field.status` to resolve (every
+    spelling) or name."""
+    return {state.code: machine.status(state.code) for state in machine.states}
+
+
+@dataclass(frozen=True, slots=True)
+class PairCodes:
+    """What reading a Taobao/ICBU stored dict needs of its two machines (the order's and
+    its sub-orders' refunds'), built once per pair (:func:`pair_codes`)."""
+
+    main: Mapping[object, State]
+    """The main machine's statuses by code (:func:`by_code`)."""
+    refund: Mapping[object, State]
+    """The refund machine's statuses by code."""
+    plain: QuickCheck
+    """The quick check of a history of steps that need no context to replay."""
+    contextual: QuickCheck
+    """The quick check of a history of any table steps."""
+
+
+_PAIRS: dict[tuple[int, int], tuple[CompiledMachine, CompiledMachine, PairCodes]] = {}
+
+
+def pair_codes(main: CompiledMachine, refund: CompiledMachine) -> PairCodes:
+    """The :class:`PairCodes` of two machines, found by identity: an entry holds its
+    machines, so their ids stay theirs while it is kept (at most 64 pairs; a race only
+    builds one twice). Machines hash by name in Python; restoring an order asks this once."""
+    key = (id(main), id(refund))
+    hit = _PAIRS.get(key)
+    if hit is not None and hit[0] is main and hit[1] is refund:
+        return hit[2]
+    codes = PairCodes(
+        by_code(main),
+        by_code(refund),
+        quick_check(main, refund, plain=True),
+        quick_check(main, refund, plain=False),
+    )
+    if len(_PAIRS) >= 64:
+        _PAIRS.clear()
+    _PAIRS[key] = (main, refund, codes)
+    return codes
 
 
 @lru_cache(maxsize=64)
@@ -316,10 +361,10 @@ def history_columns(raw: object, keys: Sequence[str], *, columnar: bool) -> Colu
         if type(raw) is not dict:
             return None
         try:
-            columns = tuple(raw[key] for key in keys)
+            columns: Columns = itemgetter(*keys)(raw)
         except KeyError:
             return None
-        if any(type(c) is not list for c in columns) or len(set(map(len, columns))) != 1:
+        if set(map(type, columns)) != {list} or len(set(map(len, columns))) != 1:
             return None
         return columns
     if type(raw) is not list:
@@ -332,22 +377,15 @@ def history_columns(raw: object, keys: Sequence[str], *, columnar: bool) -> Colu
         return None
 
 
-def quick_history(
-    columns: Columns,
-    main: CompiledMachine,
-    refund: CompiledMachine,
-    held: Mapping[Hashable, object],
-    *,
-    plain: bool,
-) -> bool:
+def quick_history(columns: Columns, check: QuickCheck, held: Mapping[Hashable, object]) -> bool:
     """Whether every entry of a Taobao/ICBU history (:data:`HISTORY_KEYS` columns) is a
-    table step (with ``plain``: one that needs no context to replay, see
-    :func:`table_rows`) written as ``to_dict`` writes it, and each part's steps chain and
-    end in its ``held`` status code (keyed by ``(part, sub_order)``)."""
+    table step ``check`` allows (:attr:`PairCodes.plain`: one that needs no context to
+    replay, see :func:`table_rows`; else any) written as ``to_dict`` writes it, and each
+    part's steps chain and end in its ``held`` status code (keyed by
+    ``(part, sub_order)``)."""
     subs, parts, srcs, dsts, events, vias = columns
     if not srcs:
         return True
-    check = quick_check(main, refund, plain)
     try:  # an unhashable value: entry by entry
         return (
             check.steps.issuperset(zip(parts, srcs, dsts, events, vias, strict=True))
@@ -440,13 +478,6 @@ def change_row(change: Change) -> Row:
         step.event,
         change.via,
     )
-
-
-def columns_out(keys: Sequence[str], stored: Columns, rows: Sequence[Row]) -> dict[str, Any]:
-    """The stored history (format ``/2``): the checked ``stored`` columns, then ``rows``."""
-    new: Columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(keys)
-    old: Columns = stored or ((),) * len(keys)
-    return {key: [*o, *n] for key, o, n in zip(keys, old, new, strict=True)}
 
 
 def history_entries(root: Field, keys: Sequence[str], *, columnar: bool) -> list[Field]:

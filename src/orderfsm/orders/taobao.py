@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Self
 
 from orderfsm.errors import RefundNotAllowed, UnknownEvent, UnknownSubOrder, shown
+from orderfsm.model.bounded import is_integer
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
 from orderfsm.model.decide import (
     ApplyResult,
@@ -28,12 +29,18 @@ from orderfsm.model.decide import (
 from orderfsm.model.explain import Explanation
 from orderfsm.model.records import TaobaoSnapshot
 from orderfsm.model.table import State
-from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key
+from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, Versions, part_key, text_of
 from orderfsm.orders.history import Change
-from orderfsm.orders.ids import SubOrderId, id_items, is_id
-from orderfsm.orders.listeners import notify
+from orderfsm.orders.ids import SubOrderId, id_items, is_id, plain_distinct, plain_id_list
+from orderfsm.orders.listeners import listening, notify
 from orderfsm.orders.machines import refund_machine_for, require
-from orderfsm.orders.stored import Columns, Field, changes_shown, unambiguous_ids
+from orderfsm.orders.stored import (
+    Columns,
+    Field,
+    changes_shown,
+    pair_codes,
+    unambiguous_ids,
+)
 
 FORMAT = "orderfsm.taobao_order/2"
 FORMAT_1 = "orderfsm.taobao_order/1"  # history as an array of entry objects: still read
@@ -65,6 +72,8 @@ class TaobaoOrder(ChangeOrder):
     order pickles (its machines by reference or by table).
     """
 
+    __slots__ = ("_observed_at", "_sub_status", "_subs")
+
     def __init__(
         self,
         status: StatusLike | None = None,
@@ -74,20 +83,38 @@ class TaobaoOrder(ChangeOrder):
         machine: CompiledMachine | None = None,
         refund_machine: CompiledMachine | None = None,
     ) -> None:
-        main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
-        self._machine = main
-        self._sub_machine = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
+        main = self._run_on(machine, refund_machine)
+        refund = self._sub_machine
         self._status = main.initial if status is None else main.status(status)
-        self._subs: dict[SubOrderId, State] = {
-            sid: self._sub_machine.initial if value is None else self._sub_machine.status(value)
-            for sid, value in id_items(sub_orders, "sub_orders")
-        }
+        ids = plain_id_list(sub_orders)  # the usual argument: sub-order ids, all at the start
+        self._subs: dict[SubOrderId, State] = (
+            {
+                sid: refund.initial if value is None else refund.status(value)
+                for sid, value in id_items(sub_orders, "sub_orders")
+            }
+            if ids is None
+            else dict.fromkeys(ids, refund.initial)
+        )
         self._sub_status: dict[SubOrderId, State] = dict.fromkeys(self._subs, self._status)
-        for sid, value in (sub_order_statuses or {}).items():
-            self._known(sid)
-            self._sub_status[sid] = main.status(value)
+        if sub_order_statuses:
+            for sid, value in sub_order_statuses.items():
+                self._known(sid)
+                self._sub_status[sid] = main.status(value)
         self._observed_at: int | None = None
         self._begin()
+
+    def _run_on(
+        self, machine: CompiledMachine | None, refund_machine: CompiledMachine | None
+    ) -> CompiledMachine:
+        """Set the machines the order runs on (checked as the constructor says); returns
+        the main one."""
+        if machine is None and refund_machine is None:
+            main, refund = _SHIPPED or _shipped()
+        else:
+            main = load("taobao_order") if machine is None else require(machine, "TaobaoOrder")
+            refund = refund_machine_for(main, refund_machine, "TaobaoOrder", "taobao_refund")
+        self._machine, self._sub_machine = main, refund
+        return main
 
     # ---------------------------------------------------------------- reading
     @property
@@ -141,17 +168,19 @@ class TaobaoOrder(ChangeOrder):
         happened (an integer, recorded as ``Change.at``; see ``docs/time.md``).
         """
         with self._lock:
-            time = self._time_of(at, told=True)
+            time = None if at is None else self._time_of(at, told=True)
             step = self._decide(event, sub_order)
             if sub_order is None:
                 self._status = step.target
+                part = "order"
             else:
                 self._subs[sub_order] = step.target
-            change = Change(sub_order, step, at=time)
-            self._history.append(change)
-            self._version += 1
-            self._triggered(change)
-        notify(self, (change,), step)
+                part = "refund"
+            self._append(sub_order, part, step, time)
+            if self._pending:
+                self._settle({(part, text_of(sub_order)): (step,)})
+        if listening():
+            notify(self, (Change(sub_order, step, at=time),), step)
         return step
 
     def apply(
@@ -200,7 +229,7 @@ class TaobaoOrder(ChangeOrder):
             if status.quarantine:
                 waiting[("sub_order_status", sid)] = ("sub_order_status", str(sid))
         parked: dict[tuple[Part, Hashable], State] = {}
-        for change in reversed(self._history):
+        for change in reversed(self._decoded() if waiting else ()):
             if not waiting:
                 break
             key = part_key(change)
@@ -241,8 +270,8 @@ class TaobaoOrder(ChangeOrder):
                 self._sub_status[sid] = held_status
                 added = True
             status_part = part.part == "sub_order_status"
-            self._history.extend(
-                Change(sid, step, status_part, part.via, at) for step in part.steps
+            self._record(
+                [Change(sid, step, status_part, part.via, at) for step in part.steps], changed=False
             )
             if not part.steps:
                 continue
@@ -272,7 +301,9 @@ class TaobaoOrder(ChangeOrder):
     ) -> Self:
         """Rebuild an order from :meth:`to_dict`'s output (on the machines given, as in the
         constructor); :class:`PayloadError` if invalid."""
-        order = cls(machine=machine, refund_machine=refund_machine)
+        order = cls.__new__(cls)
+        order._run_on(machine, refund_machine)
+        order._begin()
         order._load(data)
         return order
 
@@ -324,6 +355,37 @@ class TaobaoOrder(ChangeOrder):
         observed_at = root.get("observed_at").integer(nullable=True)
         state = HeldTaobao(status, sub_statuses, refunds, observed_at)
         return Held(statuses, {}, state)
+
+    def _read_fields(self, data: dict[str, Any]) -> Held | None:
+        """:meth:`_read` of fields written as ``to_dict`` writes them: status codes of
+        their own type, sub-orders as objects with plain distinct ids (see the base)."""
+        pair = pair_codes(self._machine, self._sub_machine)
+        main, refund = pair.main, pair.refund
+        entries, value = data.get("sub_orders"), data.get("status")
+        observed_at = data.get("observed_at", False)
+        if type(entries) is not list or not (observed_at is None or is_integer(observed_at)):
+            return None
+        try:  # an unhashable value, or a missing key: the checked read
+            status = main[value]
+            own: dict[Hashable, State] = {}
+            refunds: dict[Hashable, State] = {}
+            kinds = {status.code.__class__ is value.__class__}
+            for entry in entries:
+                if type(entry) is not dict:
+                    return None
+                sid, code, refund_code = entry["id"], entry["status"], entry["refund_status"]
+                held, back = main[code], refund[refund_code]
+                own[sid], refunds[sid] = held, back
+                kinds.add(held.code.__class__ is code.__class__)
+                kinds.add(back.code.__class__ is refund_code.__class__)
+        except (KeyError, TypeError):
+            return None
+        if kinds != {True} or len(own) != len(entries) or not plain_distinct(list(own)):
+            return None
+        statuses: dict[Hashable, State] = {ORDER_PART: status}
+        statuses.update({("sub_order_status", sid): s for sid, s in own.items()})
+        statuses.update({("refund", sid): s for sid, s in refunds.items()})
+        return Held(statuses, {}, HeldTaobao(status, own, refunds, observed_at))
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """Beyond its steps, an order changes silently by gaining sub-orders (at most one
@@ -397,6 +459,19 @@ class TaobaoOrder(ChangeOrder):
         )
 
     def _decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        if sub_order is None and event.__class__ is str:  # decided once per status and event
+            memo = _decisions(self._machine)
+            key = (self._status.name, event)
+            step = memo.get(key)
+            if step is None:
+                step = self._route_and_decide(event, None)
+                if not self._machine.verify:  # a verifying machine checks every call
+                    memo[key] = step
+            return step
+        return self._route_and_decide(event, sub_order)
+
+    def _route_and_decide(self, event: str, sub_order: SubOrderId | None) -> Step:
+        """:meth:`_decide` by the pure core (caller holds the lock)."""
         if sub_order is None and event in self._sub_machine.event_names:
             raise self._no_main_refund(event)
         machine, status, parent = self._route(event, sub_order)
@@ -433,3 +508,36 @@ class TaobaoOrder(ChangeOrder):
     def __repr__(self) -> str:
         subs = ", ".join(f"{k!r}: {v}" for k, v in self._subs.items())
         return f"TaobaoOrder(status={self._status}, sub_orders={{{subs}}})"
+
+
+_SHIPPED: tuple[CompiledMachine, CompiledMachine] | None = None
+
+
+def _shipped() -> tuple[CompiledMachine, CompiledMachine]:
+    """The shipped ``taobao_order`` and its ``taobao_refund`` machines, as the constructor
+    resolves them without ``machine=``/``refund_machine=`` (shipped machines are compiled
+    once per process, so this pair never changes once found)."""
+    global _SHIPPED  # noqa: PLW0603 - a cache of two immutable values
+    main = load("taobao_order")
+    _SHIPPED = main, refund_machine_for(main, None, "TaobaoOrder", "taobao_refund")
+    return _SHIPPED
+
+
+_MEMOS: dict[int, tuple[CompiledMachine, dict[tuple[str, str], Step]]] = {}
+
+
+def _decisions(machine: CompiledMachine) -> dict[tuple[str, str], Step]:
+    """The main-order steps ``machine`` took, by (status name, event): for the order
+    itself (no parent, no variables, no remembered status) the pure core's answer depends
+    on nothing else, and machines are immutable, so each is decided once. Found by
+    identity: an entry holds its machine, so its id stays its own while it is kept (at
+    most 64 machines; a race only decides one twice). Refusals are not kept: they raise
+    anew each time."""
+    hit = _MEMOS.get(id(machine))
+    if hit is not None and hit[0] is machine:
+        return hit[1]
+    if len(_MEMOS) >= 64:
+        _MEMOS.clear()
+    memo: dict[tuple[str, str], Step] = {}
+    _MEMOS[id(machine)] = (machine, memo)
+    return memo
