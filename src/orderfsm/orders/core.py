@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
 from orderfsm.model.bounded import is_integer
@@ -68,7 +68,15 @@ from orderfsm.orders.stored import (
     quick_history,
 )
 
-Item = TypeVar("Item")
+
+class Timed(Protocol):
+    """A history item: it says when it happened (``None``: not known)."""
+
+    @property
+    def at(self) -> int | None: ...
+
+
+Item = TypeVar("Item", bound=Timed)
 
 ORDER_PART: tuple[str, None] = ("order", None)
 """The key of an order's own status among its parts."""
@@ -156,9 +164,36 @@ class OrderCore(LockedOrder, Generic[Item]):
             return out
 
     def _history_out(self) -> dict[str, Any]:
-        """The stored history's columns (caller holds the lock)."""
-        rows = self._rows(self._history) if self._history else ()
-        return columns_out(self.HISTORY_KEYS, self._stored, rows)
+        """The stored history's columns (caller holds the lock), with an ``at`` column
+        only where some item's time is known (so a history without times is written as
+        before times existed)."""
+        history = self._history
+        if all(item.at is None for item in history):
+            return columns_out(self.HISTORY_KEYS, self._stored, self._rows(history))
+        rows = [(*row, item.at) for row, item in zip(self._rows(history), history, strict=True)]
+        stored = self._stored and (*self._stored, (None,) * len(self._stored[0]))
+        return columns_out((*self.HISTORY_KEYS, TIME_KEY), stored, rows)
+
+    def _latest_time(self) -> int | None:
+        """The time of the latest item whose time is known (caller holds the lock;
+        quick-checked stored columns hold no times)."""
+        return next((item.at for item in reversed(self._history) if item.at is not None), None)
+
+    def _time_of(self, at: int | None, *, told: bool) -> int | None:
+        """The time to record a change at: ``at``, checked against the latest one recorded
+        (caller holds the lock). A time the caller passed (``told``) that goes back is
+        refused; a snapshot's own time that goes back is not recorded (the platform's clock
+        and the caller's disagree; neither is invented)."""
+        if at is None:
+            return None
+        if not is_integer(at):
+            raise OrderFsmError(f"at: expected an integer time, got {at!r}")
+        latest = self._latest_time()
+        if latest is None or at >= latest:
+            return at
+        if told:
+            raise OrderFsmError(f"at: {at} is earlier than {latest}, the latest time recorded")
+        return None
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Fill this fresh order from ``data``, accepting it exactly when the library could
@@ -421,36 +456,6 @@ class ChangeOrder(OrderCore[Change]):
         where the table states no deadline or the entry time is not known."""
         due = self.deadline(holidays)
         return False if due is None else due.overdue(now)
-
-    def _history_out(self) -> dict[str, Any]:
-        """The history's columns, with an ``at`` column only where some change's time is
-        known (so a history without times is written as before times existed)."""
-        if all(change.at is None for change in self._history):
-            return super()._history_out()
-        rows = [(*change_row(change), change.at) for change in self._history]
-        stored = self._stored and (*self._stored, (None,) * len(self._stored[0]))
-        return columns_out((*HISTORY_KEYS, TIME_KEY), stored, rows)
-
-    def _latest_time(self) -> int | None:
-        """The time of the latest change whose time is known (caller holds the lock;
-        quick-checked stored columns hold no times)."""
-        return next((c.at for c in reversed(self._history) if c.at is not None), None)
-
-    def _time_of(self, at: int | None, *, told: bool) -> int | None:
-        """The time to record a change at: ``at``, checked against the latest one recorded
-        (caller holds the lock). A time the caller passed (``told``) that goes back is
-        refused; a snapshot's own time that goes back is not recorded (the platform's clock
-        and the caller's disagree; neither is invented)."""
-        if at is None:
-            return None
-        if not is_integer(at):
-            raise OrderFsmError(f"at: expected an integer time, got {at!r}")
-        latest = self._latest_time()
-        if latest is None or at >= latest:
-            return at
-        if told:
-            raise OrderFsmError(f"at: {at} is earlier than {latest}, the latest time recorded")
-        return None
 
     def _rows(self, items: Sequence[Change]) -> list[Row]:
         return list(map(change_row, items))
