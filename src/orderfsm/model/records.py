@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from orderfsm.errors import InvalidOrderState
+from orderfsm.model.bounded import is_integer
+
 Kind = Literal["purchase_page", "status_callback", "icbu_order"]
 KINDS: tuple[Kind, ...] = ("purchase_page", "status_callback", "icbu_order")
 
@@ -57,6 +60,52 @@ class TaobaoSnapshot:
     message_type: str | None = None
 
 
+SHIPMENT_TYPES = ("relative", "relative_balance", "absolute")
+"""002_72f8e4474636d231.txt, 响应参数 ``shipment_date`` > ``type``: "相对预付款relative,相对尾款
+relative_balance,绝对时间absolute"."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentDate:
+    """An ICBU order's contractual shipment date (002_72f8e4474636d231.txt, 响应参数
+    ``shipment_date``: "合同约定的发货时间,不是实际的发货时间", the agreed date, not the actual
+    shipment). ``type`` is ``relative`` (相对预付款: counted from the advance payment),
+    ``relative_balance`` (相对尾款: from the balance payment) or ``absolute`` (绝对时间: a
+    date the seller set); "如果type=relative 或 relative_balance, 则取 duration 的值,它是一个相对值。
+    如果type=absolute, 则取 date 的值". ``duration`` is in days ("时间间隔 天"), needed by the
+    relative types; ``timestamp`` is ``date.timestamp`` as sent, needed by ``absolute``
+    (milliseconds since the epoch: inferred, see ``docs/time.md``). Anything else raises
+    :class:`~orderfsm.InvalidOrderState` (:func:`shipment_date_problem` names the field)."""
+
+    type: str
+    duration: int | None = None
+    timestamp: int | None = None
+
+    def __post_init__(self) -> None:
+        problem = shipment_date_problem(self.type, self.duration, self.timestamp)
+        if problem is not None:
+            raise InvalidOrderState(f"shipment_date.{problem[0]}: {problem[1]}")
+
+
+def shipment_date_problem(
+    kind: object, duration: object, timestamp: object
+) -> tuple[str, str] | None:
+    """What is wrong with a shipment date's fields, as ``(field, problem)`` (``None``:
+    nothing): a documented ``type``, a ``duration`` of whole days (not negative) where
+    the type is relative, a ``timestamp`` (an integer) where it is absolute."""
+    if not isinstance(kind, str) or kind not in SHIPMENT_TYPES:
+        return "type", f"expected one of {', '.join(SHIPMENT_TYPES)}, got {kind!r}"
+    if duration is not None and not (is_integer(duration) and duration >= 0):
+        return "duration", f"expected a whole number of days (not negative), got {duration!r}"
+    if timestamp is not None and not is_integer(timestamp):
+        return "date", f"expected an integer timestamp, got {timestamp!r}"
+    if kind != "absolute" and duration is None:
+        return "duration", f"type {kind} counts a duration: none given"
+    if kind == "absolute" and timestamp is None:
+        return "date", "type absolute takes the date: none given"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class IcbuSnapshot:
     """One Alibaba.com (ICBU) order from ``alibaba.seller.order.get``.
@@ -64,7 +113,8 @@ class IcbuSnapshot:
     ``trade_status`` is the ``trade_status`` string, ``pay_step`` the ``pay_step`` value
     (``ADVANCE``/``BALANCE``/``FULL`` in the document; ``None`` when absent),
     ``status_action`` the ``status_action.status`` string and ``actions`` the names of its
-    ``status_action.actions`` entries. ``order_id`` is the ``trade_id``: every snapshot
+    ``status_action.actions`` entries; ``shipment_date`` the contractual shipment date
+    (:class:`ShipmentDate`; ``None`` when absent). ``order_id`` is the ``trade_id``: every snapshot
     type names its order's identity ``order_id`` (``trade_id`` remains as a read-only alias).
     """
 
@@ -76,6 +126,7 @@ class IcbuSnapshot:
     path: str
     kind: Literal["icbu_order"] = "icbu_order"
     modify_time: int | None = None
+    shipment_date: ShipmentDate | None = None
 
     @property
     def trade_id(self) -> str:

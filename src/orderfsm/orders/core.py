@@ -142,10 +142,14 @@ class OrderCore(LockedOrder, Generic[Item]):
     def _items(self) -> tuple[Item, ...]:
         """The history, oldest first, a restored one decoded now if not yet."""
         with self._lock:
-            if self._stored:
-                self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
-                self._stored = ()
-            return tuple(self._history)
+            return tuple(self._decoded())
+
+    def _decoded(self) -> list[Item]:
+        """The whole history, a restored one decoded now if not yet (caller holds the lock)."""
+        if self._stored:
+            self._history[:0] = [self._decode(row) for row in zip(*self._stored, strict=True)]
+            self._stored = ()
+        return self._history
 
     def _record(self, items: Sequence[Item], *, changed: bool = True) -> None:
         """Append ``items`` to the history and count one change if anything changed

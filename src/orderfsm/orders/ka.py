@@ -271,7 +271,7 @@ class KaTrade(OrderCore[KaChange]):
         holds the lock)."""
         machine, statuses = self._machine, {leaf: self._state(leaf) for leaf in leaves}
         shown = derive_status(machine, statuses.values())
-        for change in reversed(self._items()):
+        for change in reversed(self._decoded()):
             leaf, step = change
             if leaf in statuses:
                 statuses[leaf] = step.source
