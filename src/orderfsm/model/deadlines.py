@@ -65,7 +65,12 @@ def days_after(
         return start + days * DAY
     if days > _LONGEST:
         raise OrderFsmError(f"{what}: {days} business days is too long")
-    moment = datetime.fromtimestamp(start, UTC)
+    try:
+        moment = datetime.fromtimestamp(start, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise OrderFsmError(
+            f"{what}: {start} is no instant a calendar can count days from"
+        ) from None
     day, left = moment.date(), days
     while left:
         day += timedelta(days=1)

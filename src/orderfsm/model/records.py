@@ -14,6 +14,23 @@ from typing import Literal
 from orderfsm.errors import InvalidOrderState
 from orderfsm.model.bounded import is_integer
 
+MILLISECONDS_FROM = 10**11
+"""A platform time this large or larger is read as milliseconds since the epoch, a
+smaller one as seconds (:func:`in_seconds`)."""
+
+
+def in_seconds(platform_time: int | None) -> int | None:
+    """A platform's integer time (a callback's ``modify_time``) in seconds since the Unix
+    epoch, the unit of the history's ``at``. 003_36c64fc11abf7e3f.txt gives
+    ``"modify_time": 0``, a number, and does not say its unit; so the magnitude decides
+    (inferred, see ``docs/time.md``): from :data:`MILLISECONDS_FROM` (1973-03-03 in
+    milliseconds, the year 5138 in seconds) it is milliseconds, rounded down to the
+    second; below, seconds."""
+    if platform_time is None or platform_time < MILLISECONDS_FROM:
+        return platform_time
+    return platform_time // 1000
+
+
 Kind = Literal["purchase_page", "status_callback", "icbu_order"]
 KINDS: tuple[Kind, ...] = ("purchase_page", "status_callback", "icbu_order")
 
@@ -44,8 +61,9 @@ class TaobaoSnapshot:
 
     ``status_code`` is the numeric ``status`` (TaoBaoOrderStatusEnum code, purchase page);
     ``status_text`` the status string (``orderStatusDesc`` on the purchase page, ``status``
-    in the callback). ``modify_time`` is the callback's ``modify_time`` (``None`` when the
-    payload has none: the purchase page carries no modification time). ``order_id`` is the
+    in the callback). ``modify_time`` is the callback's ``modify_time`` as sent (``None``
+    when the payload has none: the purchase page carries no modification time);
+    :attr:`modified_at` is it in seconds, the time its steps are recorded at. ``order_id`` is the
     order's identity (``purchaseId`` on the purchase page, ``purchase_id`` in the
     callback), always present: a body without it is refused by ``parse``.
     """
@@ -58,6 +76,11 @@ class TaobaoSnapshot:
     sub_orders: tuple[SubOrderSnapshot, ...]
     path: str
     message_type: str | None = None
+
+    @property
+    def modified_at(self) -> int | None:
+        """``modify_time`` in seconds (:func:`in_seconds`)."""
+        return in_seconds(self.modify_time)
 
 
 SHIPMENT_TYPES = ("relative", "relative_balance", "absolute")
@@ -127,6 +150,11 @@ class IcbuSnapshot:
     kind: Literal["icbu_order"] = "icbu_order"
     modify_time: int | None = None
     shipment_date: ShipmentDate | None = None
+
+    @property
+    def modified_at(self) -> int | None:
+        """``modify_time`` in seconds (:func:`in_seconds`)."""
+        return in_seconds(self.modify_time)
 
     @property
     def trade_id(self) -> str:

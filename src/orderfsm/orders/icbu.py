@@ -221,7 +221,7 @@ class IcbuOrder(ChangeOrder):
                 force=force,
                 variables=self._variables,
             ),
-            snapshot.modify_time,
+            snapshot.modified_at,
             at,
         )
 
