@@ -92,13 +92,15 @@ def test_a_full_payment_is_the_advance_and_has_no_balance() -> None:
         assert due_ is not None and due_.at == expected
 
 
-def test_absolute_is_the_date_itself_in_milliseconds() -> None:
+def test_absolute_is_the_date_itself_in_milliseconds_or_seconds() -> None:
     date_ms = (MONDAY_NOON + 10 * DAY) * 1000 + 999
     order = IcbuOrder("captured", "FULL", shipment_date=ShipmentDate("absolute", None, date_ms))
     order.trigger("release_for_shipment")  # no time: the absolute date needs none
     due_ = order.deadline()
     assert due_ is not None and due_.at == MONDAY_NOON + 10 * DAY and due_.entered is None
     assert order.overdue(MONDAY_NOON + 10 * DAY + 1)
+    in_s = IcbuOrder("undeliver", shipment_date=ShipmentDate("absolute", None, MONDAY_NOON))
+    assert (d := in_s.deadline()) is not None and d.at == MONDAY_NOON
 
 
 def test_unknown_without_the_terms_or_the_payments_time() -> None:

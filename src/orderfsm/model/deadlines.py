@@ -23,15 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.bounded import is_integer
 from orderfsm.model.compile import CompiledMachine
-from orderfsm.model.records import ShipmentDate
+from orderfsm.model.records import ShipmentDate, in_seconds
 from orderfsm.model.table import Deadline, State
 
 Holidays = Callable[[date], bool]
 """Whether a date is a holiday (not a business day), e.g. ``lambda d: d in cn_holidays``."""
 
 DAY = 86400
-MILLISECONDS = 1000
-"""ICBU's ``DateVo.timestamp`` per second (its unit is inferred: see ``docs/time.md``)."""
 _LONGEST = 3660
 """More business days than this is a table error, not a wait: it bounds the day walk."""
 
@@ -133,13 +131,12 @@ def shipment_due(
     """The instant an ICBU order's contractual ``shipment_date`` falls: ``duration`` days
     (in ``unit``) after the advance payment (``relative``) or the balance payment
     (``relative_balance``), when that payment's time is known; the date itself
-    (``absolute``, its timestamp in milliseconds, to the second below). ``None``: no
-    shipment date, or the payment it counts from not known."""
+    (``absolute``, its timestamp read as a platform's time: :func:`in_seconds`).
+    ``None``: no shipment date, or the payment it counts from not known."""
     if shipment_date is None:
         return None
     if shipment_date.type == "absolute":
-        assert shipment_date.timestamp is not None  # ShipmentDate checks it
-        return shipment_date.timestamp // MILLISECONDS
+        return in_seconds(shipment_date.timestamp)
     start = advance if shipment_date.type == "relative" else balance
     assert shipment_date.duration is not None  # ShipmentDate checks it
     if start is None:

@@ -20,7 +20,8 @@ smaller one as seconds (:func:`in_seconds`)."""
 
 
 def in_seconds(platform_time: int | None) -> int | None:
-    """A platform's integer time (a callback's ``modify_time``) in seconds since the Unix
+    """A platform's integer time (a callback's ``modify_time``, ICBU's ``DateVo.timestamp``)
+    in seconds since the Unix
     epoch, the unit of the history's ``at``. 003_36c64fc11abf7e3f.txt gives
     ``"modify_time": 0``, a number, and does not say its unit; so the magnitude decides
     (inferred, see ``docs/time.md``): from :data:`MILLISECONDS_FROM` (1973-03-03 in
@@ -97,7 +98,7 @@ class ShipmentDate:
     date the seller set); "如果type=relative 或 relative_balance, 则取 duration 的值,它是一个相对值。
     如果type=absolute, 则取 date 的值". ``duration`` is in days ("时间间隔 天"), needed by the
     relative types; ``timestamp`` is ``date.timestamp`` as sent, needed by ``absolute``
-    (milliseconds since the epoch: inferred, see ``docs/time.md``). Anything else raises
+    (its unit read by :func:`in_seconds`: inferred, see ``docs/time.md``). Anything else raises
     :class:`~orderfsm.InvalidOrderState` (:func:`shipment_date_problem` names the field)."""
 
     type: str
