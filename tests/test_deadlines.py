@@ -40,20 +40,22 @@ def test_the_taobao_table_carries_the_three_documented_deadlines() -> None:
 
 
 @pytest.mark.parametrize(
-    ("entry", "problem"),
+    ("table", "entry", "problem"),
     [
-        ({"within": [3, 2]}, "must not exceed"),
-        ({"within": [1]}, "two non-negative integers"),
-        ({"within": [-1, 2]}, "two non-negative integers"),
-        ({"unit": "weeks"}, "must be one of"),
-        ({"status": 99}, "not a declared state"),
-        ({"provenance": {"kind": "documented", "sources": []}}, "at least one source"),
+        ("taobao_order", {"within": [3, 2]}, "must not exceed"),
+        ("taobao_order", {"within": [1]}, "two non-negative integers"),
+        ("taobao_order", {"within": [-1, 2]}, "two non-negative integers"),
+        ("taobao_order", {"unit": "weeks"}, "must be one of"),
+        ("taobao_order", {"status": 99}, "not a declared state"),
+        ("taobao_order", {"provenance": {"kind": "documented", "sources": []}}, "one source"),
+        ("icbu_trade", {"from": "delivery_date"}, "must be one of shipment_date"),
+        ("icbu_trade", {"within": [1, 2]}, "states no within"),
     ],
 )
 def test_a_bad_deadline_is_a_table_error_naming_the_entry(
-    entry: dict[str, Any], problem: str
+    table: str, entry: dict[str, Any], problem: str
 ) -> None:
-    data = table_data("taobao_order")
+    data = table_data(table)
     data["deadlines"][0] |= entry
     with pytest.raises(orderfsm.TableError) as e:
         orderfsm.load(data)

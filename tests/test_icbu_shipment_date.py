@@ -22,7 +22,6 @@ from orderfsm import IcbuOrder
 from orderfsm.ingest import parse
 from orderfsm.model.deadlines import DAY, deadline_of, due
 from orderfsm.model.records import ShipmentDate
-from test_conformance import table_data
 
 MACHINE = orderfsm.load("icbu_trade")
 MONDAY_NOON = int(datetime(2026, 11, 30, 12, tzinfo=UTC).timestamp())
@@ -190,23 +189,6 @@ def test_a_shipment_date_is_checked_where_it_is_made() -> None:
         IcbuOrder(shipment_date={"type": "relative", "duration": 2})  # type: ignore[arg-type]
     terms = ShipmentDate("relative_balance", 4, 17)
     assert copy.deepcopy(terms) == terms == pickle.loads(pickle.dumps(terms))
-
-
-@pytest.mark.parametrize(
-    ("entry", "problem"),
-    [
-        ({"from": "delivery_date"}, "must be one of shipment_date"),
-        ({"within": [1, 2]}, "states no within"),
-    ],
-)
-def test_a_bad_deadline_from_the_orders_terms_is_a_table_error(
-    entry: dict[str, Any], problem: str
-) -> None:
-    data = table_data("icbu_trade")
-    data["deadlines"][0] |= entry
-    with pytest.raises(orderfsm.TableError) as e:
-        orderfsm.load(data)
-    assert e.value.entry.startswith("deadlines[0]") and problem in e.value.problem
 
 
 EVENTS = (
