@@ -77,6 +77,7 @@ class IcbuOrder(ChangeOrder):
 
     FORMAT = FORMAT
     FORMAT_1 = FORMAT_1
+    _shipment_date: ShipmentDate | None = None  # an order pickled before terms existed
 
     def __init__(
         self,
@@ -159,19 +160,13 @@ class IcbuOrder(ChangeOrder):
         ``pay_step`` BALANCE (its advance was paid before its history began). Caller holds
         the lock."""
         history = self._decoded()
-        due_at = next(
-            (
-                i
-                for i in range(len(history) - 1, -1, -1)
-                if BALANCE in history[i].step.transition.sets
-            ),
-            None,
-        )
-        if due_at is None and self._variables.get(BALANCE[0]) == BALANCE[1]:
+        made_due = [i for i, c in enumerate(history) if BALANCE in c.step.transition.sets]
+        if made_due:
+            last = made_due[-1]
+            return _first_paid(history[:last]), _first_paid(history[last + 1 :])
+        if self._variables.get(BALANCE[0]) == BALANCE[1]:
             return None, None
-        before = history if due_at is None else history[:due_at]
-        after = () if due_at is None else history[due_at + 1 :]
-        return _first_paid(before), _first_paid(after)
+        return _first_paid(history), None
 
     # ---------------------------------------------------------------- acting
     def trigger(
