@@ -61,11 +61,12 @@ class KaChange(tuple[Leaf, Step]):
     see ``docs/time.md``). Two changes are equal when their pairs and their times are;
     the time stays out of ``repr``, as :class:`~orderfsm.Change`'s does."""
 
-    at: int | None
+    at: int | None = None  # set on an instance only when known: most steps carry none
 
     def __new__(cls, leaf: Leaf, step: Step, at: int | None = None) -> Self:
-        change = super().__new__(cls, (leaf, step))
-        object.__setattr__(change, "at", at)
+        change = tuple.__new__(cls, (leaf, step))
+        if at is not None:
+            object.__setattr__(change, "at", at)
         return change
 
     def __setattr__(self, name: str, value: object) -> None:
