@@ -247,3 +247,28 @@ def test_a_deadline_computed_from_a_restored_order_equals_the_original(
         assert clone.shipment_date == order.shipment_date
         assert clone.deadline() == order.deadline()
         assert clone.overdue(now) == order.overdue(now)
+
+
+junk = (
+    st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.floats() | st.text(max_size=3)
+)
+stored_terms = junk | st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["relative", "relative_balance", "absolute"]) | junk,
+        "duration": st.none() | st.integers(-2, 90) | junk,
+        "timestamp": st.none() | st.integers(0, 10**13) | junk,
+    }
+)
+
+
+@given(terms=stored_terms)
+def test_a_stored_shipment_date_is_read_back_exactly_or_refused_by_name(terms: object) -> None:
+    """``from_dict`` accepts exactly the shipment dates ``to_dict`` writes."""
+    data = stored_with_terms()
+    data["shipment_date"] = terms
+    try:
+        order = IcbuOrder.from_dict(data)
+    except orderfsm.PayloadError as e:
+        assert e.path.startswith("$.shipment_date")
+    else:
+        assert order.to_dict() == data
