@@ -315,3 +315,24 @@ def test_a_deadline_the_table_does_not_state_as_transcribed_is_a_disagreement() 
     data["deadlines"] = [d for d in data["deadlines"] if d["status"] != 11]
     report = check(taobao_order=data)
     assert found(report, "taobao_order", "deadline 11") is not None and not report.ok
+
+
+def test_a_deadline_from_the_orders_terms_is_checked_against_its_claim() -> None:
+    """ICBU's undeliver is late by the order's own shipment_date (a ``deadline_from``
+    claim): a claim naming another unit, a table stating a fixed deadline instead, or a
+    table without it, each fails the check."""
+    assert BY_ID["icbu.time.shipment_date"].kind == "deadline_from"
+    assert found(BASELINE, "icbu_trade", "deadline undeliver") is None
+    report = check(claims=replaced("icbu.time.shipment_date", unit="business_days"))
+    d = found(report, "icbu_trade", "deadline undeliver")
+    assert d is not None and not d.resolved and not report.ok
+    fixed = table_data("icbu_trade")
+    (entry,) = fixed["deadlines"]
+    del entry["from"]
+    entry["within"] = [1, 2]
+    report = check(icbu_trade=fixed)
+    assert found(report, "icbu_trade", "deadline undeliver") is not None and not report.ok
+    none = table_data("icbu_trade")
+    none["deadlines"] = []
+    report = check(icbu_trade=none)
+    assert found(report, "icbu_trade", "deadline undeliver") is not None and not report.ok

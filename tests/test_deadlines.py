@@ -35,25 +35,27 @@ def test_the_taobao_table_carries_the_three_documented_deadlines() -> None:
     for rule in rules.values():
         (source,) = rule.provenance.sources
         assert source.doc == "000_29cd69a61e8d9e8a.txt" and "Time Requirements" in source.says
-    for name in ("icbu_trade", "taobao_refund", "ka_pool_order"):
+    for name in ("taobao_refund", "ka_pool_order"):
         assert orderfsm.load(name).table.deadlines == ()
 
 
 @pytest.mark.parametrize(
-    ("entry", "problem"),
+    ("table", "entry", "problem"),
     [
-        ({"within": [3, 2]}, "must not exceed"),
-        ({"within": [1]}, "two non-negative integers"),
-        ({"within": [-1, 2]}, "two non-negative integers"),
-        ({"unit": "weeks"}, "must be one of"),
-        ({"status": 99}, "not a declared state"),
-        ({"provenance": {"kind": "documented", "sources": []}}, "at least one source"),
+        ("taobao_order", {"within": [3, 2]}, "must not exceed"),
+        ("taobao_order", {"within": [1]}, "two non-negative integers"),
+        ("taobao_order", {"within": [-1, 2]}, "two non-negative integers"),
+        ("taobao_order", {"unit": "weeks"}, "must be one of"),
+        ("taobao_order", {"status": 99}, "not a declared state"),
+        ("taobao_order", {"provenance": {"kind": "documented", "sources": []}}, "one source"),
+        ("icbu_trade", {"from": "delivery_date"}, "must be one of shipment_date"),
+        ("icbu_trade", {"within": [1, 2]}, "states no within"),
     ],
 )
 def test_a_bad_deadline_is_a_table_error_naming_the_entry(
-    entry: dict[str, Any], problem: str
+    table: str, entry: dict[str, Any], problem: str
 ) -> None:
-    data = table_data("taobao_order")
+    data = table_data(table)
     data["deadlines"][0] |= entry
     with pytest.raises(orderfsm.TableError) as e:
         orderfsm.load(data)
@@ -159,4 +161,7 @@ def test_the_machine_page_lists_the_deadlines_of_a_table_that_states_some() -> N
     page = reference(MAIN)
     assert "## Deadlines" in page
     assert "| 1 `ORDER_PAY_STATUS` | 1-2 business days | 2 business days | documented: " in page
-    assert "## Deadlines" not in reference(orderfsm.load("icbu_trade"))
+    assert "## Deadlines" not in reference(orderfsm.load("taobao_refund"))
+    icbu = reference(orderfsm.load("icbu_trade"))
+    assert "| undeliver `undeliver` | the order's `shipment_date` (calendar days) |" in icbu
+    assert "- deadline `undeliver`, start: a payment is made when the order enters paid" in icbu

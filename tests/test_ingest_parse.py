@@ -17,6 +17,7 @@ from orderfsm.ingest import (
     TaobaoSnapshot,
     parse,
 )
+from orderfsm.model.records import ShipmentDate
 
 PAYLOADS = resources.files("orderfsm") / "data" / "payloads"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -133,6 +134,7 @@ def test_icbu_xml_002() -> None:
         status_action="trade_success",
         actions=("view_payment_link",),
         path="$.alibaba_seller_order_get_response.value",
+        shipment_date=ShipmentDate("relative", 2, 213453),
     )
 
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from orderfsm.orders.history import Change
     from orderfsm.orders.icbu import IcbuOrder, must_intercept
     from orderfsm.orders.ids import SubOrderId
-    from orderfsm.orders.ka import KaOrderView, KaTrade, derive_status
+    from orderfsm.orders.ka import KaChange, KaOrderView, KaTrade, derive_status
     from orderfsm.orders.listeners import Notice, deliver_notices, held_notices, listen
     from orderfsm.orders.rows import HistoryRow, history_rows
     from orderfsm.orders.taobao import TaobaoOrder
@@ -63,6 +63,7 @@ _LAZY = {
     "IcbuOrder": "orderfsm.orders.icbu",
     "must_intercept": "orderfsm.orders.icbu",
     "SubOrderId": "orderfsm.orders.ids",
+    "KaChange": "orderfsm.orders.ka",
     "KaOrderView": "orderfsm.orders.ka",
     "KaTrade": "orderfsm.orders.ka",
     "Notice": "orderfsm.orders.listeners",
@@ -103,6 +104,7 @@ __all__ = [
     "IcbuOrder",
     "IllegalTransition",
     "InvalidOrderState",
+    "KaChange",
     "KaOrderView",
     "KaTrade",
     "Notice",

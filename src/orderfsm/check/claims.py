@@ -65,6 +65,7 @@ KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
         "payload": (frozenset({"body", "format"}), frozenset()),
         "payload_shape": (frozenset({"body", "parser"}), frozenset({"records"})),
         "deadline": (frozenset({"status", "within", "unit"}), frozenset()),
+        "deadline_from": (frozenset({"status", "from", "unit"}), frozenset()),
         "informative": (frozenset({"reason"}), frozenset()),
     }
 )

@@ -460,6 +460,15 @@ def _deadline(f: _Facts, c: Claim) -> None:
     )
 
 
+def _deadline_from(f: _Facts, c: Claim) -> None:
+    f.add(
+        ("deadline", c["status"]),
+        (c["from"], c["unit"]),
+        f"{c['status']} is late once the order's {c['from']} has passed "
+        f"({c['unit'].replace('_', ' ')})",
+    )
+
+
 def _informative(f: _Facts, c: Claim) -> None:
     """Nothing to compute: the report lists the claim with its reason."""
 
@@ -495,6 +504,7 @@ _KINDS: Mapping[str, Callable[[_Facts, Claim], None]] = {
     "payload": _payload,
     "payload_shape": _payload_shape,
     "deadline": _deadline,
+    "deadline_from": _deadline_from,
     "informative": _informative,
 }
 

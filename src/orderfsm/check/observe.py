@@ -266,10 +266,13 @@ def _obs_tag(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
 
 
 def _obs_deadline(o: Observer, m: CompiledMachine, args: list[Any]) -> object:
-    """The table's deadline for the status as ``(least, most, unit)`` (``None``: none)."""
+    """The table's deadline for the status as ``(least, most, unit)``, or ``(term, unit)``
+    for one from the order's terms (``None``: none)."""
     s = o.state(m, args[0])
     rule = None if s is None else deadline_of(m, s)
-    return None if rule is None else (rule.least, rule.most, rule.unit)
+    if rule is None:
+        return None
+    return (rule.least, rule.most, rule.unit) if rule.term is None else (rule.term, rule.unit)
 
 
 def _obs_variable(o: Observer, m: CompiledMachine, args: list[Any]) -> object:

@@ -135,7 +135,7 @@ def _deadlines(t: Table) -> dict[str, Any]:
         "deadlines": [
             {
                 "status": t.state(d.status).code,
-                "within": [d.least, d.most],
+                **({"within": [d.least, d.most]} if d.term is None else {"from": d.term}),
                 "unit": d.unit,
                 "provenance": _provenance(d.provenance),
                 "notes": d.notes,

@@ -37,9 +37,11 @@ from orderfsm.model.bounded import MAX_NESTING, check_tree, is_integer, key_path
 from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
+    ShipmentDate,
     Snapshot,
     SubOrderSnapshot,
     TaobaoSnapshot,
+    shipment_date_problem,
 )
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -220,6 +222,7 @@ _ICBU_FIELDS: Mapping[str, _Fields] = {
             "trade_status": None,
             "pay_step": None,
             "status_action": {"status": None, "actions": {"action": {"name": None}}},
+            "shipment_date": {"type": None, "duration": None, "date": {"timestamp": None}},
         }
     },
 }
@@ -670,8 +673,28 @@ class _Reader:
                 status_action=action_status,
                 actions=actions,
                 path=value.path,
+                shipment_date=_shipment_date(value.get("shipment_date", required=False)),
             ),
         )
+
+
+def _shipment_date(at: _At | None) -> ShipmentDate | None:
+    """``shipment_date`` (absent, null or empty: none): its ``type``, ``duration`` and
+    ``date.timestamp``, checked as :class:`ShipmentDate` checks them."""
+    if at is None or at.value in (None, ""):
+        return None
+    kind = at.text_at("type")
+    duration = at.integer_at("duration", required=False, nullable=True)
+    date = at.get("date", required=False)
+    timestamp = (
+        None
+        if date is None or date.value in (None, "")
+        else date.integer_at("timestamp", required=False, nullable=True)
+    )
+    problem = shipment_date_problem(kind, duration, timestamp)
+    if problem is not None:
+        raise PayloadError(key_path(at.path, problem[0]), problem[1])
+    return ShipmentDate(kind or "", duration, timestamp)
 
 
 def _action_names(status_action: _At) -> tuple[str, ...]:

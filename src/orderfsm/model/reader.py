@@ -24,6 +24,7 @@ from orderfsm.model.bounded import (
 from orderfsm.model.guards import REGISTRY
 from orderfsm.model.table import (
     ACTORS,
+    DEADLINE_TERMS,
     DEADLINE_UNITS,
     STATE_FACTS,
     TEXT_ORIGINS,
@@ -560,7 +561,10 @@ def _parse_transitions(
     return tuple(out)
 
 
-_DEADLINE_KEYS = {"status", "within", "unit", "provenance", "notes"}
+_DEADLINE_KEYS = {"status", "within", "from", "unit", "provenance", "notes"}
+DEADLINE_FACTS = ("deadline", "unit", "start")
+"""A deadline's facts: the rule itself, how its days count, where the count starts (the
+last two may be named ``inferred`` in a documented deadline's provenance)."""
 
 
 def _parse_deadlines(
@@ -574,18 +578,35 @@ def _parse_deadlines(
         r.entry = f"deadlines[{i}] ({status})"
         if any(d.status == status for d in out):
             r.fail(f"a second deadline for {status}", "status")
-        within = r.items("within")
-        if len(within) != 2 or not all(is_integer(v) and v >= 0 for v in within):
-            r.fail("expected [least, most], two non-negative integers", "within")
-        least, most = cast(list[int], within)
-        if least > most or most == 0:
-            r.fail(f"least {least} must not exceed most {most}, which must be positive", "within")
+        term = r.opt_text("from")
+        least, most = _within(r) if term is None else _term(r, term)
         unit = r.text("unit")
         if unit not in DEADLINE_UNITS:
             r.fail(f"must be one of {', '.join(DEADLINE_UNITS)}, got {unit!r}", "unit")
-        prov = _provenance(file, f"{r.entry}.provenance", r.data.get("provenance"), ("deadline",))
-        out.append(Deadline(status, least, most, unit, prov, r.text("notes", "")))
+        prov = _provenance(file, f"{r.entry}.provenance", r.data.get("provenance"), DEADLINE_FACTS)
+        out.append(Deadline(status, least, most, unit, prov, r.text("notes", ""), term))
     return tuple(out)
+
+
+def _within(r: FieldReader) -> tuple[int, int]:
+    """A fixed deadline's ``within = [least, most]``."""
+    within = r.items("within")
+    if len(within) != 2 or not all(is_integer(v) and v >= 0 for v in within):
+        r.fail("expected [least, most], two non-negative integers", "within")
+    least, most = cast(list[int], within)
+    if least > most or most == 0:
+        r.fail(f"least {least} must not exceed most {most}, which must be positive", "within")
+    return least, most
+
+
+def _term(r: FieldReader, term: str) -> tuple[None, None]:
+    """A deadline from the order's own terms (``from``): a known term, and no ``within``
+    (the order carries its days)."""
+    if term not in DEADLINE_TERMS:
+        r.fail(f"must be one of {', '.join(DEADLINE_TERMS)}, got {term!r}", "from")
+    if "within" in r.data:
+        r.fail("a deadline from the order's terms states no within: the order carries it", "within")
+    return None, None
 
 
 def _parse_decisions(

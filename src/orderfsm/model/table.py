@@ -226,20 +226,27 @@ class Decision:
 
 DEADLINE_UNITS = ("calendar_days", "business_days")
 """How a deadline counts days: every day, or Monday to Friday less the holidays given."""
+DEADLINE_TERMS = ("shipment_date",)
+"""The order terms a deadline may come from (``from``): ICBU's contractual
+``shipment_date`` (see docs/time.md)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
     """How long an order may wait in ``status`` (a state name) before it is late: usually
     ``least`` to ``most`` days counted in ``unit`` (:data:`DEADLINE_UNITS`); it is late
-    once ``most`` have passed. ``provenance`` cites the rule or labels it an inference."""
+    once ``most`` have passed. A deadline ``term`` (:data:`DEADLINE_TERMS`; ``from`` in
+    the table) comes from the order's own terms instead, their days counted in ``unit``:
+    ``least`` and ``most`` are then ``None``. ``provenance`` cites the rule or labels it
+    an inference."""
 
     status: str
-    least: int
-    most: int
+    least: int | None
+    most: int | None
     unit: str
     provenance: Provenance
     notes: str = ""
+    term: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import zip_longest
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from orderfsm.errors import OrderFsmError, PayloadError, TransitionRejected, UnknownSubOrder
 from orderfsm.model.bounded import is_integer
@@ -74,7 +74,15 @@ from orderfsm.orders.stored import (
     quick_history,
 )
 
-Item = TypeVar("Item")
+
+class Timed(Protocol):
+    """A history item: it says when it happened (``None``: not known)."""
+
+    @property
+    def at(self) -> int | None: ...
+
+
+Item = TypeVar("Item", bound=Timed)
 
 ORDER_PART: tuple[str, None] = ("order", None)
 """The key of an order's own status among its parts."""
@@ -116,8 +124,9 @@ class OrderCore(LockedOrder, Generic[Item]):
     """The older tag still read (``.../1``: the history as an array of entry objects)."""
     HISTORY_KEYS: ClassVar[tuple[str, ...]]
     """The stored history's columns, in the order ``to_dict`` writes them."""
-    EXTRA_CELLS: ClassVar[int] = 1
-    """How many values a recorded row keeps after its stored ones (see :meth:`_item`)."""
+    EXTRA_CELLS: ClassVar[int] = 2
+    """How many values a recorded row keeps after its stored ones: its time (``at``), then
+    what :meth:`_item` decodes it from (see there)."""
 
     _machine: CompiledMachine
     _stored: Columns
@@ -167,14 +176,15 @@ class OrderCore(LockedOrder, Generic[Item]):
         self._version += changed
 
     def _whole_rows(self, items: Sequence[Item]) -> list[Row]:
-        """History items as whole rows: their stored values, then the item itself."""
-        return [(*row, item) for row, item in zip(self._rows(items), items, strict=True)]
+        """History items as whole rows: their stored values, their time, the item itself."""
+        rows = self._rows(items)
+        return [(*row, item.at, item) for row, item in zip(rows, items, strict=True)]
 
     def _item(self, row: Row) -> Item:
         """The history item a whole row holds: the one recorded, else decoded from the
-        stored values of a quick-checked restored entry."""
+        stored values of a quick-checked restored entry (whose time is not known)."""
         item: Item | None = row[-1]
-        return self._decode(row[:-1]) if item is None else item
+        return self._decode(row[: -self.EXTRA_CELLS]) if item is None else item
 
     # ---------------------------------------------------------------- the stored format
     def to_dict(self) -> dict[str, Any]:
@@ -187,8 +197,37 @@ class OrderCore(LockedOrder, Generic[Item]):
             return out
 
     def _history_out(self) -> dict[str, Any]:
-        """The stored history's columns (caller holds the lock)."""
-        return dict(zip(self.HISTORY_KEYS, self._columns_out(), strict=False))
+        """The stored history's columns (caller holds the lock), with an ``at`` column
+        only where some entry's time is known (so a history without times is written as
+        before times existed)."""
+        columns = self._columns_out()
+        out = dict(zip(self.HISTORY_KEYS, columns, strict=False))
+        times = next(columns, [])
+        if times.count(None) != len(times):
+            out[TIME_KEY] = times
+        return out
+
+    def _latest_time(self) -> int | None:
+        """The time of the latest entry whose time is known (caller holds the lock;
+        quick-checked restored columns hold no times)."""
+        at = len(self.HISTORY_KEYS)
+        return next((row[at] for row in reversed(self._recorded) if row[at] is not None), None)
+
+    def _time_of(self, at: int | None, *, told: bool) -> int | None:
+        """The time to record a change at: ``at``, checked against the latest one recorded
+        (caller holds the lock). A time the caller passed (``told``) that goes back is
+        refused; a snapshot's own time that goes back is not recorded (the platform's clock
+        and the caller's disagree; neither is invented)."""
+        if at is None:
+            return None
+        if not is_integer(at):
+            raise OrderFsmError(f"at: expected an integer time, got {at!r}")
+        latest = self._latest_time()
+        if latest is None or at >= latest:
+            return at
+        if told:
+            raise OrderFsmError(f"at: {at} is earlier than {latest}, the latest time recorded")
+        return None
 
     def _columns_out(self) -> Iterator[list[Any]]:
         """Every column of the history as a new list: the stored ones (the restored
@@ -340,7 +379,6 @@ class ChangeOrder(OrderCore[Change]):
     __slots__ = ("_pending", "_requests", "_status", "_sub_machine")
 
     HISTORY_KEYS = HISTORY_KEYS
-    EXTRA_CELLS = 2  # each entry's time (``at``), and its step as recorded
     _sub_machine: CompiledMachine
     _status: State
     _pending: dict[RequestKey, Step]
@@ -523,46 +561,22 @@ class ChangeOrder(OrderCore[Change]):
         return False if due is None else due.overdue(now)
 
     def _history_out(self) -> dict[str, Any]:
-        """The history's columns, with an ``at`` column only where some change's time is
-        known (so a history without times is written as before times existed)."""
-        times: Sequence[Any]
+        """The history's columns (see :meth:`OrderCore._history_out`); the usual case,
+        every entry recorded here, transposed at once."""
         if self._stored or not self._recorded:
-            columns = self._columns_out()
-            out = dict(zip(HISTORY_KEYS, columns, strict=False))
-            times = next(columns, [])
-        else:  # the usual case, every entry recorded here: transposed at once
-            sid, part, src, dst, event, via, times, _ = zip(*self._recorded, strict=False)
-            out = {
-                _SUB_ORDER: list(sid),
-                _PART: list(part),
-                _SRC: list(src),
-                _DST: list(dst),
-                _EVENT: list(event),
-                _VIA: list(via),
-            }
+            return super()._history_out()
+        sid, part, src, dst, event, via, times, _ = zip(*self._recorded, strict=False)
+        out = {
+            _SUB_ORDER: list(sid),
+            _PART: list(part),
+            _SRC: list(src),
+            _DST: list(dst),
+            _EVENT: list(event),
+            _VIA: list(via),
+        }
         if times.count(None) != len(times):
             out[TIME_KEY] = list(times)
         return out
-
-    def _latest_time(self) -> int | None:
-        """The time of the latest change whose time is known (caller holds the lock)."""
-        return next((row[_AT] for row in reversed(self._recorded) if row[_AT] is not None), None)
-
-    def _time_of(self, at: int | None, *, told: bool) -> int | None:
-        """The time to record a change at: ``at``, checked against the latest one recorded
-        (caller holds the lock). A time the caller passed (``told``) that goes back is
-        refused; a snapshot's own time that goes back is not recorded (the platform's clock
-        and the caller's disagree; neither is invented)."""
-        if at is None:
-            return None
-        if not is_integer(at):
-            raise OrderFsmError(f"at: expected an integer time, got {at!r}")
-        latest = self._latest_time()
-        if latest is None or at >= latest:
-            return at
-        if told:
-            raise OrderFsmError(f"at: {at} is earlier than {latest}, the latest time recorded")
-        return None
 
     def _rows(self, items: Sequence[Change]) -> list[Row]:
         return list(map(change_row, items))

@@ -9,16 +9,17 @@ status, ``pay_step`` and the remembered status stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
 from orderfsm.errors import OrderFsmError, PayloadError
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.deadlines import Due, Holidays, due_now, no_holidays, shipment_due
 from orderfsm.model.decide import ApplyResult, plan_icbu, stated_variables
 from orderfsm.model.explain import Explanation
-from orderfsm.model.records import IcbuSnapshot
-from orderfsm.model.table import State
+from orderfsm.model.records import IcbuSnapshot, ShipmentDate, shipment_date_problem
+from orderfsm.model.table import Deadline, State
 from orderfsm.orders.core import ORDER_PART, ChangeOrder, Held, no_sub_orders
 from orderfsm.orders.history import Change
 from orderfsm.orders.ids import SubOrderId
@@ -32,6 +33,12 @@ FORMAT_1 = "orderfsm.icbu_trade/1"  # history as an array of entry objects: stil
 
 MACHINE = "icbu_trade"
 INTERCEPT_TAG = "must_intercept"
+PAID = "paid"
+"""The status a payment enters when it succeeds (002_72f8e4474636d231.txt, trade_status:
+"paid:买家支付完成(Buyer payment success)"): a contractual shipment date counts from it."""
+BALANCE = ("pay_step", "BALANCE")
+"""The variable a step sets when the advance is paid and the balance falls due ("尾款BALANCE");
+payments before it are the advance's, after it the balance's."""
 
 
 def must_intercept(status: StatusLike) -> bool:
@@ -59,6 +66,9 @@ class IcbuOrder(ChangeOrder):
     variable and tagging a status ``must_intercept``, else :class:`~orderfsm.TableError`.
     Copies share nothing with the original, and an order pickles.
 
+    ``shipment_date`` is the contract's shipment date (:class:`ShipmentDate`), from which
+    the deadline of ``undeliver`` comes (:meth:`deadline`; see ``docs/time.md``).
+
     An ICBU order has no sub-orders: ``trigger``, ``can`` and ``enabled_events`` take
     ``sub_order=`` as the other order classes do, and raise
     :class:`~orderfsm.UnknownSubOrder` when one is given; every change in its
@@ -67,6 +77,7 @@ class IcbuOrder(ChangeOrder):
 
     FORMAT = FORMAT
     FORMAT_1 = FORMAT_1
+    _shipment_date: ShipmentDate | None = None  # an order pickled before terms existed
 
     def __init__(
         self,
@@ -75,6 +86,7 @@ class IcbuOrder(ChangeOrder):
         frozen_from: StatusLike | None = None,
         *,
         machine: CompiledMachine | None = None,
+        shipment_date: ShipmentDate | None = None,
     ) -> None:
         self._machine: CompiledMachine = (
             load(MACHINE)
@@ -88,6 +100,9 @@ class IcbuOrder(ChangeOrder):
             None if frozen_from is None else m.check_remembered(self._status, frozen_from)
         )
         self._sub_machine = m  # no sub-orders: history entries all move the order
+        if shipment_date is not None and not isinstance(shipment_date, ShipmentDate):
+            raise OrderFsmError(f"shipment_date: expected a ShipmentDate, got {shipment_date!r}")
+        self._shipment_date = shipment_date
         self._begin()
 
     # ---------------------------------------------------------------- reading
@@ -99,6 +114,11 @@ class IcbuOrder(ChangeOrder):
     def variables(self) -> Mapping[str, str]:
         """A copy of the order's extended state (``pay_step``)."""
         return dict(self._variables)
+
+    @property
+    def shipment_date(self) -> ShipmentDate | None:
+        """The contract's shipment date (``None``: not given)."""
+        return self._shipment_date
 
     @property
     def frozen_from(self) -> State | None:
@@ -114,6 +134,39 @@ class IcbuOrder(ChangeOrder):
     def must_intercept(self) -> bool:
         """Whether an ERP must hold this order's shipment now (see :func:`must_intercept`)."""
         return INTERCEPT_TAG in self._status.tags
+
+    # ---------------------------------------------------------------- time
+    def deadline(self, holidays: Holidays = no_holidays) -> Due | None:
+        """The deadline that applies to the order's status now (``None`` where the table
+        states none). ``undeliver``'s comes from the order's ``shipment_date``: its
+        ``duration`` days after the advance payment (``relative``) or the balance payment
+        (``relative_balance``), each the time the order entered ``paid`` on that
+        payment, or its date (``absolute``); not known (``Due.at`` ``None``) without a
+        shipment date or the payment's time. From the stored history: no clock is read."""
+        with self._lock:
+            status, entered = self._status, self._entered()
+            terms = self._shipment_date
+            advance, balance = self._payments() if terms is not None else (None, None)
+
+        def shipment(rule: Deadline) -> int | None:
+            return shipment_due(terms, advance, balance, rule.unit, holidays)
+
+        return due_now(self._machine, status, entered, holidays, terms=shipment)
+
+    def _payments(self) -> tuple[int | None, int | None]:
+        """When the advance and the balance were paid: the time of the first change into
+        :data:`PAID` before and after the step that made the balance due (:data:`BALANCE`);
+        with no such step, every payment is the advance's, unless the order holds
+        ``pay_step`` BALANCE (its advance was paid before its history began). Caller holds
+        the lock."""
+        history = self._decoded()
+        made_due = [i for i, c in enumerate(history) if BALANCE in c.step.transition.sets]
+        if made_due:
+            last = made_due[-1]
+            return _first_paid(history[:last]), _first_paid(history[last + 1 :])
+        if self._variables.get(BALANCE[0]) == BALANCE[1]:
+            return None, None
+        return _first_paid(history), None
 
     # ---------------------------------------------------------------- acting
     def trigger(
@@ -163,7 +216,7 @@ class IcbuOrder(ChangeOrder):
                 force=force,
                 variables=self._variables,
             ),
-            snapshot.modify_time,
+            snapshot.modified_at,
             at,
         )
 
@@ -195,7 +248,12 @@ class IcbuOrder(ChangeOrder):
         quarantine status to hold it in."""
         m = load(MACHINE) if machine is None else machine
         stated, _ = stated_variables(m, snapshot)  # an unlisted pay_step: apply warns
-        order = cls(m.status(snapshot.trade_status), (stated or {}).get("pay_step"), machine=m)
+        order = cls(
+            m.status(snapshot.trade_status),
+            (stated or {}).get("pay_step"),
+            machine=m,
+            shipment_date=snapshot.shipment_date,
+        )
         order.apply(snapshot)
         return order
 
@@ -209,6 +267,13 @@ class IcbuOrder(ChangeOrder):
                 "frozen_from": None if remembered is None else remembered.code,
             }
         )
+        terms = self._shipment_date
+        if terms is not None:  # written only when given: other dicts stay as they were
+            out["shipment_date"] = {
+                "type": terms.type,
+                "duration": terms.duration,
+                "timestamp": terms.timestamp,
+            }
         return out
 
     def _read(self, root: Field) -> Held:
@@ -226,12 +291,14 @@ class IcbuOrder(ChangeOrder):
         kept = root.get("frozen_from")
         remembered = None if kept.value is None else kept.status(machine)
         end = End(status, variables, remembered, raw_vars.path, kept.path)
-        return Held({ORDER_PART: status}, {ORDER_PART: end}, _Stored(status, variables, remembered))
+        stored = _Stored(status, variables, remembered, _stored_shipment_date(root))
+        return Held({ORDER_PART: status}, {ORDER_PART: end}, stored)
 
     def _restore(self, state: Any) -> None:
         self._status = state.status
         self._variables = dict(state.variables)
         self._remembered = state.remembered
+        self._shipment_date = state.shipment_date
 
     def can(self, event: str, sub_order: SubOrderId | None = None) -> bool:
         """Whether :meth:`trigger` would accept ``event`` now (an unknown name, or any
@@ -275,3 +342,28 @@ class _Stored:
     status: State
     variables: Mapping[str, str]
     remembered: State | None
+    shipment_date: ShipmentDate | None
+
+
+_SHIPMENT_KEYS = ("type", "duration", "timestamp")
+
+
+def _stored_shipment_date(root: Field) -> ShipmentDate | None:
+    """The stored ``shipment_date`` (optional: written only when the order has one), each
+    field checked as :class:`ShipmentDate` checks it and named when wrong."""
+    if not isinstance(root.value, Mapping) or "shipment_date" not in root.value:
+        return None
+    field = root.get("shipment_date")
+    if not isinstance(field.value, Mapping) or set(field.value) != set(_SHIPMENT_KEYS):
+        raise PayloadError(field.path, f"expected an object of {', '.join(_SHIPMENT_KEYS)}")
+    kind, duration, timestamp = (field.value[key] for key in _SHIPMENT_KEYS)
+    problem = shipment_date_problem(kind, duration, timestamp)
+    if problem is not None:
+        name = "timestamp" if problem[0] == "date" else problem[0]
+        raise PayloadError(f"{field.path}.{name}", problem[1])
+    return ShipmentDate(kind, duration, timestamp)
+
+
+def _first_paid(changes: Sequence[Change]) -> int | None:
+    """The time of the first change into :data:`PAID` (``None``: none, or not known)."""
+    return next((c.at for c in changes if c.step.target.name == PAID), None)

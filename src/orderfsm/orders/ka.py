@@ -24,6 +24,7 @@ from orderfsm.errors import (
     shown,
 )
 from orderfsm.model.compile import CompiledMachine, StatusLike, Step, load
+from orderfsm.model.deadlines import Due, Holidays, due_now, no_holidays
 from orderfsm.model.explain import Explanation
 from orderfsm.model.table import State
 from orderfsm.orders.core import Held, OrderCore, Versions
@@ -37,6 +38,7 @@ from orderfsm.orders.stored import (
     Field,
     Row,
     decode_step,
+    entry_time,
     quick_ka_history,
     table_step,
     unambiguous_ids,
@@ -50,6 +52,46 @@ REFUND_TAG = "refund"
 DROPPED_TAG = "dropped"
 
 Leaf = tuple[OrderId, SubOrderId]
+
+
+class KaChange(tuple[Leaf, Step]):
+    """One accepted sub-order step of a KA trade's history: the pair
+    ``((order, sub_order), step)`` it has always been (it unpacks, indexes, hashes and
+    compares equal to the plain pair), and ``at``: when it happened (``None``: not known;
+    see ``docs/time.md``). Two changes are equal when their pairs and their times are;
+    the time stays out of ``repr``, as :class:`~orderfsm.Change`'s does."""
+
+    at: int | None = None  # set on an instance only when known: most steps carry none
+
+    def __new__(cls, leaf: Leaf, step: Step, at: int | None = None) -> Self:
+        change = tuple.__new__(cls, (leaf, step))
+        if at is not None:
+            object.__setattr__(change, "at", at)
+        return change
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a KaChange is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a KaChange is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KaChange) and self.at != other.at:
+            return False
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__  # equal changes are equal pairs: the pair's hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (KaChange, (self[0], self[1], self.at))
+
+
+_untimed = tuple.__new__
+"""A :class:`KaChange` with no time, made without the Python-level ``__new__`` (half the
+cost: a trade records and decodes one per sub-order step)."""
 
 
 def derive_status(machine: CompiledMachine, children: Iterable[StatusLike]) -> State:
@@ -91,7 +133,7 @@ class KaOrderView:
     sub_orders: Mapping[SubOrderId, State]
 
 
-class KaTrade(OrderCore[tuple[Leaf, Step]]):
+class KaTrade(OrderCore[KaChange]):
     """A 1688 KA trade: orders, each holding sub-orders, each with a pool-order status.
 
     ``orders`` maps each order id to its sub-orders: either a mapping ``{sub_id: status}``
@@ -183,10 +225,65 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
             return self._order(order_id)[self._known_sub(order_id, sub_order)]
 
     @property
-    def history(self) -> tuple[tuple[Leaf, Step], ...]:
-        """The accepted sub-order steps, oldest first, each with its (order, sub-order)
-        (a restored history is decoded on first read)."""
+    def history(self) -> tuple[KaChange, ...]:
+        """The accepted sub-order steps, oldest first, each the pair ``((order,
+        sub_order), step)`` with its time ``at`` (:class:`KaChange`; a restored history is
+        decoded on first read)."""
         return self._items()
+
+    # ---------------------------------------------------------------- time
+    def entered_at(
+        self, order: OrderId | None = None, sub_order: SubOrderId | None = None
+    ) -> int | None:
+        """When the addressed level (the trade, one order or one sub-order, addressed as
+        :meth:`trigger` addresses it) entered the status it shows: the time of the latest
+        change after which it showed that status and before which it showed another
+        (``None``: not known, or no change moved it there)."""
+        with self._lock:
+            return self._entered(self._leaves(order, sub_order))[1]
+
+    def deadline(
+        self,
+        order: OrderId | None = None,
+        sub_order: SubOrderId | None = None,
+        *,
+        holidays: Holidays = no_holidays,
+    ) -> Due | None:
+        """The deadline that applies to the addressed level's status now (``None`` where
+        the table states none: the shipped ``ka_pool_order`` states none), from the stored
+        history's times: no clock is read, so it is the same after ``to_dict``/
+        ``from_dict`` or pickling."""
+        with self._lock:
+            status, entered = self._entered(self._leaves(order, sub_order))
+        return due_now(self._machine, status, entered, holidays)
+
+    def overdue(
+        self,
+        now: int,
+        order: OrderId | None = None,
+        sub_order: SubOrderId | None = None,
+        *,
+        holidays: Holidays = no_holidays,
+    ) -> bool:
+        """Whether the addressed level is late in its status at ``now`` (an integer time):
+        never where the table states no deadline or the entry time is not known."""
+        due = self.deadline(order, sub_order, holidays=holidays)
+        return False if due is None else due.overdue(now)
+
+    def _entered(self, leaves: Sequence[Leaf]) -> tuple[State, int | None]:
+        """The status ``leaves`` show together (:func:`derive_status`) and when they came
+        to show it: walking the history back, undoing each of their steps, the first
+        change whose undoing shows another status is the one that entered it (caller
+        holds the lock)."""
+        machine, statuses = self._machine, {leaf: self._state(leaf) for leaf in leaves}
+        shown = derive_status(machine, statuses.values())
+        for change in reversed(self._decoded()):
+            leaf, step = change
+            if leaf in statuses:
+                statuses[leaf] = step.source
+                if derive_status(machine, statuses.values()) != shown:
+                    return shown, change.at
+        return shown, None
 
     @property
     def remembered(self) -> Mapping[Leaf, State]:
@@ -209,11 +306,11 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         trade._load(data)
         return trade
 
-    def _decode(self, row: Row) -> tuple[Leaf, Step]:
+    def _decode(self, row: Row) -> KaChange:
         oid, sid, src, dst, event = row
-        return (oid, sid), decode_step(self._machine, src, dst, event)
+        return _untimed(KaChange, ((oid, sid), decode_step(self._machine, src, dst, event)))
 
-    def _rows(self, items: Sequence[tuple[Leaf, Step]]) -> list[Row]:
+    def _rows(self, items: Sequence[KaChange]) -> list[Row]:
         return [(o, s, step.source.code, step.target.code, step.event) for (o, s), step in items]
 
     def _fields(self, out: dict[str, Any]) -> dict[str, Any]:
@@ -275,17 +372,20 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         codes = {leaf: status.code for leaf, status in held.statuses.items()}
         return quick_ka_history(columns, self._machine, codes, plain=plain)
 
-    def _entry(self, field: Field, held: Held) -> tuple[Leaf, Step]:
+    def _entry(self, field: Field, held: Held) -> KaChange:
         leaf = (field.get("order").sub_id(), field.get("sub_order").sub_id())
         if leaf not in held.statuses:
             raise PayloadError(field.path, f"names no sub-order of this trade: {leaf!r}")
         machine = self._machine
         src, dst = field.get("src").status(machine), field.get("dst").status(machine)
-        return leaf, table_step(machine, src, dst, field.get("event"))
+        return KaChange(leaf, table_step(machine, src, dst, field.get("event")), entry_time(field))
 
-    def _replayed(self, items: Sequence[tuple[Leaf, Step]]) -> list[Entry]:
+    def _replayed(self, items: Sequence[KaChange]) -> list[Entry]:
         machine = self._machine
-        return [Entry(leaf, machine, step, "trigger", i) for i, (leaf, step) in enumerate(items)]
+        return [
+            Entry(change[0], machine, change[1], "trigger", i, time=change.at)
+            for i, change in enumerate(items)
+        ]
 
     def _versions(self, held: Held, columns: Columns) -> Versions:
         """One event moves every sub-order it addresses: one change, one or more entries."""
@@ -314,7 +414,12 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
 
     # ---------------------------------------------------------------- acting
     def trigger(
-        self, event: str, order: OrderId | None = None, sub_order: SubOrderId | None = None
+        self,
+        event: str,
+        order: OrderId | None = None,
+        sub_order: SubOrderId | None = None,
+        *,
+        at: int | None = None,
     ) -> tuple[Step, ...]:
         """Apply ``event`` to the addressed sub-orders and return their steps.
 
@@ -322,16 +427,24 @@ class KaTrade(OrderCore[tuple[Leaf, Step]]):
         ``order`` one order; with both one sub-order. Raises :class:`UnknownSubOrder`,
         :class:`~orderfsm.UnknownEvent` or a :class:`~orderfsm.TransitionRejected`
         subclass naming the rule (``cancel`` after shipment names the KA cancellation
-        rule); on any error nothing changes at any level.
+        rule); on any error nothing changes at any level. ``at`` is when it happened (an
+        integer, recorded as each step's :attr:`KaChange.at`; earlier than a time already
+        recorded raises :class:`~orderfsm.OrderFsmError`; see ``docs/time.md``).
         """
         with self._lock:
+            time = self._time_of(at, told=True)
             steps = self._decide(event, order, sub_order)
+            changes = (
+                [_untimed(KaChange, pair) for pair in steps]
+                if time is None
+                else [KaChange(leaf, step, time) for leaf, step in steps]
+            )
             for leaf, step in steps:
                 self._remember(leaf, step)
                 self._subs[leaf[0]][leaf[1]] = step.target
-            self._record(steps)
+            self._record(changes)
         outcome = tuple(step for _, step in steps)
-        notify(self, steps, outcome)
+        notify(self, changes, outcome)
         return outcome
 
     def can(

@@ -195,7 +195,7 @@ class TaobaoOrder(ChangeOrder):
         """
         return self._apply(
             lambda: plan_taobao(self._held(), snapshot, *self._machines, force=force),
-            snapshot.modify_time,
+            snapshot.modified_at,
             at,
         )
 

@@ -40,6 +40,8 @@ def _inferred_facts(machine: CompiledMachine) -> list[str]:
     for t in machine.table.transitions:
         where = f"`{t.src}` -> `{t.dst or 'history'}` on `{t.event}`"
         lines += [f"- {where}, {f}: {_cell(b)}" for f, b in t.provenance.inferred]
+    for d in machine.table.deadlines:
+        lines += [f"- deadline `{d.status}`, {f}: {_cell(b)}" for f, b in d.provenance.inferred]
     return lines
 
 
@@ -152,8 +154,13 @@ def _deadlines(machine: CompiledMachine) -> list[str]:
     for d in table.deadlines:
         unit = d.unit.replace("_", " ")
         status = table.state(d.status)
+        usually, late = (
+            (f"{d.least}-{d.most} {unit}", f"{d.most} {unit}")
+            if d.term is None
+            else (f"the order's `{d.term}` ({unit})", f"its `{d.term}`")
+        )
         lines.append(
-            f"| {status.code} `{status.name}` | {d.least}-{d.most} {unit} | {d.most} {unit} "
+            f"| {status.code} `{status.name}` | {usually} | {late} "
             f"| {_cell(_provenance(d.provenance))} |"
         )
     return [*lines, ""]
