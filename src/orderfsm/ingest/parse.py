@@ -33,7 +33,16 @@ from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from orderfsm.errors import PayloadError
-from orderfsm.model.bounded import MAX_NESTING, check_tree, is_integer, key_path, load_json, shown
+from orderfsm.model.bounded import (
+    MAX_NESTING,
+    NOT_DECODED,
+    check_tree,
+    decoded_json,
+    is_integer,
+    key_path,
+    load_json,
+    shown,
+)
 from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
@@ -108,6 +117,9 @@ def _decode(body: object, *, xml_allowed: bool) -> object:
         raise PayloadError("$", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     if xml_allowed and raw.lstrip()[:1] == b"<":
         return _decode_xml(raw)
+    value = decoded_json(body if isinstance(body, str) else raw)
+    if value is not NOT_DECODED:
+        return value
     if isinstance(body, str):
         text = body
     else:

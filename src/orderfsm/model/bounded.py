@@ -44,8 +44,10 @@ __all__ = [
     "INTEGERS",
     "MAX_FILE_BYTES",
     "MAX_NESTING",
+    "NOT_DECODED",
     "Complain",
     "check_tree",
+    "decoded_json",
     "holds",
     "is_id",
     "is_integer",
@@ -224,13 +226,22 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     Nesting beyond :data:`MAX_NESTING` is refused before the decoder can recurse into it,
     and a key an object repeats is refused (the decoder would keep one value silently):
     the decoder stops at the first object that repeats one, and the error names it. A
-    small text is measured by C-level passes first (:func:`_small_text_decoder`); a
+    small text that keeps every rule is decoded by msgspec (:func:`decoded_json`); any
+    other is measured by C-level passes first (:func:`_small_text_decoder`); a
     large one is scanned first
     (:func:`_key_counts`: the depth and each object's number of keys), so the decoder
     builds no list of pairs and refusing it costs no more memory than the objects before
     the repeated key. Integers are checked as they are read; a lone surrogate is named
     by a walk of the result, only when the text can hold one.
     """
+    value = decoded_json(text)
+    if value is not NOT_DECODED:
+        return value
+    return _checked_json(text, complain, where)
+
+
+def _checked_json(text: str, complain: Complain, where: str) -> object:
+    """:func:`load_json` without msgspec: what names every problem."""
     decode: Callable[[str], object]
     if len(text) > _SMALL_TEXT:
         counted = _Counted(_key_counts(text, complain, where))
@@ -255,6 +266,75 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     if _may_hold_a_surrogate(text):
         check_tree(value, complain, root=where)  # rare: name the string that holds one
     return value
+
+
+NOT_DECODED: Any = object()
+"""What :func:`decoded_json` returns for a text it leaves to :func:`load_json`."""
+
+
+def decoded_json(data: str | bytes) -> object:
+    """The value of the small JSON text ``data`` (at most :data:`_SMALL_TEXT` long, str
+    or UTF-8 bytes) when it plainly keeps every rule, decoded in C by msgspec; else
+    :data:`NOT_DECODED`, and :func:`load_json` decodes it (and names what it breaks).
+
+    msgspec refuses what :func:`load_json` refuses of a small text (malformed JSON,
+    invalid UTF-8, a lone surrogate, ``NaN``), and some it accepts (a float out of
+    range, a byte-order mark): those are all left to it. What msgspec does not check is
+    checked here: the depth and the long integers by the C-level passes of
+    :func:`_structure` (a text with 19 digits in a row is left to :func:`load_json`),
+    and a repeated key (msgspec keeps the last value) by counting the keys of the
+    objects it built against the text's colons. ``tests/test_bounded.py`` holds that
+    both accept and refuse alike."""
+    if len(data) > _SMALL_TEXT:
+        return NOT_DECODED
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError:  # a lone surrogate
+        return NOT_DECODED
+    marks = _structure(raw)
+    if _LONG_DIGITS in marks or (marks.count(b"{") > MAX_NESTING and not _shallow(marks)):
+        return NOT_DECODED
+    decode, encode = _msgspec()
+    try:
+        value = decode(raw)
+    except (ValueError, RecursionError):  # msgspec's DecodeError and ValidationError
+        return NOT_DECODED
+    if _keys_in(value, encode) != marks.count(b":"):  # a key repeats
+        return NOT_DECODED
+    return value
+
+
+def _msgspec() -> tuple[Callable[[bytes], object], Callable[[object], bytes]]:
+    """msgspec's JSON decoder and encoder, built on first use (``import orderfsm`` stays
+    light)."""
+    if not _MSGSPEC:
+        import msgspec  # noqa: PLC0415
+
+        _MSGSPEC.append((msgspec.json.Decoder().decode, msgspec.json.Encoder().encode))
+    return _MSGSPEC[0]
+
+
+_MSGSPEC: list[tuple[Callable[[bytes], object], Callable[[object], bytes]]] = []
+
+
+def _keys_in(value: object, encode: Callable[[object], bytes]) -> int:
+    """How many keys the objects of decoded JSON ``value`` hold, all told. Counted in C
+    on its compact encoding: without an escaped quote every other quote opens a string,
+    and the colons between strings end keys. A value with an escaped quote is walked."""
+    compact = encode(value)
+    if b'\\"' not in compact:
+        return b"".join(compact.split(b'"')[::2]).count(b":")
+    keys = 0
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        if container.__class__ is dict:
+            keys += len(container)
+            container = container.values()
+        for item in container:  # type: ignore[attr-defined]
+            if item.__class__ is dict or item.__class__ is list:
+                stack.append(item)
+    return keys
 
 
 def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[str], object]:
