@@ -280,28 +280,49 @@ def decoded_json(data: str | bytes) -> object:
     msgspec refuses what :func:`load_json` refuses of a small text (malformed JSON,
     invalid UTF-8, a lone surrogate, ``NaN``), and some it accepts (a float out of
     range, a byte-order mark): those are all left to it. What msgspec does not check is
-    checked here: the depth and the long integers by the C-level passes of
-    :func:`_structure` (a text with 19 digits in a row is left to :func:`load_json`),
-    and a repeated key (msgspec keeps the last value) by counting the keys of the
-    objects it built against the text's colons. ``tests/test_bounded.py`` holds that
-    both accept and refuse alike."""
+    checked here, in C-level passes: a key an object repeats (msgspec keeps the last
+    value) by the colons (:func:`_same_colons`); the depth and the integers outside 64
+    bits, when the text has more brackets than :data:`MAX_NESTING` or 19 digits in a
+    row, by :func:`_structure` (then a text with such an integer is left to
+    :func:`load_json`). ``tests/test_bounded.py`` holds that both paths accept and
+    refuse alike, with the same value."""
     if len(data) > _SMALL_TEXT:
         return NOT_DECODED
     try:
         raw = data.encode("utf-8") if isinstance(data, str) else data
     except UnicodeEncodeError:  # a lone surrogate
         return NOT_DECODED
-    marks = _structure(raw)
-    if _LONG_DIGITS in marks or (marks.count(b"{") > MAX_NESTING and not _shallow(marks)):
+    if _ESCAPED_COLON in raw:
         return NOT_DECODED
+    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING or _LONG_DIGITS in raw.translate(_DIGITS):
+        marks = _structure(raw)
+        if _LONG_DIGITS in marks or (marks.count(b"{") > MAX_NESTING and not _shallow(marks)):
+            return NOT_DECODED
     decode, encode = _msgspec()
     try:
         value = decode(raw)
     except (ValueError, RecursionError):  # msgspec's DecodeError and ValidationError
         return NOT_DECODED
-    if _keys_in(value, encode) != marks.count(b":"):  # a key repeats
+    if not _same_colons(raw, encode(value)):
         return NOT_DECODED
     return value
+
+
+_ESCAPED_COLON = b"\\u003"
+"""The start of JSON's escape of a colon (``\\u003a``), and of nothing else that matters."""
+
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+"""Every digit spelled ``0``, every other byte a space: a run of 19 digits anywhere in
+the text, strings included, shows as :data:`_LONG_DIGITS` (then the exact pass runs)."""
+
+
+def _same_colons(raw: bytes, compact: bytes) -> bool:
+    """Whether the JSON text ``raw`` (holding no escaped colon) gives each object's keys
+    once, ``compact`` being msgspec's encoding of what it decoded. A colon is either
+    structural (one per key) or inside a string, and msgspec writes every colon as it
+    is: the two counts are equal, unless the decoder dropped an entry (a repeated key,
+    whose colon and whatever its value held are gone)."""
+    return raw.count(b":") == compact.count(b":")
 
 
 def _msgspec() -> tuple[Callable[[bytes], object], Callable[[object], bytes]]:
@@ -315,26 +336,6 @@ def _msgspec() -> tuple[Callable[[bytes], object], Callable[[object], bytes]]:
 
 
 _MSGSPEC: list[tuple[Callable[[bytes], object], Callable[[object], bytes]]] = []
-
-
-def _keys_in(value: object, encode: Callable[[object], bytes]) -> int:
-    """How many keys the objects of decoded JSON ``value`` hold, all told. Counted in C
-    on its compact encoding: without an escaped quote every other quote opens a string,
-    and the colons between strings end keys. A value with an escaped quote is walked."""
-    compact = encode(value)
-    if b'\\"' not in compact:
-        return b"".join(compact.split(b'"')[::2]).count(b":")
-    keys = 0
-    stack = [value]
-    while stack:
-        container = stack.pop()
-        if container.__class__ is dict:
-            keys += len(container)
-            container = container.values()
-        for item in container:  # type: ignore[attr-defined]
-            if item.__class__ is dict or item.__class__ is list:
-                stack.append(item)
-    return keys
 
 
 def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[str], object]:
