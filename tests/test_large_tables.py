@@ -22,6 +22,7 @@ import orderfsm
 from orderfsm.check.lint import MAX_PER_RULE, lint
 from orderfsm.errors import OrderFsmError, TableError
 from orderfsm.model import compile as compiling
+from orderfsm.model import reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import table_shapes as tables
@@ -273,3 +274,72 @@ def test_a_provenance_read_once_per_content_still_refuses_each_entry_that_breaks
     table["transitions"][7]["provenance"] = provenance
     with pytest.raises(TableError, match=r"transitions\[7\].*provenance"):
         orderfsm.load(table)
+
+
+# ------------------------------------------- the folded read against the checked one
+
+_hostile_leaves = (
+    _scalars
+    | st.sampled_from(["\ud800", "x\udc00", "generated", "platform", "S1", "e1", "1"])
+    | st.sampled_from([2**63, -(2**63) - 1, True, 0, 1, (), ("S0",), {"kind": "inferred"}])
+)
+_hostile_nodes = st.recursive(
+    _hostile_leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            _keys | st.sampled_from(["src", "dst", "notes", "\ud800"]), inner, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+
+
+def _read(parse: Any) -> tuple[str, Any]:
+    """A table read: the table, or the error (its file, entry and message)."""
+    try:
+        return "table", parse()
+    except TableError as e:
+        return "error", (e.file, e.entry, str(e))
+
+
+@given(
+    st.data(),
+    st.sampled_from(["chain", *orderfsm.MACHINES]),
+    st.sampled_from(["\ud800", "text \udfff"]) | _hostile_nodes,
+    st.integers(0, 40),
+)
+def test_the_folded_read_accepts_and_refuses_as_the_checked_read_does(
+    data: st.DataObject, name: str, junk: Any, deep: int
+) -> None:
+    """A mapping read with the bounded walk folded into the read of its states and
+    transitions (and its plain transitions read without a field reader) gives the same
+    table, or the same error naming the same file, entry and problem, as the walk first
+    and then the field reader for every entry, whatever node of a table is replaced by
+    whatever (lone surrogates, integers past 64 bits, bools, tuples, keys that are not
+    strings, nesting past the limit)."""
+    table: Any = tables.chain(4) if name == "chain" else _shipped(name)
+    for _ in range(deep // 20):
+        junk = [junk] * 20  # deep: past MAX_NESTING under a transition or a state
+        junk = {"provenance": junk}
+    node: Any = table
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if not isinstance(child, dict | list) or data.draw(st.booleans()):
+            node[key] = junk
+            break
+        node = child
+    folded = _read(lambda: reader.parse_table(table, "t.toml"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "_parse_folded", _refuse)
+        patch.setattr(reader._PlainEdges, "read", lambda self, item: None)
+        checked = _read(lambda: reader.parse_table(table, "t.toml"))
+    assert folded == checked
+
+
+def _refuse(data: object, file: str) -> None:
+    raise TableError(file, "<top>", "read the checked way")
