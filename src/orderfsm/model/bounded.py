@@ -280,11 +280,11 @@ def decoded_json(data: str | bytes) -> object:
     msgspec refuses what :func:`load_json` refuses of a small text (malformed JSON,
     invalid UTF-8, a lone surrogate, ``NaN``), and some it accepts (a float out of
     range, a byte-order mark): those are all left to it. What msgspec does not check is
-    checked here, in C-level passes: a key an object repeats (msgspec keeps the last
-    value) by the colons (:func:`_same_colons`); the depth and the integers outside 64
-    bits, when the text has more brackets than :data:`MAX_NESTING` or 19 digits in a
-    row, by :func:`_structure` (then a text with such an integer is left to
-    :func:`load_json`). ``tests/test_bounded.py`` holds that both paths accept and
+    checked here: a key an object repeats (msgspec keeps the last value) by the colons,
+    in C (:func:`_same_colons`); the depth and the integers outside 64 bits by a walk
+    of the result a level at a time (:func:`_within_limits`), only when the text has
+    more brackets than :data:`MAX_NESTING` or 19 digits in a row (a text breaking
+    either is left to :func:`load_json`). ``tests/test_bounded.py`` holds that both paths accept and
     refuse alike, with the same value."""
     if len(data) > _SMALL_TEXT:
         return NOT_DECODED
@@ -294,18 +294,39 @@ def decoded_json(data: str | bytes) -> object:
         return NOT_DECODED
     if _ESCAPED_COLON in raw:
         return NOT_DECODED
-    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING or _LONG_DIGITS in raw.translate(_DIGITS):
-        marks = _structure(raw)
-        if _LONG_DIGITS in marks or (marks.count(b"{") > MAX_NESTING and not _shallow(marks)):
-            return NOT_DECODED
+    walk = raw.count(b"{") + raw.count(b"[") > MAX_NESTING or _LONG_DIGITS in raw.translate(_DIGITS)
     decode, encode = _msgspec()
     try:
-        value = decode(raw)
+        value = decode(raw)  # msgspec's own limit stops a deep text short of the stack
     except (ValueError, RecursionError):  # msgspec's DecodeError and ValidationError
+        return NOT_DECODED
+    if walk and not _within_limits(value):
         return NOT_DECODED
     if not _same_colons(raw, encode(value)):
         return NOT_DECODED
     return value
+
+
+def _within_limits(value: object) -> bool:
+    """Whether decoded JSON ``value`` nests at most :data:`MAX_NESTING` deep and holds
+    no integer outside 64 bits: its containers a level at a time (needed only for a text
+    with more brackets than that, or with 19 digits in a row)."""
+    if value.__class__ is not dict and value.__class__ is not list:
+        return value.__class__ is not int or value in INTEGERS
+    level = [value]
+    for _ in range(MAX_NESTING):
+        deeper = []
+        for container in level:
+            for item in container.values() if container.__class__ is dict else container:
+                kind = item.__class__
+                if kind is dict or kind is list:
+                    deeper.append(item)
+                elif kind is int and item not in INTEGERS:
+                    return False
+        if not deeper:
+            return True
+        level = deeper
+    return False
 
 
 _ESCAPED_COLON = b"\\u003"
