@@ -343,3 +343,25 @@ def test_the_folded_read_accepts_and_refuses_as_the_checked_read_does(
 
 def _refuse(data: object, file: str) -> None:
     raise TableError(file, "<top>", "read the checked way")
+
+
+def test_a_pause_that_allocated_many_objects_freezes_them_and_a_small_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ``FREEZE_AFTER`` objects allocated while paused, the objects alive then are
+    frozen (collections never walk them again), with the collector back on; a smaller
+    load leaves them to the collector."""
+    from orderfsm.model import collector  # noqa: PLC0415
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        orderfsm.load(tables.chain(20))
+        assert gc.get_freeze_count() == before
+        monkeypatch.setattr(collector, "FREEZE_AFTER", 1000)
+        machine = orderfsm.load(tables.chain(200))
+        assert gc.get_freeze_count() > before
+        assert gc.isenabled()
+        assert lint(machine) == []
+    finally:
+        gc.unfreeze()
