@@ -365,3 +365,26 @@ def test_a_pause_that_allocated_many_objects_freezes_them_and_a_small_one_does_n
         assert lint(machine) == []
     finally:
         gc.unfreeze()
+
+
+def test_the_index_built_field_by_field_equals_the_dataclasses_own_construction() -> None:
+    """The edges, steps and index entries a large table needs are built through their
+    slots (``slot_setters``); each equals what its dataclass builds, and a builder that
+    does not name every field in order is refused."""
+    from orderfsm.model.table import Transition, plain_transition, slot_setters  # noqa: PLC0415
+
+    for name in orderfsm.MACHINES:
+        machine = orderfsm.load(name)
+        for edge in machine.edges:
+            if edge.dst is None or edge.sets:
+                continue
+            fields = (edge.src, edge.dst, edge.event, edge.actor, edge.provenance)
+            assert plain_transition(*fields, edge.guards, edge.notes) == edge
+            source, target = machine.status(edge.src), machine.status(edge.dst)
+            step = compiling._step(source, target, edge.event, edge.actor, edge)
+            assert step == compiling.Step(source, target, edge.event, edge.actor, edge)
+            assert compiling._edge(edge, target, edge.guards, step) == compiling._Edge(
+                edge, target, edge.guards, step
+            )
+    with pytest.raises(TypeError, match="has the fields"):
+        slot_setters(Transition, "dst", "src")

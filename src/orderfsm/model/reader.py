@@ -41,6 +41,7 @@ from orderfsm.model.table import (
     Table,
     Transition,
     Variable,
+    plain_transition,
 )
 
 if TYPE_CHECKING:
@@ -680,7 +681,7 @@ class _PlainEdges:
                 return None
             self.last = (provenance, known)
         assert known is not None
-        return Transition(source, target, event, actor, known, tuple(guards), notes)
+        return plain_transition(source, target, event, actor, known, tuple(guards), notes)
 
 
 _SPELLINGS = frozenset({str, int})
