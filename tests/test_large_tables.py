@@ -181,12 +181,8 @@ def _shipped(name: str) -> dict[str, Any]:
     return tomllib.loads(path.read_text("utf-8"))
 
 
-@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
-def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
-    data: st.DataObject, name: str, junk: Any
-) -> None:
-    """Deep validation paths: one node anywhere in a real table becomes anything."""
-    table = _shipped(name)
+def _replace_one_node(table: Any, data: st.DataObject, junk: Any) -> None:
+    """Replace one node anywhere in ``table`` (drawn from ``data``) by ``junk``."""
     node: Any = table
     while True:
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
@@ -198,6 +194,15 @@ def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
             node[key] = junk
             break
         node = child
+
+
+@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
+def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
+    data: st.DataObject, name: str, junk: Any
+) -> None:
+    """Deep validation paths: one node anywhere in a real table becomes anything."""
+    table = _shipped(name)
+    _replace_one_node(table, data, junk)
     with contextlib.suppress(OrderFsmError):  # anything else fails the test
         orderfsm.load(table)
 
@@ -307,7 +312,7 @@ def _read(parse: Any) -> tuple[str, Any]:
     st.data(),
     st.sampled_from(["chain", *orderfsm.MACHINES]),
     st.sampled_from(["\ud800", "text \udfff"]) | _hostile_nodes,
-    st.integers(0, 40),
+    st.just(0) | st.integers(1, 40),
 )
 def test_the_folded_read_accepts_and_refuses_as_the_checked_read_does(
     data: st.DataObject, name: str, junk: Any, deep: int
@@ -319,20 +324,9 @@ def test_the_folded_read_accepts_and_refuses_as_the_checked_read_does(
     whatever (lone surrogates, integers past 64 bits, bools, tuples, keys that are not
     strings, nesting past the limit)."""
     table: Any = tables.chain(4) if name == "chain" else _shipped(name)
-    for _ in range(deep // 20):
-        junk = [junk] * 20  # deep: past MAX_NESTING under a transition or a state
-        junk = {"provenance": junk}
-    node: Any = table
-    while True:
-        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        if not keys:
-            break
-        key = data.draw(st.sampled_from(keys))
-        child = node[key]
-        if not isinstance(child, dict | list) or data.draw(st.booleans()):
-            node[key] = junk
-            break
-        node = child
+    for level in range(deep):  # up to 40 levels: past MAX_NESTING wherever it lands
+        junk = [junk] if level % 2 else {"notes": junk}
+    _replace_one_node(table, data, junk)
     folded = _read(lambda: reader.parse_table(table, "t.toml"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reader, "_parse_folded", _refuse)
