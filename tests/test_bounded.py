@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
@@ -17,9 +18,13 @@ from orderfsm.errors import PayloadError
 from orderfsm.ingest import parse
 from orderfsm.model.bounded import (
     MAX_NESTING,
+    NOT_DECODED,
+    _checked_json,
+    _same_colons,
     _shallow,
     _structure,
     check_tree,
+    decoded_json,
     key_path,
     load_json,
 )
@@ -76,6 +81,7 @@ def test_the_c_level_passes_count_every_key_and_measure_the_depth(
     marks = _structure(text.encode("utf-8", "surrogatepass"))
     event(f"depth over the limit: {depth > MAX_NESTING}")
     assert marks.count(b":") == keys
+    assert _same_colons(text.encode("utf-8", "surrogatepass"), msgspec.json.encode(value))
     assert _shallow(marks) == (depth <= MAX_NESTING)
     long_integers = any(len(str(abs(n))) >= 19 for n in _integers(value))
     assert (b"0" * 19 in marks) == long_integers  # the integer check runs only then
@@ -147,3 +153,89 @@ def test_the_walk_names_each_rule_it_enforces() -> None:
         with pytest.raises(PayloadError, match=problem) as e:
             check_tree(data, PayloadError, json_only=True)
         assert e.value.path == path
+
+
+# Text that may break any rule: long integers, lone surrogates, NaN, repeated keys, deep
+# nesting, and bytes that make it malformed, spliced into valid JSON.
+_hostile_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('"\\:{}[],'), max_size=6)
+)
+_hostile_values = st.recursive(
+    _hostile_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=20,
+)
+_SPLICES = [
+    "",
+    "\\ud800",
+    "\\udc00",
+    '"\\ud83d\\ude00"',
+    "NaN",
+    "1e400",
+    "12345678901234567890",
+    "-9223372036854775809",
+    "9223372036854775807",
+    '"\\u0041"',
+    "\ufeff",
+    "\ud800",
+    ",",
+    ":",
+    '"',
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\x00",
+    "\t",
+    "01",
+    '"k": 1, "k": 2',
+    "[" * (MAX_NESTING + 1),
+    "]" * (MAX_NESTING + 1),
+]
+
+
+def _outcome(read: Any) -> tuple[str, str]:
+    """What reading gives: the value (its repr: 1, 1.0 and True differ) or the error."""
+    try:
+        return "value", repr(read())
+    except PayloadError as e:
+        return "error", f"{e.path}: {e}"
+
+
+@given(
+    value=_hostile_values,
+    ascii_only=st.booleans(),
+    splices=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_SPLICES)), max_size=3),
+    repeat=st.booleans(),
+    deep=st.integers(0, MAX_NESTING + 2),
+)
+def test_the_msgspec_path_accepts_and_refuses_as_the_checked_path_does(
+    value: Any,
+    ascii_only: bool,
+    splices: list[tuple[int, str]],
+    repeat: bool,
+    deep: int,
+) -> None:
+    """A small text msgspec decodes is one the checked decoder accepts, with the same
+    value; anything else is left to the checked decoder, so every refusal and its
+    message are the checked path's, whether the text arrives as str or as bytes."""
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    if repeat and isinstance(value, dict) and value:
+        text = text[:-1] + f", {json.dumps(next(iter(value)))}: 0}}"
+    text = "[" * deep + text + "]" * deep
+    for at, splice in splices:
+        text = text[: at % (len(text) + 1)] + splice + text[at % (len(text) + 1) :]
+    checked = _outcome(lambda: _checked_json(text, PayloadError, "$"))
+    event(f"checked: {checked[0]}")
+    assert _outcome(lambda: load_json(text, PayloadError)) == checked
+    raw = text.encode("utf-8", "surrogatepass")
+    for given_as in (text, raw):
+        fast = decoded_json(given_as)
+        if fast is not NOT_DECODED:
+            event("decoded by msgspec")
+            assert checked == ("value", repr(fast))

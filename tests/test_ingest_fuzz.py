@@ -5,6 +5,7 @@ Budget: the hypothesis profile (``ci``: 150 derandomised examples per test).
 
 from __future__ import annotations
 
+import importlib
 import json
 import tracemalloc
 from importlib import resources
@@ -166,3 +167,40 @@ def test_an_xml_encoding_python_would_decode_otherwise_is_a_payload_error(encodi
 def test_any_declared_xml_encoding_gives_records_or_a_payload_error(encoding: str) -> None:
     body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + XML_FIXTURE
     parse_or_payload_error(body, "icbu_order")
+
+
+parse_module = importlib.import_module("orderfsm.ingest.parse")  # the function hides it
+_callback_values = (
+    st.sampled_from(["5", " 7 ", "", "WAIT_BUYER_PAY", "1" * 20, 2**63, -(2**63), True, ()])
+    | json_values
+)
+
+
+def _outcome(body: Any, strict: bool) -> tuple[str, Any]:
+    """What parsing gives: the records, or the error with its path and fields."""
+    try:
+        return "records", parse(body, "status_callback", strict=strict)
+    except orderfsm.PayloadError as e:
+        return "error", (e.path, str(e), e.platform_code, e.platform_message)
+
+
+@given(data=st.data(), strict=st.booleans(), extra=st.booleans())
+def test_the_plain_callback_read_gives_what_the_positioned_read_gives(
+    data: Any, strict: bool, extra: bool
+) -> None:
+    """The callback read without positions (``_plain_callback``) accepts exactly what the
+    positioned read accepts, with the same records, and otherwise leaves the body to it,
+    so every refusal keeps its path and message: ``003``'s example with any node
+    replaced (ids as numbers, statuses as decimal strings, nulls, bools, tuples, integers
+    past 64 bits), an unknown field added or not, read strictly or not, as a mapping."""
+    base = json.loads((PAYLOADS / "003_status_callback.json").read_bytes())
+    if extra:
+        base["messageBody"][0]["undocumented"] = 1
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(json_paths(base)))
+        base = replaced_at(base, path, data.draw(_callback_values))
+    plain = _outcome(base, strict)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse_module, "_plain_callback", lambda root, strict: None)
+        positioned = _outcome(base, strict)
+    assert plain == positioned

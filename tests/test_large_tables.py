@@ -22,6 +22,7 @@ import orderfsm
 from orderfsm.check.lint import MAX_PER_RULE, lint
 from orderfsm.errors import OrderFsmError, TableError
 from orderfsm.model import compile as compiling
+from orderfsm.model import reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import table_shapes as tables
@@ -180,12 +181,8 @@ def _shipped(name: str) -> dict[str, Any]:
     return tomllib.loads(path.read_text("utf-8"))
 
 
-@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
-def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
-    data: st.DataObject, name: str, junk: Any
-) -> None:
-    """Deep validation paths: one node anywhere in a real table becomes anything."""
-    table = _shipped(name)
+def _replace_one_node(table: Any, data: st.DataObject, junk: Any) -> None:
+    """Replace one node anywhere in ``table`` (drawn from ``data``) by ``junk``."""
     node: Any = table
     while True:
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
@@ -197,6 +194,15 @@ def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
             node[key] = junk
             break
         node = child
+
+
+@given(st.data(), st.sampled_from(orderfsm.MACHINES), _values)
+def test_a_shipped_table_with_any_node_replaced_loads_or_raises_a_library_error(
+    data: st.DataObject, name: str, junk: Any
+) -> None:
+    """Deep validation paths: one node anywhere in a real table becomes anything."""
+    table = _shipped(name)
+    _replace_one_node(table, data, junk)
     with contextlib.suppress(OrderFsmError):  # anything else fails the test
         orderfsm.load(table)
 
@@ -273,3 +279,106 @@ def test_a_provenance_read_once_per_content_still_refuses_each_entry_that_breaks
     table["transitions"][7]["provenance"] = provenance
     with pytest.raises(TableError, match=r"transitions\[7\].*provenance"):
         orderfsm.load(table)
+
+
+# ------------------------------------------- the folded read against the checked one
+
+_hostile_leaves = (
+    _scalars
+    | st.sampled_from(["\ud800", "x\udc00", "generated", "platform", "S1", "e1", "1"])
+    | st.sampled_from([2**63, -(2**63) - 1, True, 0, 1, (), ("S0",), {"kind": "inferred"}])
+)
+_hostile_nodes = st.recursive(
+    _hostile_leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            _keys | st.sampled_from(["src", "dst", "notes", "\ud800"]), inner, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+
+
+def _read(parse: Any) -> tuple[str, Any]:
+    """A table read: the table, or the error (its file, entry and message)."""
+    try:
+        return "table", parse()
+    except TableError as e:
+        return "error", (e.file, e.entry, str(e))
+
+
+@given(
+    st.data(),
+    st.sampled_from(["chain", *orderfsm.MACHINES]),
+    st.sampled_from(["\ud800", "text \udfff"]) | _hostile_nodes,
+    st.just(0) | st.integers(1, 40),
+)
+def test_the_folded_read_accepts_and_refuses_as_the_checked_read_does(
+    data: st.DataObject, name: str, junk: Any, deep: int
+) -> None:
+    """A mapping read with the bounded walk folded into the read of its states and
+    transitions (and its plain transitions read without a field reader) gives the same
+    table, or the same error naming the same file, entry and problem, as the walk first
+    and then the field reader for every entry, whatever node of a table is replaced by
+    whatever (lone surrogates, integers past 64 bits, bools, tuples, keys that are not
+    strings, nesting past the limit)."""
+    table: Any = tables.chain(4) if name == "chain" else _shipped(name)
+    for level in range(deep):  # up to 40 levels: past MAX_NESTING wherever it lands
+        junk = [junk] if level % 2 else {"notes": junk}
+    _replace_one_node(table, data, junk)
+    folded = _read(lambda: reader.parse_table(table, "t.toml"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "_parse_folded", _refuse)
+        patch.setattr(reader._PlainEdges, "read", lambda self, item: None)
+        checked = _read(lambda: reader.parse_table(table, "t.toml"))
+    assert folded == checked
+
+
+def _refuse(data: object, file: str) -> None:
+    raise TableError(file, "<top>", "read the checked way")
+
+
+def test_a_pause_that_allocated_many_objects_freezes_them_and_a_small_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ``FREEZE_AFTER`` objects allocated while paused, the objects alive then are
+    frozen (collections never walk them again), with the collector back on; a smaller
+    load leaves them to the collector."""
+    from orderfsm.model import collector  # noqa: PLC0415
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        orderfsm.load(tables.chain(20))
+        assert gc.get_freeze_count() == before
+        monkeypatch.setattr(collector, "FREEZE_AFTER", 1000)
+        machine = orderfsm.load(tables.chain(200))
+        assert gc.get_freeze_count() > before
+        assert gc.isenabled()
+        assert lint(machine) == []
+    finally:
+        gc.unfreeze()
+
+
+def test_the_index_built_field_by_field_equals_the_dataclasses_own_construction() -> None:
+    """The edges, steps and index entries a large table needs are built through their
+    slots (``slot_setters``); each equals what its dataclass builds, and a builder that
+    does not name every field in order is refused."""
+    from orderfsm.model.table import Transition, plain_transition, slot_setters  # noqa: PLC0415
+
+    for name in orderfsm.MACHINES:
+        machine = orderfsm.load(name)
+        for edge in machine.edges:
+            if edge.dst is None or edge.sets:
+                continue
+            fields = (edge.src, edge.dst, edge.event, edge.actor, edge.provenance)
+            assert plain_transition(*fields, edge.guards, edge.notes) == edge
+            source, target = machine.status(edge.src), machine.status(edge.dst)
+            step = compiling._step(source, target, edge.event, edge.actor, edge)
+            assert step == compiling.Step(source, target, edge.event, edge.actor, edge)
+            assert compiling._edge(edge, target, edge.guards, step) == compiling._Edge(
+                edge, target, edge.guards, step
+            )
+    with pytest.raises(TypeError, match="has the fields"):
+        slot_setters(Transition, "dst", "src")

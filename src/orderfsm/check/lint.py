@@ -117,9 +117,9 @@ def lint(machine: CompiledMachine) -> list[Finding]:
     reach_final = _reaching(machine, finals)
     touching: dict[str, int] = {}
     for t in machine.edges:
-        for end in {t.src, t.dst}:
-            if end:
-                touching[end] = touching.get(end, 0) + 1
+        touching[t.src] = touching.get(t.src, 0) + 1
+        if t.dst and t.dst != t.src:
+            touching[t.dst] = touching.get(t.dst, 0) + 1
     for s in machine.states:
         if s.quarantine:
             if touching.get(s.name):
@@ -156,7 +156,11 @@ def lint(machine: CompiledMachine) -> list[Finding]:
             )
     out.extend(_nondeterminism(machine))
     fired_events: set[str] = set()
+    unguarded = {e: not machine.event(e).guards for e in machine.event_names}
     for t in machine.edges:
+        if not t.guards and unguarded[t.event]:  # nothing can stop it
+            fired_events.add(t.event)
+            continue
         fires, dead = _edge_can_fire(machine, t)
         for g in dead:
             out.append(
@@ -210,13 +214,17 @@ def _reads_target(guards: tuple[str, ...]) -> bool:
     return any("target" in REGISTRY[g].reads for g in guards)
 
 
+_NO_GUARDS: frozenset[str] = frozenset()
+
+
 def _nondeterminism(machine: CompiledMachine) -> Iterator[Finding]:
     """One finding per (status, event, guards) whose edges go to more than one status with
     nothing to tell them apart; linear in the edges, however many share a source."""
     groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
     for t in machine.edges:
-        if t.dst and not _reads_target(t.guards):
-            dsts = groups.setdefault((t.src, t.event, frozenset(t.guards)), [])
+        if t.dst and not (t.guards and _reads_target(t.guards)):
+            guards = frozenset(t.guards) if t.guards else _NO_GUARDS
+            dsts = groups.setdefault((t.src, t.event, guards), [])
             if t.dst not in dsts:
                 dsts.append(t.dst)
     for (src, event, _), dsts in groups.items():

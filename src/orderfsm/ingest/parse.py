@@ -25,7 +25,7 @@ import io
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal, NoReturn, overload
+from typing import Any, Literal, NoReturn, overload
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from defusedxml import DefusedXmlException
@@ -33,7 +33,17 @@ from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from orderfsm.errors import PayloadError
-from orderfsm.model.bounded import MAX_NESTING, check_tree, is_integer, key_path, load_json, shown
+from orderfsm.model.bounded import (
+    INTEGERS,
+    MAX_NESTING,
+    NOT_DECODED,
+    check_tree,
+    decoded_json,
+    is_integer,
+    key_path,
+    load_json,
+    shown,
+)
 from orderfsm.model.records import (
     KINDS,
     IcbuSnapshot,
@@ -80,6 +90,10 @@ def parse(body: Body, kind: str, *, strict: bool = False) -> tuple[Snapshot, ...
     if kind not in KINDS:
         raise PayloadError("$", f"unknown payload kind {kind!r}; kinds are: {', '.join(KINDS)}")
     root = _decode(body, xml_allowed=kind == "icbu_order")
+    if kind == "status_callback":
+        plain = _plain_callback(root, strict)
+        if plain is not None:
+            return plain
     reader = _Reader(strict)
     readers: dict[str, Callable[[_At], tuple[Snapshot, ...]]] = {
         "purchase_page": reader.purchase_page,
@@ -110,6 +124,9 @@ def _decode(body: object, *, xml_allowed: bool) -> object:
         raise PayloadError("$", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     if xml_allowed and raw.lstrip()[:1] == b"<":
         return _decode_xml(raw)
+    value = decoded_json(body if isinstance(body, str) else raw)
+    if value is not NOT_DECODED:
+        return value
     if isinstance(body, str):
         text = body
     else:
@@ -695,6 +712,84 @@ def _shipment_date(at: _At | None) -> ShipmentDate | None:
     if problem is not None:
         raise PayloadError(key_path(at.path, problem[0]), problem[1])
     return ShipmentDate(kind or "", duration, timestamp)
+def _plain_callback(root: object, strict: bool) -> tuple[TaobaoSnapshot, ...] | None:
+    """The common callback read without positions: every field there with a value of
+    the type read (``purchase_id`` an id, ``status`` a code or text, ``modify_time`` an
+    integer or ``null``...) gives the same records as :meth:`_Reader.status_callback`
+    at once; any other value, or an unknown field under ``strict``, gives ``None`` and
+    the body is read by :class:`_Reader`, which refuses it or reads the same records
+    (``tests/test_ingest_fuzz.py``)."""
+    body: Any = root
+    if body.__class__ is not dict or (strict and not _CALLBACK_ENVELOPE.issuperset(body)):
+        return None
+    message_type, orders = body.get("messageType"), body.get("messageBody")
+    if (message_type is not None and message_type.__class__ is not str) or (
+        orders.__class__ is not list
+    ):
+        return None
+    out = []
+    for i, order in enumerate(orders):
+        if order.__class__ is not dict or (strict and not _CALLBACK_ORDER.issuperset(order)):
+            return None
+        status, order_id = order.get("status", _ABSENT), _plain_id(order.get("purchase_id"))
+        modify_time = order.get("modify_time")
+        subs = order.get("sub_purchase_orders")
+        subs = _NO_ENTRIES if subs is None else subs  # absent or null: none
+        code: int | None = None
+        text: str | None = None
+        if status.__class__ is str:
+            if _INTEGER.fullmatch(status.strip()):
+                code = int(status.strip())
+            else:
+                text = status
+        elif status.__class__ is int and status in INTEGERS:
+            code = status
+        else:
+            return None
+        if modify_time is not None and (
+            modify_time.__class__ is not int or modify_time not in INTEGERS
+        ):
+            return None
+        if order_id is None or subs.__class__ is not list:
+            return None
+        path = f"$.messageBody[{i}]"
+        sub_orders = []
+        for j, sub in enumerate(subs):
+            if sub.__class__ is not dict or (strict and not _CALLBACK_SUB_ORDER.issuperset(sub)):
+                return None
+            sub_id, sub_status = _plain_id(sub.get("sub_purchase_order_id")), sub.get("status")
+            if sub_id is None or (sub_status is not None and sub_status.__class__ is not str):
+                return None
+            sub_orders.append(
+                SubOrderSnapshot(
+                    sub_id, sub_status, None, None, None, f"{path}.sub_purchase_orders[{j}]"
+                )
+            )
+        out.append(
+            TaobaoSnapshot(
+                "status_callback",
+                order_id,
+                code,
+                text,
+                modify_time,
+                tuple(sub_orders),
+                path,
+                message_type,
+            )
+        )
+    return tuple(out)
+
+
+def _plain_id(value: object) -> str | None:
+    """An id as :meth:`_At.identifier` reads one that is there, or ``None``."""
+    if value.__class__ is str and value:
+        return value
+    if value.__class__ is int and value in INTEGERS:
+        return str(value)
+    return None
+
+
+_NO_ENTRIES: list[object] = []
 
 
 def _action_names(status_action: _At) -> tuple[str, ...]:

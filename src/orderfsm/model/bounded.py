@@ -44,8 +44,10 @@ __all__ = [
     "INTEGERS",
     "MAX_FILE_BYTES",
     "MAX_NESTING",
+    "NOT_DECODED",
     "Complain",
     "check_tree",
+    "decoded_json",
     "holds",
     "is_id",
     "is_integer",
@@ -224,13 +226,22 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     Nesting beyond :data:`MAX_NESTING` is refused before the decoder can recurse into it,
     and a key an object repeats is refused (the decoder would keep one value silently):
     the decoder stops at the first object that repeats one, and the error names it. A
-    small text is measured by C-level passes first (:func:`_small_text_decoder`); a
+    small text that keeps every rule is decoded by msgspec (:func:`decoded_json`); any
+    other is measured by C-level passes first (:func:`_small_text_decoder`); a
     large one is scanned first
     (:func:`_key_counts`: the depth and each object's number of keys), so the decoder
     builds no list of pairs and refusing it costs no more memory than the objects before
     the repeated key. Integers are checked as they are read; a lone surrogate is named
     by a walk of the result, only when the text can hold one.
     """
+    value = decoded_json(text)
+    if value is not NOT_DECODED:
+        return value
+    return _checked_json(text, complain, where)
+
+
+def _checked_json(text: str, complain: Complain, where: str) -> object:
+    """:func:`load_json` without msgspec: what names every problem."""
     decode: Callable[[str], object]
     if len(text) > _SMALL_TEXT:
         counted = _Counted(_key_counts(text, complain, where))
@@ -255,6 +266,97 @@ def load_json(text: str, complain: Complain, where: str = "$") -> object:
     if _may_hold_a_surrogate(text):
         check_tree(value, complain, root=where)  # rare: name the string that holds one
     return value
+
+
+NOT_DECODED: Any = object()
+"""What :func:`decoded_json` returns for a text it leaves to :func:`load_json`."""
+
+
+def decoded_json(data: str | bytes) -> object:
+    """The value of the small JSON text ``data`` (at most :data:`_SMALL_TEXT` long, str
+    or UTF-8 bytes) when it plainly keeps every rule, decoded in C by msgspec; else
+    :data:`NOT_DECODED`, and :func:`load_json` decodes it (and names what it breaks).
+
+    msgspec refuses what :func:`load_json` refuses of a small text (malformed JSON,
+    invalid UTF-8, a lone surrogate, ``NaN``), and some it accepts (a float out of
+    range, a byte-order mark): those are all left to it. What msgspec does not check is
+    checked here: a key an object repeats (msgspec keeps the last value) by the colons,
+    in C (:func:`_same_colons`); the depth and the integers outside 64 bits by a walk
+    of the result a level at a time (:func:`_within_limits`), only when the text has
+    more brackets than :data:`MAX_NESTING` or 19 digits in a row (a text breaking
+    either is left to :func:`load_json`). ``tests/test_bounded.py`` holds that both paths accept and
+    refuse alike, with the same value."""
+    if len(data) > _SMALL_TEXT:
+        return NOT_DECODED
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError:  # a lone surrogate
+        return NOT_DECODED
+    if _ESCAPED_COLON in raw:
+        return NOT_DECODED
+    walk = raw.count(b"{") + raw.count(b"[") > MAX_NESTING or _LONG_DIGITS in raw.translate(_DIGITS)
+    decode, encode = _msgspec()
+    try:
+        value = decode(raw)  # msgspec's own limit stops a deep text short of the stack
+    except (ValueError, RecursionError):  # msgspec's DecodeError and ValidationError
+        return NOT_DECODED
+    if walk and not _within_limits(value):
+        return NOT_DECODED
+    if not _same_colons(raw, encode(value)):
+        return NOT_DECODED
+    return value
+
+
+def _within_limits(value: object) -> bool:
+    """Whether decoded JSON ``value`` nests at most :data:`MAX_NESTING` deep and holds
+    no integer outside 64 bits: its containers a level at a time (needed only for a text
+    with more brackets than that, or with 19 digits in a row)."""
+    if value.__class__ is not dict and value.__class__ is not list:
+        return value.__class__ is not int or value in INTEGERS
+    level = [value]
+    for _ in range(MAX_NESTING):
+        deeper = []
+        for container in level:
+            for item in container.values() if container.__class__ is dict else container:
+                kind = item.__class__
+                if kind is dict or kind is list:
+                    deeper.append(item)
+                elif kind is int and item not in INTEGERS:
+                    return False
+        if not deeper:
+            return True
+        level = deeper
+    return False
+
+
+_ESCAPED_COLON = b"\\u003"
+"""The start of JSON's escape of a colon (``\\u003a``), and of nothing else that matters."""
+
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+"""Every digit spelled ``0``, every other byte a space: a run of 19 digits anywhere in
+the text, strings included, shows as :data:`_LONG_DIGITS` (then the exact pass runs)."""
+
+
+def _same_colons(raw: bytes, compact: bytes) -> bool:
+    """Whether the JSON text ``raw`` (holding no escaped colon) gives each object's keys
+    once, ``compact`` being msgspec's encoding of what it decoded. A colon is either
+    structural (one per key) or inside a string, and msgspec writes every colon as it
+    is: the two counts are equal, unless the decoder dropped an entry (a repeated key,
+    whose colon and whatever its value held are gone)."""
+    return raw.count(b":") == compact.count(b":")
+
+
+def _msgspec() -> tuple[Callable[[bytes], object], Callable[[object], bytes]]:
+    """msgspec's JSON decoder and encoder, built on first use (``import orderfsm`` stays
+    light)."""
+    if not _MSGSPEC:
+        import msgspec  # noqa: PLC0415
+
+        _MSGSPEC.append((msgspec.json.Decoder().decode, msgspec.json.Encoder().encode))
+    return _MSGSPEC[0]
+
+
+_MSGSPEC: list[tuple[Callable[[bytes], object], Callable[[object], bytes]]] = []
 
 
 def _small_text_decoder(text: str, complain: Complain, where: str) -> Callable[[str], object]:

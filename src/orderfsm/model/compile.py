@@ -34,7 +34,16 @@ from orderfsm.errors import (
 from orderfsm.model.collector import collector_paused
 from orderfsm.model.explain import ACCEPTED_RULE, Explanation, actors_of
 from orderfsm.model.guards import HISTORY_GUARD, REGISTRY, GuardContext
-from orderfsm.model.table import ACTORS, Code, Event, State, Table, Transition, Variable
+from orderfsm.model.table import (
+    ACTORS,
+    Code,
+    Event,
+    State,
+    Table,
+    Transition,
+    Variable,
+    slot_setters,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +80,33 @@ class _Edge:
     target: State
     guards: tuple[str, ...]
     step: Step
+
+
+_STEP_SETTERS = slot_setters(Step, "source", "target", "event", "actor", "transition")
+_EDGE_SETTERS = slot_setters(_Edge, "transition", "target", "guards", "step")
+
+
+def _step(source: State, target: State, event: str, actor: str, transition: Transition) -> Step:
+    """``Step(...)`` built as :func:`~orderfsm.model.table.slot_setters` says."""
+    step: Step = object.__new__(Step)
+    s_source, s_target, s_event, s_actor, s_transition = _STEP_SETTERS
+    s_source(step, source)
+    s_target(step, target)
+    s_event(step, event)
+    s_actor(step, actor)
+    s_transition(step, transition)
+    return step
+
+
+def _edge(transition: Transition, target: State, guards: tuple[str, ...], step: Step) -> _Edge:
+    """``_Edge(...)`` built as :func:`~orderfsm.model.table.slot_setters` says."""
+    edge: _Edge = object.__new__(_Edge)
+    s_transition, s_target, s_guards, s_step = _EDGE_SETTERS
+    s_transition(edge, transition)
+    s_target(edge, target)
+    s_guards(edge, guards)
+    s_step(edge, step)
+    return edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -962,8 +998,8 @@ def compile_table(
         assert t.dst is not None
         source, target = state(t.src), state(t.dst)
         by_source[t.src].append(t)
-        step = Step(source, target, t.event, t.actor, t)
-        by_source_event.setdefault((t.src, t.event), []).append(_Edge(t, target, t.guards, step))
+        step = _step(source, target, t.event, t.actor, t)
+        by_source_event.setdefault((t.src, t.event), []).append(_edge(t, target, t.guards, step))
         pairs.add((t.src, t.dst))
         pairs.add((source.code, target.code))
     events = {e.name: e for e in table.events}

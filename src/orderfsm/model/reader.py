@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from orderfsm.errors import TableError
 from orderfsm.model.bounded import (
@@ -17,8 +18,10 @@ from orderfsm.model.bounded import (
     check_tree,
     is_id,
     is_integer,
+    is_text,
     load_toml,
     read_file,
+    refusal,
     utf8,
 )
 from orderfsm.model.guards import REGISTRY
@@ -39,6 +42,7 @@ from orderfsm.model.table import (
     Table,
     Transition,
     Variable,
+    plain_transition,
 )
 
 if TYPE_CHECKING:
@@ -151,11 +155,22 @@ class FieldReader:
     def text(self, key: str, default: object = None) -> str:
         value = self._get(key, str, _REQUIRED if default is None else default)
         assert isinstance(value, str)
+        if not value.isascii() and _CHECK_TEXT.get():
+            self._unicode(value, key)
         return value
 
     def opt_text(self, key: str) -> str | None:
         value = self._get(key, str, None)
-        return value if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        if not value.isascii() and _CHECK_TEXT.get():
+            self._unicode(value, key)
+        return value
+
+    def _unicode(self, value: str, key: str) -> None:
+        """Refuse text with a lone surrogate (read before the bounded walk)."""
+        if not is_text(value):
+            self.fail(refusal(value, "text"), key)
 
     def flag(self, key: str, default: bool = False) -> bool:
         value = self._get(key, bool, default)
@@ -168,6 +183,8 @@ class FieldReader:
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 self.fail(f"expected a list of strings, item {i} is {type(item).__name__}", key)
+        if value and _CHECK_TEXT.get():
+            self._unicode("".join(value), key)
         return tuple(value)
 
     def items(self, key: str) -> Sequence[object]:
@@ -272,8 +289,38 @@ def parse_table(data: Mapping[str, object], file: str = "<mapping>") -> Table:
     """
     if not isinstance(data, Mapping):
         raise TableError(file, "<top>", f"expected a table (mapping), got {type(data).__name__}")
+    try:
+        return _parse_folded(data, file)
+    except Exception:  # any problem: the checked path below names it
+        pass
     check_tree(data, complaint(file), root="")
     return parse_checked(data, file)
+
+
+_LONG_SECTIONS = ("states", "transitions")
+
+
+def _parse_folded(data: Mapping[str, object], file: str) -> Table:
+    """:func:`parse_table` with the bounded walk folded into the read of the two long
+    sections (``states``, ``transitions``): the rest is walked as before, and the typed
+    read of a state or a transition checks what the walk would (its keys are known
+    strings, its integers in range, its nesting bounded by its shape; its texts are
+    checked for a lone surrogate as they are read: :data:`_CHECK_TEXT`). Any problem
+    raises, and :func:`parse_table` then reads the table the checked way, which names
+    it exactly as before. ``tests/test_large_tables.py`` holds that both ways accept and
+    refuse alike."""
+    rest = {key: value for key, value in data.items() if key not in _LONG_SECTIONS}
+    check_tree(rest, complaint(file), root="")
+    token = _CHECK_TEXT.set(True)
+    try:
+        return parse_checked(data, file)
+    finally:
+        _CHECK_TEXT.reset(token)
+
+
+_CHECK_TEXT: ContextVar[bool] = ContextVar("check_text", default=False)
+"""Whether the texts a :class:`FieldReader` reads are checked for a lone surrogate (set
+while :func:`_parse_folded` reads data the bounded walk has not)."""
 
 
 def complaint(file: str) -> Complain:
@@ -313,7 +360,9 @@ def parse_checked(data: Mapping[str, object], file: str) -> Table:
     initial = ref(m, "initial")
     events = _parse_events(file, top._get("events", Mapping, _REQUIRED))
     event_names = {e.name for e in events}
-    transitions = _parse_transitions(file, top.items("transitions"), ref, event_names, variables)
+    transitions = _parse_transitions(
+        file, top.items("transitions"), ref, event_names, variables, lookup=lookup
+    )
     decisions = _parse_decisions(file, top.items("decisions"), lookup)
     deadlines = _parse_deadlines(file, top.items("deadlines"), ref)
     if not states:
@@ -393,6 +442,8 @@ def _customer_texts(
             r.fail(f"{value!r} is not a value of {name}; values: {list(var.values)}", key)
         if not isinstance(text, str):
             r.fail(f"{name}.{value}: expected a string, got {type(text).__name__}", key)
+        if _CHECK_TEXT.get():
+            r._unicode(text, key)
     missing = [v for v in var.values if v not in texts]
     if missing:
         r.fail(f"no text for {name} = {missing[0]!r}; give one for every value", key)
@@ -428,6 +479,8 @@ def _parse_states(
         code_kind: type = int if code_type == "int" else str
         code = r._get("code", code_kind, _REQUIRED)
         assert isinstance(code, int | str)
+        if code.__class__ is str and _CHECK_TEXT.get():
+            r._unicode(code, "code")
         name = _identifier(r, "name")
         entry = f"states[{i}] ({name})"
         r.entry = entry
@@ -531,11 +584,19 @@ def _parse_transitions(
     ref: Callable[[FieldReader, str], str],
     event_names: set[str],
     variables: Sequence[Variable],
+    *,
+    lookup: Mapping[Code, str],
 ) -> tuple[Transition, ...]:
     out: list[Transition] = []
     seen: dict[tuple[str, str | None, str], int] = {}
     provenances = _Provenances(file)
+    plain = _PlainEdges(lookup, event_names, provenances.read)
     for i, item in enumerate(items):
+        edge = plain.read(item)
+        if edge is not None and (edge.src, edge.dst, edge.event) not in seen:
+            seen[edge.src, edge.dst, edge.event] = i
+            out.append(edge)
+            continue
         r = FieldReader(file, f"transitions[{i}]", item, _TRANSITION_KEYS)
         src = ref(r, "src")
         history = r.flag("history")
@@ -559,6 +620,78 @@ def _parse_transitions(
         sets = _sets(r, variables)
         out.append(Transition(src, dst, event, actor, prov, guards, r.text("notes", ""), sets))
     return tuple(out)
+
+
+class _PlainEdges:
+    """The common transition read without a :class:`FieldReader`: an entry of plain
+    values (a dict with the known keys, ends and event declared, a known actor, guards
+    in the registry, notes of plain text, a provenance already read) becomes its
+    :class:`Transition` at once. Any other gives ``None`` and is read the checked way,
+    which refuses it or reads the same edge (``tests/test_large_tables.py``)."""
+
+    def __init__(
+        self,
+        lookup: Mapping[Code, str],
+        event_names: set[str],
+        provenances: Mapping[tuple[object, ...], Provenance],
+    ) -> None:
+        self.lookup: Mapping[Any, str] = lookup  # an end of any type is looked up
+        self.event_names = event_names
+        self.provenances = provenances
+        self.last: tuple[object, Provenance | None] = (None, None)
+        """The last provenance dict read and its record (the table is not changed while
+        it is read)."""
+
+    def read(self, item: object) -> Transition | None:
+        """The transition ``item`` spells, or ``None`` to read it the checked way."""
+        if item.__class__ is not dict or not _PLAIN_EDGE_KEYS.issuperset(item):
+            return None
+        entry: Any = item  # a dict of unknown values: each is checked before it is used
+        src: Any = entry.get("src")
+        dst: Any = entry.get("dst")
+        event, actor = entry.get("event"), entry.get("actor")
+        notes, guards = entry.get("notes", ""), entry.get("guards", _NO_GUARDS)
+        provenance = entry.get("provenance")
+        if (
+            src.__class__ not in _SPELLINGS
+            or dst.__class__ not in _SPELLINGS
+            or event.__class__ is not str
+            or actor.__class__ is not str
+            or notes.__class__ is not str
+            or guards.__class__ is not list
+            or provenance.__class__ is not dict
+            or not notes.isascii()
+            or event not in self.event_names
+            or actor not in ACTORS
+            or "sources" in provenance
+        ):
+            return None
+        source, target = self.lookup.get(src), self.lookup.get(dst)
+        if source is None or target is None:
+            return None
+        for guard in guards:
+            if guard.__class__ is not str or guard not in REGISTRY:
+                return None
+        known: Provenance | None = self.last[1]
+        if provenance is not self.last[0]:  # entries sharing one dict: looked up once
+            try:
+                known = self.provenances.get((TRANSITION_FACTS, *provenance.items()))
+            except TypeError:  # a value that is not hashable
+                return None
+            if known is None:
+                return None
+            self.last = (provenance, known)
+        assert known is not None
+        return plain_transition(source, target, event, actor, known, tuple(guards), notes)
+
+
+_SPELLINGS = frozenset({str, int})
+"""What an end of a plain edge may be: a state's code or name (never a bool)."""
+
+_NO_GUARDS: list[str] = []
+
+_PLAIN_EDGE_KEYS = frozenset({"src", "dst", "event", "actor", "guards", "provenance", "notes"})
+"""What a transition read by :class:`_PlainEdges` may hold (no history, no ``set``)."""
 
 
 _DEADLINE_KEYS = {"status", "within", "from", "unit", "provenance", "notes"}

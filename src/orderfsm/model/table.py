@@ -7,9 +7,9 @@ A table is plain data. It never names importable code: guards are names looked u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from orderfsm.errors import StatusComparisonError
 
@@ -188,6 +188,15 @@ class Event:
     guards: tuple[str, ...] = ()
 
 
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[object, Any], None], ...]:
+    """The setters of the fields ``names`` of the frozen slotted dataclass ``cls``, which
+    must be all its fields in order: to build the many instances a large table needs
+    without ``__init__``'s ``object.__setattr__`` per field (half the time)."""
+    if names != tuple(f.name for f in fields(cls)):
+        raise TypeError(f"{cls.__name__} has the fields {[f.name for f in fields(cls)]}")
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One edge. ``dst`` is ``None`` for a history transition (back to the remembered status)."""
@@ -208,6 +217,35 @@ class Transition:
     def apply(self, variables: Mapping[str, str]) -> dict[str, str]:
         """The order's variables after this edge: ``variables`` updated by the edge's ``set``."""
         return {**variables, **dict(self.sets)}
+
+
+_TRANSITION_SETTERS = slot_setters(
+    Transition, "src", "dst", "event", "actor", "provenance", "guards", "notes", "sets"
+)
+
+
+def plain_transition(  # noqa: PLR0917 - the fields of a Transition, in order
+    src: str,
+    dst: str,
+    event: str,
+    actor: str,
+    provenance: Provenance,
+    guards: tuple[str, ...],
+    notes: str,
+) -> Transition:
+    """``Transition(src, dst, event, actor, provenance, guards, notes)`` (no ``set``),
+    built as :func:`slot_setters` says: for the edges of a large table."""
+    edge: Transition = object.__new__(Transition)
+    s_src, s_dst, s_event, s_actor, s_provenance, s_guards, s_notes, s_sets = _TRANSITION_SETTERS
+    s_src(edge, src)
+    s_dst(edge, dst)
+    s_event(edge, event)
+    s_actor(edge, actor)
+    s_provenance(edge, provenance)
+    s_guards(edge, guards)
+    s_notes(edge, notes)
+    s_sets(edge, ())
+    return edge
 
 
 @dataclass(frozen=True, slots=True)
