@@ -1,0 +1,254 @@
+"""Time in the audit: dwell statistics and overdue stays, in every engine alike.
+
+The property: hypothesis drives order objects of every shipped machine (Taobao orders
+with sub-orders and their refunds, ICBU, KA) through triggers and snapshot applies with
+times, exports their :func:`orderfsm.history_rows` (with the ``at`` column), and audits
+them. The stream engine, the DuckDB engine and the emitted time query run on DuckDB
+must report the same dwell statistics and overdue stays as a replay of the orders'
+histories computes them from the ``Change`` objects (``oracle``), and no row may be a
+problem: what the library stores passes its own audit, times included.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import orderfsm
+from orderfsm import KaTrade, OrderFsmError, TaobaoOrder, history_rows
+from orderfsm.check.audit import AuditResult, audit_files
+from orderfsm.check.audit.dwell import DwellStats, TimeReport, rounded
+from orderfsm.check.audit.dwell_sql import read_time_rows, time_query
+from orderfsm.check.audit.parts import Parts
+from orderfsm.check.audit.sql import AuditSql
+from orderfsm.model.deadlines import DAY, deadline_of, due
+from orderfsm.orders.rows import HistoryRow, history_header
+from test_history_rows_audit import KINDS, Order, icbu_snapshots, taobao_snapshots
+
+duckdb = pytest.importorskip("duckdb")
+
+T0 = 1_764_504_000  # Sunday 2025-11-30, 12:00 UTC
+Op = Callable[[Any, int | None], object]
+
+
+# ---------------------------------------------------------------- orders with times
+
+
+def _timed_trigger(event: str, *args: object) -> Op:
+    def run(order: Any, at: int | None) -> object:
+        try:
+            if isinstance(order, KaTrade):  # KA trades record no times (yet)
+                return order.trigger(event, *args)
+            return order.trigger(event, *args, at=at)
+        except OrderFsmError:
+            return None
+
+    run.__name__ = f"trigger({event!r}, {', '.join(map(repr, args))})"
+    return run
+
+
+def _timed_apply(snapshot: object) -> Op:
+    def run(order: Any, at: int | None) -> object:
+        return order.apply(snapshot, at=at)
+
+    run.__name__ = f"apply({snapshot!r})"
+    return run
+
+
+TAOBAO = orderfsm.load("taobao_order")
+REFUND = orderfsm.load("taobao_refund")
+ICBU = orderfsm.load("icbu_trade")
+KA = orderfsm.load("ka_pool_order")
+SUB_IDS = st.sampled_from(["a", "b", "c"])
+
+OPS: dict[str, st.SearchStrategy[Op]] = {
+    "taobao": st.one_of(
+        st.builds(_timed_trigger, st.sampled_from(TAOBAO.event_names)),
+        st.builds(_timed_trigger, st.sampled_from(REFUND.event_names), SUB_IDS),
+        st.builds(_timed_apply, taobao_snapshots()),
+    ),
+    "icbu": st.one_of(
+        st.builds(_timed_trigger, st.sampled_from(ICBU.event_names)),
+        st.builds(_timed_apply, icbu_snapshots()),
+    ),
+    "ka": st.builds(
+        lambda e, leaf: _timed_trigger(e, *leaf),
+        st.sampled_from(KA.event_names),
+        st.sampled_from([("o1", "s1"), ("o1", "s2"), ("o/2", "s\\3")]),
+    ),
+}
+
+STARTS = {  # mostly where the Taobao table states deadlines (1, 10, 11) or just before
+    "taobao": st.builds(
+        lambda s: TaobaoOrder(status=s, sub_orders=["a", "b"]),
+        st.sampled_from([0, 1, 10, 11]) | st.sampled_from([s.code for s in TAOBAO.states]),
+    )
+}
+
+GAPS = st.none() | st.sampled_from([0, 1, 3600, DAY // 2]) | st.integers(0, 20 * DAY)
+"""Time between two operations (``None``: the caller passes no time)."""
+
+
+def drive(kind: str, data: st.DataObject) -> list[Order]:
+    """One to three orders of ``kind`` driven with times from a common clock."""
+    orders = []
+    clock = T0 + data.draw(st.integers(0, 7 * DAY), label="start")
+    for _ in range(data.draw(st.integers(1, 3), label="orders")):
+        order = data.draw(STARTS.get(kind, KINDS[kind][0]), label="order")
+        for op in data.draw(st.lists(OPS[kind], max_size=10), label="ops"):
+            gap = data.draw(GAPS, label="gap")
+            clock += gap or 0
+            op(order, None if gap is None else clock)
+        orders.append(order)
+    return orders
+
+
+def write(path: Path, orders: list[Order]) -> Path:
+    rows: list[HistoryRow] = []
+    for i, order in enumerate(orders):
+        rows += history_rows(order, f"X{i}")
+    header, timed = history_header(rows)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow((*header, *(() if timed else ("at",))))  # the audit reads times always
+        out.writerows((*r.cells(timed), *(() if timed else ("",))) for r in rows)
+    return path
+
+
+# ---------------------------------------------------------------- the replay
+
+
+Stay = tuple[str, str | None, str, object, int, int, int | None, int]
+"""(order id, sub-order id, machine, status code, entered, deadline, left, overrun)."""
+
+
+def oracle(orders: list[Order], as_of: int | None) -> tuple[list[DwellStats], list[Stay]]:
+    """Dwell statistics and overdue stays from the orders' ``Change`` objects: per part,
+    a stay starts when the part moves to another status, at the change's time."""
+    dwells: dict[tuple[str, str], list[int]] = {}
+    overdue: list[Stay] = []
+    waiting: list[tuple[str, str | None, Any, str, int]] = []
+    times = [c.at for o in orders if not isinstance(o, KaTrade) for c in o.history]
+    known = [t for t in times if t is not None]
+    instant = as_of if as_of is not None else (max(known) if known else None)
+
+    def judge(stay: tuple[str, str | None, Any, str, int], end: int, left: int | None) -> None:
+        oid, sub, machine, status, entered = stay
+        rule = deadline_of(machine, machine.status(status))
+        if rule is not None and end > due(rule, entered):
+            late = due(rule, entered)
+            code = machine.status(status).code
+            overdue.append((oid, sub, machine.name, code, entered, late, left, end - late))
+
+    for i, order in enumerate(orders):
+        oid = f"X{i}"
+        parts: dict[object, list[Any]] = {}  # part -> [machine, status name, entered, sub]
+        for change in _changes(order):
+            part, machine, sub, step, at = change
+            held = parts.setdefault(part, [machine, step.source.name, None, sub])
+            if step.target.name == held[1]:
+                continue
+            if held[2] is not None and at is not None:
+                dwells.setdefault((machine.name, held[1]), []).append(at - held[2])
+                judge((oid, sub, machine, held[1], held[2]), at, at)
+            held[1], held[2] = step.target.name, at
+        waiting += [(oid, sub, m, s, e) for m, s, e, sub in parts.values() if e is not None]
+    for stay in waiting:
+        if instant is not None:
+            judge(stay, instant, None)
+    stats = []
+    for (machine, status), values in sorted(dwells.items()):
+        ranked = sorted(rounded(v) for v in values)
+        n = len(ranked)
+        stats.append(
+            DwellStats(
+                machine,
+                status,
+                n,
+                ranked[math.ceil(n * 0.5) - 1],
+                ranked[math.ceil(n * 0.95) - 1],
+                max(values),
+            )
+        )
+    return stats, sorted(overdue, key=repr)
+
+
+def _changes(order: Order) -> list[tuple[object, Any, str | None, Any, int | None]]:
+    """(part, machine, sub-order id, step, time) of each change, oldest first."""
+    if isinstance(order, KaTrade):
+        return [(leaf, KA, None, step, None) for leaf, step in order.history]
+    out: list[tuple[object, Any, str | None, Any, int | None]] = []
+    for c in order.history:
+        if c.sub_order is None:
+            out.append((None, order.machine, None, c.step, c.at))
+        elif c.sub_order_status:
+            out.append((("s", c.sub_order), order.machine, str(c.sub_order), c.step, c.at))
+        else:
+            assert isinstance(order, TaobaoOrder)
+            out.append((("r", c.sub_order), order.refund_machine, str(c.sub_order), c.step, c.at))
+    return out
+
+
+def reported(result: AuditResult) -> tuple[list[DwellStats], list[Stay]]:
+    time = result.time
+    assert time is not None
+    overdue = [
+        (o.order_id, o.sub_order_id, o.machine, o.status, o.entered, o.deadline, o.left, o.overrun)
+        for o in time.overdue
+    ]
+    return time.stats(), sorted(overdue, key=repr)
+
+
+def emitted_on_duckdb(path: Path, machine: Any, as_of: int | None) -> AuditResult:
+    """The emitted time query, run on DuckDB over ``history`` built from the CSV."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE history AS SELECT 'f' AS file, CAST(NULL AS BIGINT) AS line, "
+        "ROW_NUMBER() OVER () AS pos, order_id, NULLIF(sub_order_id, '') AS sub_order_id, "
+        "CAST(seq AS BIGINT) AS seq, status, NULLIF(refund_status, '') AS refund_status, "
+        'NULLIF(via, \'\') AS via, "at" AS at_raw, TRY_CAST("at" AS BIGINT) AS at_time '
+        "FROM read_csv(?, header = true, all_varchar = true)",
+        [str(path)],
+    )
+    parts = Parts.of(machine)
+    result = AuditResult(parts.main.machine, "emitted", parts.machines)
+    result.time = TimeReport(parts.machines, as_of)
+    rows = con.execute(time_query(AuditSql(parts), as_of)).fetchall()
+    read_time_rows(rows, result, lambda pos, _: ("f", pos + 1))
+    return result
+
+
+# ---------------------------------------------------------------- the properties
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_dwell_and_overdue_agree_across_engines_and_with_the_orders(
+    tmp_path: Path, kind: str, data: st.DataObject
+) -> None:
+    orders = drive(kind, data)
+    as_of = data.draw(st.none() | st.integers(T0, T0 + 200 * DAY), label="as_of")
+    path = write(tmp_path / "rows.csv", orders)
+    machine = orders[0].machine
+    expected = oracle(orders, as_of)
+    event(f"dwell statistics: {bool(expected[0])}, overdue stays: {bool(expected[1])}")
+    stream = audit_files([path], machine, engine="stream", as_of=as_of)
+    duck = audit_files([path], machine, engine="duckdb", as_of=as_of)
+    for result in (stream, duck):
+        assert result.problems == [] and result.illegal == []
+        assert reported(result) == expected
+        assert result.time is not None and result.time.overdue_count == len(expected[1])
+    assert [o.to_json() for o in stream.time.overdue] == [  # type: ignore[union-attr]
+        o.to_json()
+        for o in duck.time.overdue  # type: ignore[union-attr]
+    ]
+    assert stream.to_json()["summary"]["time"] == duck.to_json()["summary"]["time"]
+    assert reported(emitted_on_duckdb(path, machine, as_of)) == expected
