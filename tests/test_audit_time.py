@@ -12,6 +12,7 @@ problem: what the library stores passes its own audit, times included.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +29,9 @@ from orderfsm.check.audit.dwell import DwellStats, TimeReport, rounded
 from orderfsm.check.audit.dwell_sql import read_time_rows, time_query
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.sql import AuditSql
+from orderfsm.cli import main
 from orderfsm.model.deadlines import DAY, deadline_of, due
-from orderfsm.orders.rows import HistoryRow, history_header
+from orderfsm.orders.rows import HISTORY_COLUMNS, HistoryRow, history_header
 from test_history_rows_audit import KINDS, Order, icbu_snapshots, taobao_snapshots
 
 duckdb = pytest.importorskip("duckdb")
@@ -252,3 +254,205 @@ def test_dwell_and_overdue_agree_across_engines_and_with_the_orders(
     ]
     assert stream.to_json()["summary"]["time"] == duck.to_json()["summary"]["time"]
     assert reported(emitted_on_duckdb(path, machine, as_of)) == expected
+
+
+# ---------------------------------------------------------------- examples
+
+D = DAY
+TIMED = (  # order A: paid (1) at T0, finance approved 3 days later: late (2 business days)
+    "order_id,seq,machine,sub_order_id,status,refund_status,via,at\n"
+    f"A,1,taobao_order,,0,,initial,\n"
+    f"A,2,taobao_order,,1,,trigger,{T0}\n"
+    f"A,3,taobao_order,,2,,trigger,{T0 + 3 * D}\n"
+    # order B: waits in 10 (shipment, 3 calendar days) since T0 + 1 day, never ships
+    f"B,1,taobao_order,,1,,initial,\n"
+    f"B,2,taobao_order,,10,,trigger,{T0 + D}\n"
+    # order C: ships 2 days after entering 10, then waits in 11 (15 days)
+    f"C,1,taobao_order,,1,,initial,\n"
+    f"C,2,taobao_order,,10,,trigger,{T0}\n"
+    f"C,3,taobao_order,,11,,trigger,{T0 + 2 * D}\n"
+)
+
+
+def _timed(tmp_path: Path, text: str = TIMED, name: str = "timed.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("engine", ["stream", "duckdb"])
+def test_as_of_judges_the_orders_still_waiting(tmp_path: Path, engine: Any) -> None:
+    path = _timed(tmp_path)
+    by_default = audit_files([path], engine=engine)  # as of the latest time: T0 + 3 days
+    assert by_default.time is not None and by_default.time.as_of == T0 + 3 * D
+    # A overran (finance: Sunday + 2 business days = Tuesday; approved Wednesday);
+    # B waits since Monday: late after Thursday noon, so not yet at T0 + 3 days
+    assert [(o.order_id, o.left) for o in by_default.time.overdue] == [("A", T0 + 3 * D)]
+    later = audit_files([path], engine=engine, as_of=T0 + 4 * D + 1)
+    assert later.time is not None
+    assert [(o.order_id, o.left, o.overrun) for o in later.time.overdue] == [
+        ("A", T0 + 3 * D, D),
+        ("B", None, 1),
+    ]
+    assert later.exit_code == 0  # overdue is operations, not a broken rule
+
+
+def test_the_overdue_json_shape_and_the_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _timed(tmp_path)
+    assert main(["audit", str(path), "--json", "--as-of", "2025-12-04T12:00:01Z"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["time"]["as_of"] == T0 + 4 * D + 1
+    assert report["summary"]["time"]["overdue"] == 2
+    first = report["overdue"][0]
+    assert first == {
+        "file": str(path),
+        "line": 3,
+        "order_id": "A",
+        "machine": "taobao_order",
+        "status": 1,
+        "entered_at": T0,
+        "deadline": T0 + 2 * D,
+        "left_at": T0 + 3 * D,
+        "overrun": D,
+        "rule": {
+            "within": [1, 2],
+            "unit": "business_days",
+            "provenance": "documented",
+            "sources": [
+                {
+                    "doc": "000_29cd69a61e8d9e8a.txt",
+                    "section": "Flow 1: Normal Fulfillment (Success)",
+                    "says": "Time Requirements: Finance confirmation: Usually 1-2 business days",
+                }
+            ],
+            "basis": "",
+        },
+    }
+    assert report["overdue"][1]["left_at"] is None
+    dwell = {(d["machine"], d["status"]): d for d in report["summary"]["time"]["dwell"]}
+    assert dwell[("taobao_order", 1)] | {} == {
+        "machine": "taobao_order",
+        "status": 1,
+        "count": 1,
+        "median": rounded(3 * D),
+        "p95": rounded(3 * D),
+        "max": 3 * D,
+    }
+    assert main(["audit", str(path), "--as-of", str(T0 + 5 * D), "--fail-on-overdue"]) == 3
+    out = capsys.readouterr().out
+    assert "overdue taobao_order: 10 entered at" in out and "2 overdue (not a failure)" in out
+    assert main(["audit", str(path), "--as-of", str(T0), "--fail-on-overdue"]) == 3  # A left late
+    capsys.readouterr()
+    illegal = _timed(tmp_path, TIMED + f"C,4,taobao_order,,0,,trigger,{T0 + 5 * D}\n", "bad.csv")
+    assert audit_files([illegal]).counts["illegal"] == 1
+    assert main(["audit", str(illegal), "--fail-on-overdue"]) == 1  # broken rules come first
+
+
+@pytest.mark.parametrize("engine", ["stream", "duckdb"])
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_bad_time_is_a_problem_on_its_row_and_the_row_is_still_judged(
+    tmp_path: Path, engine: Any, suffix: str
+) -> None:
+    """A cell that is no time, and a time earlier than one before it in its order, are
+    problems naming file, line and column; the row's status is still judged (its time is
+    not used)."""
+    rows = [
+        ("A", 1, 0, ""),
+        ("A", 2, 1, str(T0)),
+        ("A", 3, 2, "12:00"),  # not a time
+        ("A", 4, 3, str(T0 - 5)),  # goes back
+        ("A", 5, 3, str(T0 + 10)),
+        ("B", 1, 0, "123456789012"),  # 12 digits: beyond the usable range
+    ]
+    path = tmp_path / f"bad{suffix}"
+    if suffix == ".csv":
+        path.write_text(
+            "order_id,seq,status,at\n" + "".join(f"{o},{s},{st},{at}\n" for o, s, st, at in rows),
+            "utf-8",
+        )
+        lines = [4, 5, 7]
+    else:
+        path.write_text(
+            "".join(
+                json.dumps({"order_id": o, "seq": s, "status": st, "at": at}) + "\n"
+                for o, s, st, at in rows
+            ),
+            "utf-8",
+        )
+        lines = [3, 4, 6]
+    result = audit_files([path], "taobao_order", engine=engine)
+    found = [(p.file, p.line, p.order_id, p.column) for p in result.problems]
+    assert found == [(str(path), line, oid, "at") for line, oid in zip(lines, "AAB", strict=True)]
+    details = [p.detail for p in result.problems]
+    assert details[0] == (
+        "at '12:00' is not a time (seconds since the epoch, UTC: an integer of 1 to 11 digits)"
+    )
+    assert details[1] == f"at {T0 - 5} is earlier than {T0}, a time before it in order 'A'"
+    assert result.exit_code == 1
+    assert result.steps == 3  # 0 -> 1 -> 2 -> 3: every row judged
+    time = result.time
+    assert time is not None
+    # the stay in 1 ended at an unknown time (row 3's cell is bad): no dwell; the stay
+    # in 3 entered at an unknown time (row 4 went back): row 5 is the same stay
+    assert time.stats() == [] and time.as_of == T0 + 10
+
+
+def test_no_time_column_no_time_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the column the report is the one before times (no ``time``, no
+    ``overdue``), and rows without times are written without the column."""
+    order = TaobaoOrder(0)
+    order.trigger("upload_payment_proof")
+    rows = history_rows(order, "P")
+    assert history_header(rows) == (HISTORY_COLUMNS, False)
+    assert [r.cells(False) for r in rows] == [
+        ("P", 1, "taobao_order", "", "0", "", "initial"),
+        ("P", 2, "taobao_order", "", "1", "", "trigger"),
+    ]
+    path = tmp_path / "plain.csv"
+    path.write_text(
+        ",".join(HISTORY_COLUMNS)
+        + "\n"
+        + "".join(",".join(map(str, r.cells(False))) + "\n" for r in rows),
+        "utf-8",
+    )
+    for engine in ("stream", "duckdb"):
+        assert main(["audit", str(path), "--json", "--engine", engine]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert "time" not in report["summary"] and "overdue" not in report
+    with pytest.raises(OrderFsmError, match="median times need a time column"):
+        from orderfsm.render.overlay import write_overlay  # noqa: PLC0415
+
+        write_overlay(audit_files([path]), tmp_path / "o.dot", "median-time")
+
+
+def test_history_rows_carry_the_changes_times() -> None:
+    order = TaobaoOrder(status="WAIT_SELLER_SEND_GOODS", sub_orders=["s1"])
+    order.trigger("ship", at=T0)
+    order.trigger("apply_refund", "s1", at=T0 + 60)
+    rows = history_rows(order, "P")
+    assert [(r.status, r.refund_status, r.via, r.at) for r in rows] == [
+        ("10", "", "initial", None),
+        ("11", "", "trigger", T0),
+        ("11", "0", "initial", None),
+        ("11", "10", "trigger", T0 + 60),
+    ]
+    header, timed = history_header(rows)
+    assert header == (*HISTORY_COLUMNS, "at") and timed
+    assert rows[0].cells(True)[-1] == "" and rows[1].cells(True)[-1] == T0
+
+
+def test_the_diagram_labels_edges_with_median_times(tmp_path: Path) -> None:
+    path = _timed(tmp_path)
+    out = tmp_path / "perf.mmd"
+    drawn = []
+    for _ in range(2):
+        args = ["audit", str(path), "--diagram", str(out), "--diagram-label", "median-time"]
+        assert main(args) == 0
+        drawn.append(out.read_bytes())
+    assert drawn[0] == drawn[1]  # deterministic
+    text = out.read_text("utf-8")
+    assert '-->|"finance_approve median 3d"| taobao_order_ORDER_FINANCE_PASS_STATUS' in text
+    assert '-->|"ship median 2d"| taobao_order_WAIT_BUYER_CONFIRM_GOODS' in text
+    assert "median -" in text  # edges no timed stay took
