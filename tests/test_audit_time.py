@@ -456,3 +456,32 @@ def test_the_diagram_labels_edges_with_median_times(tmp_path: Path) -> None:
     assert '-->|"finance_approve median 3d"| taobao_order_ORDER_FINANCE_PASS_STATUS' in text
     assert '-->|"ship median 2d"| taobao_order_WAIT_BUYER_CONFIRM_GOODS' in text
     assert "median -" in text  # edges no timed stay took
+
+
+def test_parquet_time_ordered_logs_and_values_report_alike(tmp_path: Path) -> None:
+    """Times read from Parquet (an integer column) and from a log ordered by ``seq``
+    alone give the CSV's report; what the report holds copies, pickles and compares."""
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    path = _timed(tmp_path)
+    expected = audit_files([path], as_of=T0 + 9 * D)
+    parquet = tmp_path / "timed.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT order_id, CAST(seq AS BIGINT) AS seq, machine, status, via, "
+        'TRY_CAST("at" AS BIGINT) AS "at" FROM read_csv(?, header = true, all_varchar = true)) '
+        f"TO '{parquet}' (FORMAT parquet)",
+        [str(path)],
+    )
+    lines = path.read_text("utf-8").splitlines()
+    by_seq = tmp_path / "by_seq.csv"
+    body = sorted(lines[1:], key=lambda line: (int(line.split(",")[1]), line))
+    by_seq.write_text("\n".join([lines[0], *body]) + "\n", "utf-8")
+    ordered = audit_files([by_seq], as_of=T0 + 9 * D, ordering="seq")
+    assert expected.time is not None and expected.time.overdue_count == 2
+    for engine in ("stream", "duckdb"):
+        found = audit_files([parquet], "taobao_order", engine=engine, as_of=T0 + 9 * D)
+        assert reported(found) == reported(expected)
+    assert reported(ordered) == reported(expected)
+    for value in (*expected.time.overdue, *expected.time.stats()):
+        assert pickle.loads(pickle.dumps(value)) == value == copy.deepcopy(value)

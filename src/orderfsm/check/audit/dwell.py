@@ -193,6 +193,7 @@ class TimeReport:
     _held: list[tuple[tuple[int, int, int], Stay]] = field(default_factory=list)
     _pending: list[Stay] = field(default_factory=list)
     _final: bool = False
+    _rules: dict[tuple[str, str], Deadline | None] = field(default_factory=dict)
 
     @property
     def as_of(self) -> int | None:
@@ -214,8 +215,14 @@ class TimeReport:
             self.maxima[key] = seconds
 
     def deadline(self, machine: str, status: str) -> Deadline | None:
-        m = self.machines[machine]
-        return deadline_of(m, m.table.state(status))
+        """The deadline of ``status`` (a name) of ``machine``, looked up once."""
+        key = (machine, status)
+        try:
+            return self._rules[key]
+        except KeyError:
+            m = self.machines[machine]
+            rule = self._rules[key] = deadline_of(m, m.table.state(status))
+            return rule
 
     def stay(self, stay: Stay) -> None:
         """A stay that may have overrun: judged now when it ended or ``as_of`` is given,
