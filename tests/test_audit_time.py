@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import orderfsm
 from orderfsm import KaTrade, OrderFsmError, TaobaoOrder, history_rows
 from orderfsm.check.audit import AuditResult, audit_files
-from orderfsm.check.audit.dwell import DwellStats, TimeReport, rounded
+from orderfsm.check.audit.dwell import DwellStats, TimeReport, duration, rounded
 from orderfsm.check.audit.dwell_sql import read_time_rows, time_query
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.sql import AuditSql
@@ -453,8 +453,9 @@ def test_the_diagram_labels_edges_with_median_times(tmp_path: Path) -> None:
         drawn.append(out.read_bytes())
     assert drawn[0] == drawn[1]  # deterministic
     text = out.read_text("utf-8")
-    assert '-->|"finance_approve median 3d"| taobao_order_ORDER_FINANCE_PASS_STATUS' in text
-    assert '-->|"ship median 2d"| taobao_order_WAIT_BUYER_CONFIRM_GOODS' in text
+    three, two = duration(rounded(3 * D)), duration(rounded(2 * D))  # 2d 23h (rounded), 2d
+    assert f'-->|"finance_approve median {three}"| taobao_order_ORDER_FINANCE_PASS_STATUS' in text
+    assert f'-->|"ship median {two}"| taobao_order_WAIT_BUYER_CONFIRM_GOODS' in text
     assert "median -" in text  # edges no timed stay took
 
 
@@ -485,3 +486,34 @@ def test_parquet_time_ordered_logs_and_values_report_alike(tmp_path: Path) -> No
     assert reported(ordered) == reported(expected)
     for value in (*expected.time.overdue, *expected.time.stats()):
         assert pickle.loads(pickle.dumps(value)) == value == copy.deepcopy(value)
+
+
+@settings(max_examples=20)
+@given(
+    st.lists(
+        st.integers(0, 10**11)
+        | st.sampled_from([0, 1, 1023, 1024, 1025, 2047, 2048, 2**36, 10**11 - 1]),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_rounding_and_percentiles_are_one_definition_in_python_and_sql(values: list[int]) -> None:
+    """The SQL engines' rounding is Python's, value for value; nearest rank picks the
+    smallest value with the share of counts at or below it."""
+    from collections import Counter  # noqa: PLC0415
+
+    from orderfsm.check.audit.dwell import nearest_rank, rounded_sql  # noqa: PLC0415
+
+    con = duckdb.connect()
+    rows = ", ".join(f"({v})" for v in values)
+    found = con.execute(
+        f"SELECT {rounded_sql('v')} FROM (VALUES {rows}) AS t(v) ORDER BY v"
+    ).fetchall()
+    assert [r[0] for r in found] == [rounded(v) for v in sorted(values)]
+    assert all(0 <= v - rounded(v) <= v / 512 for v in values)
+    ranked = sorted(values)
+    histogram = Counter(values)
+    for percent in (50, 95, 100):
+        assert (
+            nearest_rank(histogram, percent) == ranked[math.ceil(len(ranked) * percent / 100) - 1]
+        )

@@ -20,7 +20,7 @@ median and 95th percentile by nearest rank (the smallest dwell with at least hal
 respectively 95 %, of the dwells at or below it), and maximum. So that memory stays
 bounded at any export size, and the SQL engines compute the very same numbers, dwells
 are counted in a histogram of values rounded down to :data:`SIGNIFICANT_BITS`
-significant bits (exact below 4,096 seconds, then less than 1/2048 below the true value);
+significant bits (exact below 1,024 seconds, then less than 1/512 below the true value);
 count and maximum are exact, median and 95th percentile are those rounded values.
 """
 
@@ -44,7 +44,7 @@ every deadline from it is a date Python and SQL both represent."""
 TIME_PATTERN = "[0-9]{1,11}"
 """:data:`TIME` as the SQL engines spell it."""
 
-SIGNIFICANT_BITS = 12
+SIGNIFICANT_BITS = 10
 """Dwells are counted rounded down to this many significant bits (see the module)."""
 
 LONGEST_DWELL_BITS = 37
