@@ -13,6 +13,11 @@ Ties in the ordering column keep file order. The ordering column compares as int
 when its first value is one, else as text (ISO-8601 timestamps in one format sort so).
 Each change of an order's status (and of each sub-order's refund status) is judged by
 :class:`~orderfsm.check.audit.rules.StepRules`; repeated statuses are not changes.
+
+With a time column (``result.time`` set), each row's time is read and each observation
+handed to a :class:`~orderfsm.check.audit.dwell.Timeline` (dwell and overdue stays);
+such files go through :meth:`StreamAudit.feed`, never the plain loop, so an export
+without times costs what it did.
 """
 
 from __future__ import annotations
