@@ -348,6 +348,10 @@ def test_the_overdue_json_shape_and_the_exit_codes(
     illegal = _timed(tmp_path, TIMED + f"C,4,taobao_order,,0,,trigger,{T0 + 5 * D}\n", "bad.csv")
     assert audit_files([illegal]).counts["illegal"] == 1
     assert main(["audit", str(illegal), "--fail-on-overdue"]) == 1  # broken rules come first
+    capsys.readouterr()
+    assert main(["audit", str(path), "--emit-time-sql", "--as-of", "5"]) == 0
+    parts = Parts.of(orderfsm.load("taobao_order"))
+    assert capsys.readouterr().out == time_query(AuditSql(parts), 5) + "\n"
 
 
 @pytest.mark.parametrize("engine", ["stream", "duckdb"])
