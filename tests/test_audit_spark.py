@@ -268,3 +268,37 @@ def test_the_cli_runs_on_spark_with_the_same_exit_codes(
     assert main(["audit", missing, "--machine", "taobao_order", "--engine", "spark"]) == 2
     with pytest.raises(AuditInputError, match=r"missing\.csv"):
         audit_files([missing], "taobao_order", engine="spark")
+
+
+def test_the_spark_engine_reports_dwell_and_overdue_like_the_others(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Orders with times (the property of ``test_audit_time.py``, a few drawn exports):
+    Spark's time query reports the stream engine's dwell statistics and overdue stays, as
+    a file of times (CSV) and as JSON Lines; a malformed time is the same problem."""
+    from test_audit_time import drive, oracle, reported, write  # noqa: PLC0415
+
+    @settings(max_examples=3, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.data(), st.sampled_from([None, 1_765_000_000]))
+    def check(data: st.DataObject, as_of: int | None) -> None:
+        orders = drive("taobao", data)
+        path = write(tmp_path / "timed.csv", orders)
+        stream = audit_files([path], orders[0].machine, engine="stream", as_of=as_of)
+        on_spark = audit_files([path], orders[0].machine, engine="spark", as_of=as_of)
+        assert reported(on_spark) == reported(stream) == oracle(orders, as_of)
+        assert on_spark.to_json()["overdue"] == stream.to_json()["overdue"]
+        assert on_spark.to_json()["summary"]["time"] == stream.to_json()["summary"]["time"]
+
+    check()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"order_id": "A", "seq": 1, "status": 0, "at": 100}\n'
+        '{"order_id": "A", "seq": 2, "status": 1, "at": "1e3"}\n'
+        '{"order_id": "A", "seq": 3, "status": 10, "at": 50}\n',
+        "utf-8",
+    )
+    found = [
+        [(p.line, p.column, p.detail) for p in r.problems]
+        for r in (audit_files([bad], "taobao_order", engine=e) for e in ("stream", "spark"))
+    ]
+    assert found[0] == found[1] and len(found[0]) == 2

@@ -12,7 +12,6 @@ engines agree. With ``force=True`` the forced steps are reported as forced, one 
 from __future__ import annotations
 
 import csv
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import orderfsm
 from orderfsm import HistoryRow, IcbuOrder, KaTrade, OrderFsmError, TaobaoOrder, history_rows
 from orderfsm.check.audit import AuditResult, audit_files
 from orderfsm.model.records import IcbuSnapshot, SubOrderSnapshot, TaobaoSnapshot
-from orderfsm.orders.rows import HISTORY_COLUMNS
+from orderfsm.orders.rows import history_header
 
 Order = TaobaoOrder | IcbuOrder | KaTrade
 Op = Callable[[Any], object]
@@ -131,11 +130,13 @@ KINDS: dict[str, tuple[st.SearchStrategy[Order], Callable[[bool], st.SearchStrat
 
 
 def write_rows(path: Path, rows: list[HistoryRow]) -> Path:
-    """The rows as a database's ``COPY ... CSV HEADER`` writes them (empty text as-is)."""
+    """The rows as a database's ``COPY ... CSV HEADER`` writes them (empty text as-is),
+    with the time column when some row has a time (snapshots carry ``modify_time``)."""
+    header, timed = history_header(rows)
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle, lineterminator="\n")
-        out.writerow(HISTORY_COLUMNS)
-        out.writerows(dataclasses.astuple(r) for r in rows)
+        out.writerow(header)
+        out.writerows(r.cells(timed) for r in rows)
     return path
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -188,13 +189,19 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from orderfsm.check.audit.result import AuditFinding  # noqa: PLC0415
 
     columns = Columns.parse(dict(args.column or ()))
-    if args.emit_sql:
+    if args.emit_sql or args.emit_time_sql:
         from orderfsm.check.audit.parts import Parts  # noqa: PLC0415
         from orderfsm.check.audit.run import resolve_machine  # noqa: PLC0415
         from orderfsm.check.audit.sql import AuditSql  # noqa: PLC0415
 
         machine = resolve_machine(args.machine, [Path(f) for f in args.files], columns)
-        print(AuditSql(Parts.of(machine)).findings_query())
+        sql = AuditSql(Parts.of(machine))
+        if args.emit_time_sql:
+            from orderfsm.check.audit.dwell_sql import time_query  # noqa: PLC0415
+
+            print(time_query(sql, args.as_of))
+        else:
+            print(sql.findings_query())
         return 0
 
     if args.diagram:
@@ -214,14 +221,38 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         keep=args.max_findings,
         listener=None if args.json else show,
         spark_master=args.spark_master,
+        as_of=args.as_of,
     )
     if args.diagram:
-        write_overlay(result, Path(args.diagram))
+        write_overlay(result, Path(args.diagram), args.diagram_label)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
     else:
+        for overdue in [] if result.time is None else result.time.overdue:
+            print(overdue.text())
         print(result.text_summary(), end="")
-    return result.exit_code
+    late = result.time is not None and result.time.overdue_count > 0
+    return result.exit_code or (EXIT_OVERDUE if args.fail_on_overdue and late else 0)
+
+
+EXIT_OVERDUE = 3
+"""``orderfsm audit --fail-on-overdue``: nothing illegal, every row usable, but an order
+overran a deadline (operations, not broken rules: without the flag this is exit 0)."""
+
+
+def _instant(text: str) -> int:
+    """``--as-of``: seconds since the epoch, or an ISO-8601 instant with its UTC offset."""
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds since the epoch or an ISO-8601 instant, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: say the UTC offset (e.g. Z or +08:00)")
+    return int(moment.timestamp())
 
 
 def _add_audit(sub: Subcommands) -> None:
@@ -230,8 +261,8 @@ def _add_audit(sub: Subcommands) -> None:
         help="audit exported status histories: every illegal step, per order",
         description="Judge every status change in exported histories (CSV, JSON Lines, "
         "Parquet) by the machine's rules. Exit 0 when nothing is illegal, 1 when a step is "
-        "illegal or a row cannot be used, 2 when the files cannot be audited. See "
-        "docs/audit.md.",
+        "illegal or a row cannot be used, 2 when the files cannot be audited (3 with "
+        "--fail-on-overdue when only deadlines were overrun). See docs/audit.md.",
     )
     audit.add_argument("files", nargs="+", metavar="FILE", help="the exports, read as one history")
     audit.add_argument(
@@ -265,7 +296,7 @@ def _add_audit(sub: Subcommands) -> None:
         type=_column,
         metavar="ROLE=NAME",
         help="the column for a role: order_id, seq, status, sub_order_id, refund_status, "
-        "machine (repeatable)",
+        "via, machine, at (the time; repeatable)",
     )
     audit.add_argument(
         "--max-findings",
@@ -281,9 +312,35 @@ def _add_audit(sub: Subcommands) -> None:
         help="print the portable SQL (DuckDB, Spark SQL) of the audit and exit",
     )
     audit.add_argument(
+        "--emit-time-sql",
+        action="store_true",
+        help="print the portable SQL of the time statistics (dwell times, overdue stays; "
+        "see --as-of) and exit",
+    )
+    audit.add_argument(
+        "--as-of",
+        type=_instant,
+        metavar="INSTANT",
+        help="with a time column: judge orders still waiting at the end of the export at "
+        "this instant (seconds since the epoch, or ISO-8601 with offset; default: the "
+        "latest time in the export)",
+    )
+    audit.add_argument(
+        "--fail-on-overdue",
+        action="store_true",
+        help="exit 3 when an order overran a deadline and nothing else failed",
+    )
+    audit.add_argument(
         "--diagram",
         metavar="OUT",
         help="draw what happened: .dot, .svg or .mmd, edges labelled with counts",
+    )
+    audit.add_argument(
+        "--diagram-label",
+        choices=("count", "median-time"),
+        default="count",
+        help="label table edges with how many orders took them (default) or, with a time "
+        "column, the median time orders waited before taking them",
     )
     audit.set_defaults(func=_cmd_audit)
 

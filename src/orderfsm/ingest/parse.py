@@ -712,6 +712,8 @@ def _shipment_date(at: _At | None) -> ShipmentDate | None:
     if problem is not None:
         raise PayloadError(key_path(at.path, problem[0]), problem[1])
     return ShipmentDate(kind or "", duration, timestamp)
+
+
 def _plain_callback(root: object, strict: bool) -> tuple[TaobaoSnapshot, ...] | None:
     """The common callback read without positions: every field there with a value of
     the type read (``purchase_id`` an id, ``status`` a code or text, ``modify_time`` an

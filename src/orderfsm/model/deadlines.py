@@ -44,6 +44,15 @@ def deadline_of(machine: CompiledMachine, status: State) -> Deadline | None:
     return next((d for d in machine.table.deadlines if d.status == status.name), None)
 
 
+def counted_deadline_of(machine: CompiledMachine, status: State) -> Deadline | None:
+    """The deadline ``machine``'s table states for ``status`` with a count of its own
+    (``None``: none stated, or one that comes from the order's terms, such as ICBU's
+    ``shipment_date``, which a status history alone cannot tell: the audit judges only
+    these)."""
+    rule = deadline_of(machine, status)
+    return None if rule is None or rule.most is None else rule
+
+
 def due(deadline: Deadline, entered: int, holidays: Holidays = no_holidays) -> int:
     """The instant an order that entered the deadline's status at ``entered`` becomes late
     there (see the module docstring); a deadline from the order's terms has no fixed

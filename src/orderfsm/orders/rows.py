@@ -16,7 +16,8 @@ order:
   ``"<order>/<sub-order>"`` (see :func:`ka_leaf_id`).
 
 A part's first row is its status before its first change (``via="initial"``), then one
-row per change, ``via`` saying how the order took it. Rows only depend on the history,
+row per change, ``via`` saying how the order took it, ``at`` when (the change's time,
+``None`` when not known; an ``initial`` row's is never known). Rows only depend on the history,
 so the rows of a history are a prefix of the rows of any later history of the same
 order: a store appends the rows past the last ``seq`` it holds.
 """
@@ -24,7 +25,7 @@ order: a store appends the rows past the last ``seq`` it holds.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
 from orderfsm.errors import OrderFsmError
@@ -56,7 +57,8 @@ VIAS: tuple[str, ...] = (
 class HistoryRow:
     """One status one part of an order held, in history order (see the module docstring).
 
-    Field order is the column order :data:`HISTORY_COLUMNS` names.
+    Field order is the column order :func:`history_header` names: :data:`HISTORY_COLUMNS`,
+    then ``at`` (:data:`TIME_COLUMN`) when some row of the file has a time.
     """
 
     order_id: str
@@ -66,10 +68,33 @@ class HistoryRow:
     status: str
     refund_status: str
     via: str
+    at: int | None = None
+
+    def cells(self, timed: bool) -> tuple[str | int, ...]:
+        """The row's values in :func:`history_header` order: with ``timed``, the time
+        last (``""`` when not known)."""
+        values = astuple(self)
+        if not timed:
+            return values[:-1]
+        return (*values[:-1], "" if self.at is None else self.at)
 
 
-HISTORY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
-"""The header of a file of :class:`HistoryRow` rows, in field order."""
+TIME_COLUMN = "at"
+"""The column of a row's time: integer seconds since the Unix epoch (UTC), empty when not
+known (``orderfsm audit`` reads it: dwell times and overdue orders)."""
+
+HISTORY_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(HistoryRow) if f.name != TIME_COLUMN
+)
+"""The header of a file of :class:`HistoryRow` rows none of which has a time, in field order."""
+
+
+def history_header(rows: Sequence[HistoryRow]) -> tuple[tuple[str, ...], bool]:
+    """The header of a file of ``rows``, and whether it has the time column: only when
+    some row's time is known, so that a history without times is written byte for byte
+    as before rows carried them. Write each row as ``row.cells(timed)``."""
+    timed = any(r.at is not None for r in rows)
+    return (*HISTORY_COLUMNS, TIME_COLUMN) if timed else HISTORY_COLUMNS, timed
 
 
 def ka_leaf_id(order: object, sub_order: object) -> str:
@@ -101,13 +126,14 @@ def history_rows(order: TaobaoOrder | IcbuOrder | KaTrade, order_id: str) -> lis
         )
     rows = _Rows(order_id, order.machine.name)
     if isinstance(order, KaTrade):
-        for (oid, sid), step in order.history:
-            rows.change(("ka", oid, sid), ka_leaf_id(oid, sid), step, "trigger")
+        for ka in order.history:
+            (oid, sid), step = ka
+            rows.change(("ka", oid, sid), ka_leaf_id(oid, sid), step, "trigger", ka.at)
     elif isinstance(order, TaobaoOrder):
         _taobao(order, rows)
     else:
         for change in order.history:
-            rows.change(None, "", change.step, change.via)
+            rows.change(None, "", change.step, change.via, change.at)
     return rows.out
 
 
@@ -120,7 +146,9 @@ class _Rows:
         self.out: list[HistoryRow] = []
         self._seen: set[Hashable] = set()
 
-    def row(self, sub: str, status: State, refund: State | None, via: str) -> None:
+    def row(
+        self, sub: str, status: State, refund: State | None, via: str, at: int | None = None
+    ) -> None:
         self.out.append(
             HistoryRow(
                 self.order_id,
@@ -130,6 +158,7 @@ class _Rows:
                 str(status.code),
                 "" if refund is None else str(refund.code),
                 via,
+                at,
             )
         )
 
@@ -139,12 +168,14 @@ class _Rows:
         sub: str,
         step: Step,
         via: str,
+        at: int | None,
         *,
         parent: State | None = None,
         parent_now: State | None = None,
     ) -> None:
-        """A change of one part; ``parent`` given means the part is a refund judged under
-        it (``parent_now``: the main status of the moment, shown on its initial row)."""
+        """A change of one part at ``at``; ``parent`` given means the part is a refund
+        judged under it (``parent_now``: the main status of the moment, shown on its
+        initial row, whose time is not known: the part held it since before)."""
         if part not in self._seen:
             self._seen.add(part)
             if parent is None:
@@ -152,9 +183,9 @@ class _Rows:
             else:
                 self.row(sub, parent_now or parent, step.source, "initial")
         if parent is None:
-            self.row(sub, step.target, None, via)
+            self.row(sub, step.target, None, via, at)
         else:
-            self.row(sub, parent, step.target, via)
+            self.row(sub, parent, step.target, via, at)
 
 
 def _taobao(order: TaobaoOrder, rows: _Rows) -> None:
@@ -165,9 +196,9 @@ def _taobao(order: TaobaoOrder, rows: _Rows) -> None:
     for i, change in enumerate(history):
         sid = change.sub_order
         if sid is None:
-            rows.change(None, "", change.step, change.via)
+            rows.change(None, "", change.step, change.via, change.at)
         elif change.sub_order_status:
-            rows.change(("status", sid), str(sid), change.step, change.via)
+            rows.change(("status", sid), str(sid), change.step, change.via, change.at)
         else:
             parent = _refund_parent(refund_machine, history, main, i)
             rows.change(
@@ -175,6 +206,7 @@ def _taobao(order: TaobaoOrder, rows: _Rows) -> None:
                 str(sid),
                 change.step,
                 change.via,
+                change.at,
                 parent=parent,
                 parent_now=main[i],
             )

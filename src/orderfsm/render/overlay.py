@@ -4,13 +4,18 @@ Each status is a node and each pair of statuses a table transition joins is one 
 labelled with its events and how many times audited orders changed that way; edges no
 order took are grey. Changes the rules forbid are red edges with their counts, skipped
 steps orange and dashed. A sub-order machine (Taobao refunds) is drawn beside its order.
-Output is sorted and dated nowhere, so the same audit always draws the same file.
+With ``label="median-time"`` (an export with a time column) a table edge is labelled
+with the median time orders waited in its source status before taking it instead (a
+performance view; :mod:`orderfsm.check.audit.dwell`). Output is sorted and dated
+nowhere, so the same audit always draws the same file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from orderfsm.check.audit.dwell import duration
 from orderfsm.check.audit.result import AuditResult
 from orderfsm.errors import OrderFsmError
 from orderfsm.model.compile import CompiledMachine
@@ -47,7 +52,22 @@ def _legal(result: AuditResult, name: str, src: str, dst: str) -> int:
     return result.taken.get((name, src, dst), 0) - judged
 
 
-def overlay_dot(result: AuditResult) -> str:
+Label = Literal["count", "median-time"]
+"""What a table edge's label says after its events: how many orders took it, or the
+median time they waited before."""
+
+
+def _edge_label(result: AuditResult, label: Label, name: str, src: str, dst: str) -> str:
+    """``×n`` (legal changes along the edge), or the median wait before it (``-``: no
+    timed wait)."""
+    if label == "count":
+        return f"\u00d7{_legal(result, name, src, dst)}"
+    assert result.time is not None
+    median = result.time.median(name, src, dst)
+    return "median -" if median is None else f"median {duration(median)}"
+
+
+def overlay_dot(result: AuditResult, label: Label = "count") -> str:
     """The DOT source of the overlay."""
     g = Graph(f"audit_{result.machine.name}")
     g.attr(rankdir="LR", fontname="Helvetica", label=f"audit of {', '.join(result.files)}")
@@ -63,7 +83,7 @@ def overlay_dot(result: AuditResult) -> str:
                 sub.edge(
                     f"{name}.{src}",
                     f"{name}.{dst}",
-                    label=f"{' / '.join(events)} \u00d7{n}",
+                    label=f"{' / '.join(events)} {_edge_label(result, label, name, src, dst)}",
                     color=TAKEN if n else UNTAKEN,
                     fontcolor=TAKEN if n else UNTAKEN,
                     penwidth="2" if n else "1",
@@ -81,8 +101,9 @@ def overlay_dot(result: AuditResult) -> str:
     return g.source
 
 
-def overlay_mermaid(result: AuditResult) -> str:
-    """The overlay as a Mermaid flowchart (counts on edges; untaken and illegal styled)."""
+def overlay_mermaid(result: AuditResult, label: Label = "count") -> str:
+    """The overlay as a Mermaid flowchart (counts or median times on edges; untaken and
+    illegal styled)."""
     lines = ["flowchart LR"]
     styles: list[str] = []
     index = 0
@@ -93,7 +114,8 @@ def overlay_mermaid(result: AuditResult) -> str:
         pairs = _pairs(machine)
         for (src, dst), events in pairs.items():
             n = _legal(result, name, src, dst)
-            lines.append(f'    {name}_{src} -->|"{" / ".join(events)} x{n}"| {name}_{dst}')
+            text = _edge_label(result, label, name, src, dst).replace("\u00d7", "x")
+            lines.append(f'    {name}_{src} -->|"{" / ".join(events)} {text}"| {name}_{dst}')
             styles.append(f"  linkStyle {index} stroke:{TAKEN if n else UNTAKEN}")
             index += 1
         for src, dst, kind, n in _judged(result, name):
@@ -113,16 +135,22 @@ def check_diagram_path(out: Path) -> None:
         raise OrderFsmError(f"{out}: the diagram must end in .dot, .svg or .mmd")
 
 
-def write_overlay(result: AuditResult, out: Path) -> None:
-    """Write the overlay to ``out`` as ``.dot``, ``.svg`` or ``.mmd`` (by its suffix)."""
+def write_overlay(result: AuditResult, out: Path, label: Label = "count") -> None:
+    """Write the overlay to ``out`` as ``.dot``, ``.svg`` or ``.mmd`` (by its suffix);
+    ``label="median-time"`` needs an audit that read times."""
     check_diagram_path(out)
+    if label == "median-time" and result.time is None:
+        raise OrderFsmError(
+            f"{out}: median times need a time column ({', '.join(result.files)} has none; "
+            "name it with --column at=NAME)"
+        )
     suffix = out.suffix.lower()
     if suffix == ".dot":
-        data = overlay_dot(result).encode("utf-8")
+        data = overlay_dot(result, label).encode("utf-8")
     elif suffix in (".mmd", ".mermaid"):
-        data = overlay_mermaid(result).encode("utf-8")
+        data = overlay_mermaid(result, label).encode("utf-8")
     else:
         from orderfsm.render.graphviz_run import draw  # noqa: PLC0415
 
-        data = draw(overlay_dot(result), "svg")
+        data = draw(overlay_dot(result, label), "svg")
     write_file(out, data)

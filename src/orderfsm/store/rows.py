@@ -9,7 +9,6 @@ so a save appends the rows past those already stored.
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import Any
 
 from orderfsm.orders.icbu import IcbuOrder
@@ -22,10 +21,11 @@ StoredOrder = TaobaoOrder | IcbuOrder | KaTrade
 
 
 def row_values(row: HistoryRow) -> tuple[Any, ...]:
-    """A row's values in column order (:data:`~orderfsm.orders.rows.HISTORY_COLUMNS`)."""
-    return astuple(row)
+    """A row's values in column order (:data:`~orderfsm.orders.rows.HISTORY_COLUMNS`; the
+    table has no column for the row's time yet)."""
+    return row.cells(timed=False)
 
 
 def row_dict(row: HistoryRow) -> dict[str, Any]:
     """A row as a JSON-able dict (the outbox payload carries the rows of its change)."""
-    return dict(zip(HISTORY_COLUMNS, astuple(row), strict=True))
+    return dict(zip(HISTORY_COLUMNS, row.cells(timed=False), strict=True))

@@ -7,6 +7,8 @@
 - :mod:`~orderfsm.check.audit.stream`: the one-pass engine
 - :mod:`~orderfsm.check.audit.sql`: the same audit as portable SQL (DuckDB, Spark)
 - :mod:`~orderfsm.check.audit.duck`: the DuckDB engine running that SQL
+- :mod:`~orderfsm.check.audit.dwell`: time: dwell statistics and overdue stays, defined once
+- :mod:`~orderfsm.check.audit.dwell_sql`: the same as a portable SQL query of its own
 - :mod:`~orderfsm.check.audit.result`: findings, counts, summary, JSON
 - :mod:`~orderfsm.check.audit.run`: choosing the machine and engine for files
 

@@ -19,10 +19,10 @@ engines; 64-bit like the SQL engine's ``BIGINT``)."""
 MAX_FIELD = 1024
 """Longest order id, sub-order id, ordering value or status the audit accepts (characters)."""
 
-Record = tuple[int, str, str, str, str | None, str | None, str | None]
+Record = tuple[int, str, str, str, str | None, str | None, str | None, str | None]
 """One row as the engines see it: ``(line, order_id, seq, status, sub_order_id,
-refund_status, via)``; the last three are ``None`` when the file has no such column, and
-a missing value in a present column is ``""``."""
+refund_status, via, at)``; the last four are ``None`` when the file has no such column,
+and a missing value in a present column is ``""``."""
 
 KNOWN_VIAS = frozenset(VIAS)
 """The values of a ``via`` column (how the order took the row's status; see
@@ -36,7 +36,8 @@ class Columns:
     ``order_id``, ``status`` and the ordering column ``seq`` are required; ``sub_order_id``,
     ``refund_status`` and ``via`` are read when present (Taobao sub-orders and their
     refunds, or KA sub-orders keyed by order and sub-order; how each step was taken);
-    ``machine`` may name the machine the file follows.
+    ``machine`` may name the machine the file follows; ``at`` is the row's time (seconds
+    since the epoch, UTC), read when present (dwell times and overdue orders).
     """
 
     order_id: str = "order_id"
@@ -46,6 +47,7 @@ class Columns:
     refund_status: str = "refund_status"
     machine: str = "machine"
     via: str = "via"
+    at: str = "at"
 
     @classmethod
     def parse(cls, pairs: Mapping[str, str]) -> Columns:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from orderfsm.check.audit.columns import INTEGER_SEQ, MAX_FIELD, Columns, Record
+from orderfsm.check.audit.dwell import TIME_PATTERN
+from orderfsm.check.audit.dwell_sql import Locate, read_time_rows, time_query
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.readback import Lookups, one_pass, read_rows
 from orderfsm.check.audit.reader import (
@@ -75,6 +77,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
     picked += [c.sub_order_id] if header.sub_order_id >= 0 else []
     picked += [c.refund_status] if header.refund_status >= 0 else []
     picked += [c.via] if header.via >= 0 else []
+    picked += [c.at] if header.at >= 0 else []
     select = ", ".join(f"CAST({_q(n)} AS VARCHAR)" for n in picked)
     cursor = con.execute(
         f"SELECT {select} FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
@@ -89,6 +92,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
             sub = rest.pop(0) if header.sub_order_id >= 0 else None
             refund = rest.pop(0) if header.refund_status >= 0 else None
             via = rest.pop(0) if header.via >= 0 else None
+            at = rest.pop(0) if header.at >= 0 else None
             if not check_fields(
                 (oid, seq, status, sub or "", refund or ""),
                 (c.order_id, c.seq, c.status, c.sub_order_id, c.refund_status),
@@ -104,6 +108,7 @@ def parquet_records(path: Path, columns: Columns, problem: Problem, note: Note) 
                 "" if sub is None and header.sub_order_id >= 0 else sub,
                 "" if refund is None and header.refund_status >= 0 else refund,
                 "" if via is None and header.via >= 0 else via,
+                "" if at is None and header.at >= 0 else at,
             )
 
 
@@ -130,8 +135,9 @@ def locate(located: Sequence[tuple[str, int]], pos: int) -> tuple[str, int]:
     return file, pos % FILE_STRIDE + past
 
 
-ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via")
-"""The columns of table ``raw``, one per role (``seq`` as ``seq_raw``), all text."""
+ROLES = ("order_id", "seq", "status", "sub_order_id", "refund_status", "via", "at")
+"""The columns of table ``raw``, one per role (``seq`` as ``seq_raw``, ``at`` as
+``at_raw``), all text."""
 
 LONG_CHECKED = ("order_id", "seq_raw", "status", "sub_order_id", "refund_status")
 """The fields a row is dropped for when longer than ``MAX_FIELD``, in the stream
@@ -242,7 +248,7 @@ def load(
         else:
             resolved, picked = _parquet_picked(con, path, columns, result.note)
             source = f"read_parquet({_literal(path)})"
-        names = [*(r if r != "seq" else "seq_raw" for r in ROLES), "given_line"]
+        names = [*(r if r not in ("seq", "at") else f"{r}_raw" for r in ROLES), "given_line"]
         select = ", ".join(f"{e} AS {a}" for e, a in zip(picked, names, strict=False))
         numbered = f"SELECT *, ROW_NUMBER() OVER () AS number FROM (SELECT {select} FROM {source})"
         try:  # the file's first row: DuckDB's own reading errors surface here, named
@@ -263,7 +269,8 @@ def load(
         "CREATE TEMP VIEW history AS SELECT CAST(NULL AS STRING) AS file, "
         "CAST(NULL AS BIGINT) AS line, pos, "
         f"order_id, sub_order_id, {_seq_expression(con, selects)} AS seq, status, "
-        "refund_status, via "
+        f"refund_status, via, at_raw, CASE WHEN regexp_full_match(at_raw, '{TIME_PATTERN}') "
+        "THEN CAST(at_raw AS BIGINT) END AS at_time "
         "FROM raw WHERE long IS NULL"
     )
     return resolved
@@ -282,6 +289,7 @@ def _parquet_picked(
         (c.sub_order_id, header.sub_order_id >= 0),
         (c.refund_status, header.refund_status >= 0),
         (c.via, header.via >= 0),
+        (c.at, header.at >= 0),
     )
     picked = [
         f"CAST({_q(name)} AS VARCHAR)" if present else "CAST(NULL AS VARCHAR)"
@@ -326,7 +334,25 @@ def audit_duckdb(
     with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
         located: list[tuple[str, int]] = []
         c = load(con, files, columns, result, Path(folder), located=located)
-        return _run(con, parts, c, result, lambda pos: locate(located, pos))
+        _run(con, parts, c, result, lambda pos: locate(located, pos))
+        if result.time is not None:  # a query of its own: the findings query is untouched
+            _run_time(con, parts, result, lambda pos, _: locate(located, pos))
+        return result
+
+
+def _run_time(con: Any, parts: Parts, result: AuditResult, where: Locate) -> None:
+    """The time query (:mod:`~orderfsm.check.audit.dwell_sql`) read into ``result.time``."""
+    assert result.time is not None
+    try:
+        cursor = con.execute(time_query(AuditSql(parts), result.time.given))
+
+        def batches() -> Iterator[tuple[Any, ...]]:
+            while batch := cursor.fetchmany(10_000):
+                yield from batch
+
+        read_time_rows(batches(), result, where)
+    except duckdb.Error as exc:
+        raise AuditInputError(f"cannot read: {_first_line(exc)}") from None
 
 
 def _run(

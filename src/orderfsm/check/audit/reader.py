@@ -104,15 +104,16 @@ class Header:
             names.index(columns.refund_status) if columns.refund_status in names else -1
         )
         self.via = names.index(columns.via) if columns.via in names else -1
+        self.at = names.index(columns.at) if columns.at in names else -1
         self.width = max(self.positions) + 1
         ignored = [n for n in names if n not in _roles(columns)]
         if ignored:
             note(f"{file}: ignored columns: {', '.join(short(n, 30) for n in ignored)}")
 
     @property
-    def positions(self) -> tuple[int, int, int, int, int, int]:
+    def positions(self) -> tuple[int, int, int, int, int, int, int]:
         """Where each role sits (``-1``: absent): order id, seq, status, sub-order id,
-        refund status, via."""
+        refund status, via, at."""
         return (
             self.order_id,
             self.seq,
@@ -120,6 +121,7 @@ class Header:
             self.sub_order_id,
             self.refund_status,
             self.via,
+            self.at,
         )
 
 
@@ -132,6 +134,7 @@ def _roles(columns: Columns) -> set[str]:
         columns.refund_status,
         columns.machine,
         columns.via,
+        columns.at,
     }
 
 
@@ -193,7 +196,7 @@ def csv_rows(
     """The records of an open CSV export (see :func:`open_csv`); a row the csv module
     cannot parse raises :class:`AuditInputError`."""
     c = header.columns
-    io, iq, ist, isub, iref, ivia = header.positions
+    io, iq, ist, isub, iref, ivia, iat = header.positions
     width = header.width
     while True:
         start = reader.line_num + 1
@@ -211,6 +214,7 @@ def csv_rows(
         sub = row[isub] if isub >= 0 else None
         refund = row[iref] if iref >= 0 else None
         via = row[ivia] if ivia >= 0 else None
+        at = row[iat] if iat >= 0 else None
         if not (
             len(oid) <= 64
             and len(status) <= 64
@@ -224,7 +228,7 @@ def csv_rows(
             len(extra[0]) > 64 or len(extra[1]) > 64 or not (extra[0] + extra[1]).isascii()
         ) and not check_fields(extra, (c.sub_order_id, c.refund_status), start, problem):
             continue
-        yield (start, oid, seq, status, sub, refund, via)
+        yield (start, oid, seq, status, sub, refund, via, at)
 
 
 def _scalar(value: object) -> str | None:
@@ -304,6 +308,7 @@ def _json_record(
         (c.sub_order_id, False),
         (c.refund_status, False),
         (c.via, False),
+        (c.at, False),
     ):
         if name not in item:
             if required:
@@ -318,11 +323,11 @@ def _json_record(
         if len(value) > MAX_FIELD:
             problem(number, name, f"{name} is longer than {MAX_FIELD} characters ({len(value)})")
             return None
-        at = bad_utf8(value)
-        if at is not None:
-            problem(number, name, f"{name} is not valid Unicode (character {at + 1})")
+        bad = bad_utf8(value)
+        if bad is not None:
+            problem(number, name, f"{name} is not valid Unicode (character {bad + 1})")
             return None
         values.append(value)
-    oid, seq, status, sub, refund, via = values
+    oid, seq, status, sub, refund, via, at = values
     assert oid is not None and seq is not None and status is not None
-    return (number, oid, seq, status, sub, refund, via)
+    return (number, oid, seq, status, sub, refund, via, at)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from orderfsm.check.audit.dwell import TimeReport
 from orderfsm.model.compile import CompiledMachine
 from orderfsm.model.table import Code
 
@@ -92,6 +93,9 @@ class AuditResult:
     """``(machine, status name)`` -> how many orders (or sub-orders) ended there, not final."""
     notes: list[str] = field(default_factory=list)
     listener: Callable[[AuditFinding], None] | None = None
+    time: TimeReport | None = None
+    """Dwell statistics and overdue stays, when the export has a time column (else ``None``,
+    and the report is as it was before times: no ``time`` key, no ``overdue`` list)."""
 
     def add(self, finding: AuditFinding) -> None:
         """Count ``finding``; hold it if fewer than ``keep`` of its kind are held."""
@@ -119,7 +123,8 @@ class AuditResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when anything is illegal or a row could not be used, else 0."""
+        """1 when anything is illegal or a row could not be used, else 0 (overdue orders
+        are operations, not broken rules: see ``docs/audit.md``, "Exit codes")."""
         return EXIT_FINDINGS if self.counts["illegal"] or self.counts["input"] else EXIT_CLEAN
 
     def code(self, machine: str, name: str) -> Code:
@@ -154,7 +159,7 @@ class AuditResult:
                 "problems": len(self.problems),
             },
             "notes": list(self.notes),
-        }
+        } | ({} if self.time is None else {"time": self.time.summary()})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,7 +168,7 @@ class AuditResult:
             "warnings": [f.to_json() for f in self.warnings],
             "forced": [f.to_json() for f in self.forced],
             "problems": [f.to_json() for f in self.problems],
-        }
+        } | ({} if self.time is None else {"overdue": [o.to_json() for o in self.time.overdue]})
 
     def text_summary(self) -> str:
         lines = [
@@ -192,6 +197,8 @@ class AuditResult:
                 lines.append(
                     f"  showing the first {len(held)} of {count} {kind} findings (--max-findings)"
                 )
+        if self.time is not None:
+            lines.extend(self.time.text_lines())
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.append("FAILED" if self.exit_code else "OK")
         return "\n".join(lines) + "\n"

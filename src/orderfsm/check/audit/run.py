@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from orderfsm.check.audit.columns import Columns, Record
+from orderfsm.check.audit.dwell import TimeReport
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.reader import (
     AuditInputError,
@@ -77,6 +78,7 @@ def audit_files(
     keep: int = 1000,
     listener: Callable[[AuditFinding], None] | None = None,
     spark_master: str | None = None,
+    as_of: int | None = None,
 ) -> AuditResult:
     """Audit the exports ``paths`` (read as one history, in the order given).
 
@@ -85,7 +87,9 @@ def audit_files(
     ``listener`` sees each held finding as it is found. ``spark_master`` is the Spark
     master URL (or Spark Connect ``sc://`` URL) of the ``spark`` engine (default: the
     active session, else ``local[*]``); it reads the paths as given (any path Spark
-    reads). Raises
+    reads). When a file has a time column (:func:`timed`), the result's ``time`` holds
+    dwell statistics and overdue stays, those still waiting judged at ``as_of`` (seconds
+    since the epoch; default: the latest time read). Raises
     :class:`~orderfsm.check.audit.reader.AuditInputError` when the files cannot be
     audited, and the library's own errors for an unknown machine.
     """
@@ -98,6 +102,8 @@ def audit_files(
     chosen = engine or ("duckdb" if all(file_format(f) == "parquet" for f in files) else "stream")
     result = AuditResult(parts.main.machine, chosen, parts.machines, keep=keep, listener=listener)
     result.files = [str(f) for f in files]
+    if timed(files, cols):
+        result.time = TimeReport(parts.machines, as_of, keep, cols.at)
     if chosen == "duckdb":
         from orderfsm.check.audit.duck import audit_duckdb  # noqa: PLC0415
 
@@ -113,6 +119,34 @@ def audit_files(
         else:
             audit.feed(str(f), records(f, cols, _problem(audit, str(f)), result.note))
     return audit.finish()
+
+
+def timed(paths: Sequence[Path], columns: Columns) -> bool:
+    """Whether the audit reads times: some file has the time column (CSV, Parquet: in its
+    header; JSON Lines: as a key of its first object). Remote paths (Spark) are read by
+    Spark: their header is not looked at here."""
+    return any(_has_time(path, columns) for path in paths)
+
+
+def _has_time(path: Path, columns: Columns) -> bool:
+    import csv  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    fmt = file_format(path)
+    try:
+        if fmt == "csv":
+            with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+                return columns.at in next(csv.reader(handle), [])
+        if fmt == "jsonl":
+            with path.open("rb") as raw:
+                first = next((x for x in raw if x.strip()), b"{}")
+            item = json.loads(first.decode("utf-8-sig", errors="replace"))
+            return isinstance(item, dict) and columns.at in item
+        from orderfsm.check.audit.duck import connect, parquet_columns  # noqa: PLC0415
+
+        return columns.at in parquet_columns(connect(), path)
+    except (OSError, ValueError, RecursionError, csv.Error, AuditInputError):
+        return False
 
 
 def records(path: Path, columns: Columns, problem: Problem, note: Note) -> Iterator[Record]:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from orderfsm.check.audit.columns import INTEGER_SEQ, MAX_FIELD, Columns
+from orderfsm.check.audit.dwell import TIME_PATTERN
+from orderfsm.check.audit.dwell_sql import read_time_rows, time_query
 from orderfsm.check.audit.parts import Parts
 from orderfsm.check.audit.readback import Lookups, one_pass, read_rows
 from orderfsm.check.audit.reader import (
@@ -44,7 +46,7 @@ LINE = "COALESCE(line, -1 - pos)"
 """A row's line: given (JSON Lines), else ``-1 - pos``, numbered only for findings
 (:meth:`_Lines.line`)."""
 
-ROLES = ("order_id", "seq_raw", "status", "sub_order_id", "refund_status", "via")
+ROLES = ("order_id", "seq_raw", "status", "sub_order_id", "refund_status", "via", "at_raw")
 
 LONG_CHECKED = ("order_id", "seq_raw", "status", "sub_order_id", "refund_status")
 """The fields a row is dropped for when longer than ``MAX_FIELD``, in the stream reader's order."""
@@ -218,7 +220,9 @@ def load(
     raw.createOrReplaceTempView("raw")
     spark.sql(
         f"SELECT filename AS file, {LINE} AS line, pos, order_id, sub_order_id, "
-        f"{_seq_expression(spark)} AS seq, status, refund_status, via FROM raw WHERE long IS NULL"
+        f"{_seq_expression(spark)} AS seq, status, refund_status, via, at_raw, "
+        f"CASE WHEN regexp_extract(at_raw, '^{TIME_PATTERN}', 0) = at_raw "
+        "THEN CAST(at_raw AS BIGINT) END AS at_time FROM raw WHERE long IS NULL"
     ).createOrReplaceTempView("history")
     return resolved, lines
 
@@ -274,7 +278,16 @@ def audit_spark(
                     values = (*values[:3], lines.line(-1 - values[3]), *values[4:])
                 yield values
 
-        return read_rows(numbered(), sql, c, result, Lookups(long_length, raw_seq))
+        read_rows(numbered(), sql, c, result, Lookups(long_length, raw_seq))
+        if result.time is not None:  # a query of its own: the findings query is untouched
+
+            def where(pos: int, line: int | None) -> tuple[str, int]:
+                number = line if line is not None and line >= 0 else lines.line(pos)
+                return files[pos >> FILE_SHIFT], number
+
+            query = time_query(sql, result.time.given)
+            read_time_rows((tuple(r) for r in spark.sql(query).toLocalIterator()), result, where)
+        return result
     except (PySparkException, Py4JError) as exc:  # malformed input, a path Spark cannot read
         raise AuditInputError(f"Spark cannot run the audit: {_first_line(exc)}") from None
 

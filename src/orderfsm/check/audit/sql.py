@@ -52,7 +52,8 @@ def literal(text: str) -> str:
     return f"CONCAT({', '.join(pieces)})" if len(pieces) > 1 else pieces[0]
 
 
-def _values(name: str, columns: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
+def values_cte(name: str, columns: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
+    """A CTE ``name`` of literal ``rows`` (one row no join can match when there are none)."""
     body = [
         "(" + ", ".join(str(v) if isinstance(v, int) else literal(v) for v in row) + ")"
         for row in rows
@@ -108,16 +109,21 @@ class AuditSql:
             (part.machine.name, s) for part in self._parts for s in sorted(part.rules.quarantine)
         ]
         return [
-            _values("spellings", ("machine", "spelling", "state"), spellings),
-            _values("history_states", ("machine", "state"), history),
-            _values("quarantine_states", ("machine", "state"), quarantine),
-            _values("final_states", ("machine", "state"), final),
-            _values("verdicts", VERDICT_COLUMNS, self._verdict_rows),
+            values_cte("spellings", ("machine", "spelling", "state"), spellings),
+            values_cte("history_states", ("machine", "state"), history),
+            values_cte("quarantine_states", ("machine", "state"), quarantine),
+            values_cte("final_states", ("machine", "state"), final),
+            values_cte("verdicts", VERDICT_COLUMNS, self._verdict_rows),
         ]
 
-    def steps_ctes(self) -> list[tuple[str, str]]:
-        """CTEs from ``history`` to ``judged`` (every change) and ``problems`` (unusable rows)."""
+    def steps_ctes(self, timed: bool = False) -> list[tuple[str, str]]:
+        """CTEs from ``history`` to ``judged`` (every change) and ``problems`` (unusable rows).
+
+        ``timed``: the rows come from a relation ``timed`` (``history`` with ``at_ok``, a
+        row's usable time: :mod:`~orderfsm.check.audit.dwell_sql`) and every row from
+        ``observed`` on carries it."""
         main = literal(self.parts.main.machine.name)
+        source, at = ("timed", ", h.at_ok") if timed else ("history", "")
         refund = self.parts.refund
         one_part = "COALESCE(h.via, '') <> ''"
         if refund is None:
@@ -128,14 +134,14 @@ class AuditSql:
         observed = [
             f"  SELECT {main} AS machine, h.file, h.line, h.pos, h.order_id, {main_sub} AS "
             "sub_order_id, h.seq, h.status AS raw, CAST(NULL AS STRING) AS parent_raw,\n"
-            f"    h.via, 1 AS reports\n  FROM history h{main_where}"
+            f"    h.via, 1 AS reports{at}\n  FROM {source} h{main_where}"
         ]
         if refund is not None:
             observed.append(
                 f"  SELECT {literal(refund.machine.name)} AS machine, h.file, h.line, h.pos, "
                 "h.order_id, h.sub_order_id, h.seq, h.refund_status AS raw, h.status AS "
-                f"parent_raw,\n    h.via, CASE WHEN {one_part} THEN 1 ELSE 0 END AS reports\n"
-                "  FROM history h\n"
+                f"parent_raw,\n    h.via, CASE WHEN {one_part} THEN 1 ELSE 0 END AS reports{at}\n"
+                f"  FROM {source} h\n"
                 "  WHERE h.refund_status IS NOT NULL AND h.refund_status <> ''"
             )
         vias = ", ".join(literal(v) for v in sorted(KNOWN_VIAS))
@@ -174,7 +180,7 @@ class AuditSql:
             ")",
             "usable AS (\n"  # only what later steps read: the changes are materialised
             "  SELECT machine, file, line, pos, order_id, sub_order_id, seq, via, state, parent,\n"
-            "    sub_key\n"
+            f"    sub_key{', at_ok' if timed else ''}\n"
             "  FROM resolved\n"
             "  WHERE state IS NOT NULL AND order_id IS NOT NULL AND order_id <> ''\n"
             f"    AND seq IS NOT NULL AND bad_parent = 0\n"

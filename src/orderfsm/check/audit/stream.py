@@ -13,6 +13,11 @@ Ties in the ordering column keep file order. The ordering column compares as int
 when its first value is one, else as text (ISO-8601 timestamps in one format sort so).
 Each change of an order's status (and of each sub-order's refund status) is judged by
 :class:`~orderfsm.check.audit.rules.StepRules`; repeated statuses are not changes.
+
+With a time column (``result.time`` set), each row's time is read and each observation
+handed to a :class:`~orderfsm.check.audit.dwell.Timeline` (dwell and overdue stays);
+such files go through :meth:`StreamAudit.feed`, never the plain loop, so an export
+without times costs what it did.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from orderfsm.check.audit.columns import INTEGER_SEQ, KNOWN_VIAS, Columns, Record
+from orderfsm.check.audit.dwell import Timeline
 from orderfsm.check.audit.parts import Part, Parts
 from orderfsm.check.audit.reader import (
     AuditInputError,
@@ -72,6 +78,8 @@ class StreamAudit:
         self._numeric_seq: bool | None = None
         self._last_seq: int | str | None = None
         self._verdicts: dict[tuple[int, str, str, str, str], Verdict | None] = {}
+        self._timeline = None if result.time is None else Timeline(result.time)
+        self._at: int | None = None  # the time of the row being judged (with a timeline)
 
     # ------------------------------------------------------------------ reading
     def feed_csv(self, path: Path) -> None:
@@ -80,6 +88,7 @@ class StreamAudit:
         file = str(path)
         with open_csv(path, self.columns, self.result.note) as (reader, header):
             simple = header.sub_order_id < 0 and header.refund_status < 0 and header.via < 0
+            simple = simple and self._timeline is None  # times are read by feed() alone
             try:
                 if self.ordering == "order" and simple:
                     self._feed_plain(file, reader, header)
@@ -243,7 +252,10 @@ class StreamAudit:
         entities: dict[_EntityKey, _Entity] = {}
         if by_order and self._started:
             entities = self._open[self._order]
-        for line, oid, seq, status, sub, refund_status, via in records:
+        timeline = self._timeline
+        if timeline is not None:
+            timeline.file_index += 1
+        for line, oid, seq, status, sub, refund_status, via, at in records:
             result.rows += 1
             if oid != self._order or not self._started:
                 if not oid:
@@ -255,6 +267,10 @@ class StreamAudit:
             if via and via not in KNOWN_VIAS:
                 self._problem(file, line, oid, c.via, f"unknown {c.via} {short(via)}")
                 continue
+            if timeline is not None:
+                self._at, bad = timeline.read(oid, at)
+                if bad is not None:
+                    self._problem(file, line, oid, c.at, bad)
             is_forced = via == "forced"
             if refund is not None and via and refund_status:
                 parent = main_spell.get(status) if status else ""
@@ -334,6 +350,8 @@ class StreamAudit:
             if not (self._ids_as_text or self._ids_as_numbers):
                 self._unordered(file, line, oid, before)
             self._close(self._open.pop(before))
+            if self._timeline is not None:
+                self._timeline.close(before)
         self._started = True
         self._order = oid
         self._last_seq = None
@@ -396,6 +414,8 @@ class StreamAudit:
         sub: str | None,
         is_forced: bool = False,
     ) -> None:
+        if self._timeline is not None:
+            self._timeline.see(oid, part.machine.name, key, name, self._at, line, file, sub)
         entity = entities.get(key)
         if entity is None:
             entities[key] = [name, ""]
@@ -465,4 +485,6 @@ class StreamAudit:
         for entities in self._open.values():
             self._close(entities)
         self._open.clear()
+        if self._timeline is not None:
+            self._timeline.finish()
         return self.result
