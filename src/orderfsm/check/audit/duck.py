@@ -44,9 +44,10 @@ except ImportError:  # pragma: no cover - the audit extra is not installed
 
 MEMORY_LIMIT = "1GB"
 """DuckDB's memory for the audit query: past it, its window sorts spill to disk (DuckDB's
-own default is 80 % of the machine's memory, all of it held at 45M rows or so). 1 GB
-holds the sorts of about 2.5M rows; larger exports spill (at 10M rows about 8 % slower
-than in memory, with a quarter of the memory)."""
+own default is 80 % of the machine's memory, which a large export fills on a machine
+others share). 1 GB holds the sorts of about 2.5M rows; larger exports spill: at 10M
+rows a third of the memory and about 1.7x the CPU time of the query held in memory
+(docs/performance.md, "History audit")."""
 
 
 def connect(spill: Path | None = None) -> Any:
