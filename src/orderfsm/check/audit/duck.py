@@ -45,9 +45,9 @@ except ImportError:  # pragma: no cover - the audit extra is not installed
 MEMORY_LIMIT = "1GB"
 """DuckDB's memory for the audit query: past it, its window sorts spill to disk (DuckDB's
 own default is 80 % of the machine's memory, which a large export fills on a machine
-others share). 1 GB holds the sorts of about 2.5M rows; larger exports spill: at 10M
-rows a third of the memory and about 1.7x the CPU time of the query held in memory
-(docs/performance.md, "History audit")."""
+others share). At 1M rows the query stays under it; at 10M it spills, in a third of
+the memory and 1.7x-2x the CPU time of the query held in memory; 100M rows ran in
+1.3 GB (docs/performance.md, "History audit")."""
 
 
 def connect(spill: Path | None = None) -> Any:
