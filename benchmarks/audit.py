@@ -1,44 +1,52 @@
-"""Benchmark ``orderfsm audit`` against bare baselines measured in the same run.
+"""The audit rows of ``scripts/run bench``: each engine against a bare baseline, same run.
 
-    python benchmarks/audit.py --rows 1000000          # one size
-    python benchmarks/audit.py --rows 1000000 --rows 10000000
+    scripts/run bench --only audit            # 1M rows
+    scripts/run bench --only audit --full     # and 10M rows
+    python benchmarks/audit.py --rows 1000000 --rows 10000000   # any sizes
 
 For each size it writes a generated Taobao export (valid histories from the machine's
 transition cover, about 1 % of orders with an injected illegal step) to a temporary
-folder, then measures, best of ``--repeat`` runs:
+folder, then times each pair alternately (bench.py's ``side_by_side``: medians of
+``repeats`` whole runs after a warm-up run each):
 
 - the stream engine vs a bare ``csv.reader`` loop doing one set lookup per row
-  (target: at least 0.5x its throughput);
+  (target: at least 0.6x its throughput);
 - the DuckDB engine vs a bare DuckDB ``LAG`` + anti-join query over the same file
   (target: within 1.5x of its time);
-- peak memory, each in a fresh subprocess (peak RSS, ``VmHWM``): the stream engine's
-  (target: flat across sizes), one that only imports orderfsm (for reference), and the
-  DuckDB engine's vs the bare DuckDB query's (target: at most 1.2x). Linux only
-  (``/proc/self/status``).
 
-Figures go to stdout as a table; docs/performance.md ("History audit") records them.
+and peak memory, each in a fresh interpreter (``VmHWM``, Linux only): the stream engine's
+against the bare loop's (target: flat, a few MiB over an import of orderfsm) and the
+DuckDB engine's against the bare query's (target: at most 1.2x).
+
+docs/performance.md ("History audit") records the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import duckdb
 
 import orderfsm
 from orderfsm.check.audit import audit_files
 from orderfsm.check.paths import transition_cover
 
 MACHINE = "taobao_order"
+
+Show = Callable[..., None]  # bench.show: (path, ours, reference, theirs, target) rows
+
+RUNS = {
+    "stream": "stream engine",
+    "bare_csv": "bare csv.reader + set lookup",
+    "duckdb": "DuckDB engine",
+    "bare_duckdb": "bare DuckDB LAG + anti-join",
+}
+"""What :func:`peak_rss_kib` runs, by name: each engine and each bare baseline."""
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> int:
@@ -62,15 +70,6 @@ def generate(path: Path, rows: int, seed: int = 7) -> int:
     return orders
 
 
-def best(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def bare_csv(path: Path) -> int:
     allowed = {str(s.code) for s in orderfsm.load(MACHINE).states}
     n = 0
@@ -82,6 +81,8 @@ def bare_csv(path: Path) -> int:
 
 
 def bare_duckdb(path: Path) -> int:
+    import duckdb  # noqa: PLC0415 - not in the bare csv loop's peak memory
+
     machine = orderfsm.load(MACHINE)
     pairs = ", ".join(f"('{t.src_code}', '{t.dst_code}')" for t in _edges(machine))
     con = duckdb.connect()
@@ -109,15 +110,16 @@ def _edges(machine: orderfsm.CompiledMachine) -> list[_Edge]:
 
 def peak_rss_kib(path: Path | None, run: str = "stream") -> int:
     """Peak RSS (KiB, ``VmHWM``) of a fresh interpreter running ``run`` on ``path`` (an
-    engine, ``stream`` or ``duckdb``, or ``bare_duckdb``, the bare query), or only importing.
+    engine, ``stream`` or ``duckdb``, or a bare baseline, ``bare_csv`` or ``bare_duckdb``: the
+    names of :data:`RUNS`), or only importing orderfsm's audit.
 
     ``VmHWM`` starts afresh with the new program; ``getrusage``'s ``ru_maxrss`` would
     carry over this (large) parent's peak through fork and exec on Linux.
     """
     if path is None:
         work = ""
-    elif run == "bare_duckdb":
-        work = f"import audit\naudit.bare_duckdb(Path({str(path)!r}))\n"
+    elif run.startswith("bare_"):
+        work = f"import audit\naudit.{run}(Path({str(path)!r}))\n"
     else:
         work = f"audit_files([{str(path)!r}], {MACHINE!r}, engine={run!r})\n"
     code = (
@@ -133,52 +135,72 @@ def peak_rss_kib(path: Path | None, run: str = "stream") -> int:
     return int(done.stdout.split()[-1])  # the last word: after any progress bar
 
 
-def measure(rows: int, repeat: int, folder: Path) -> dict[str, float]:
-    path = folder / f"history-{rows}.csv"
-    orders = generate(path, rows)
-    size = path.stat().st_size
-    stream = best(repeat, lambda: audit_files([path], MACHINE, engine="stream"))
-    baseline = best(repeat, lambda: bare_csv(path))
-    duck = best(repeat, lambda: audit_files([path], MACHINE, engine="duckdb"))
-    lag = best(repeat, lambda: bare_duckdb(path))
-    result = audit_files([path], MACHINE, engine="stream")
-    figures = {
-        "rows": rows,
-        "orders": orders,
-        "megabytes": round(size / 1e6, 1),
-        "illegal_found": result.counts["illegal"],
-        "stream_s": round(stream, 2),
-        "bare_csv_s": round(baseline, 2),
-        "stream_vs_bare_throughput": round(baseline / stream, 2),
-        "duckdb_s": round(duck, 2),
-        "bare_lag_s": round(lag, 2),
-        "duckdb_vs_bare_time": round(duck / lag, 2),
-        "stream_peak_rss_mib": round(peak_rss_kib(path) / 1024, 1),
-        "import_only_rss_mib": round(peak_rss_kib(None) / 1024, 1),
-    }
-    duck_rss, bare_rss = peak_rss_kib(path, "duckdb"), peak_rss_kib(path, "bare_duckdb")
-    figures["duckdb_peak_rss_mib"] = round(duck_rss / 1024, 1)
-    figures["bare_lag_peak_rss_mib"] = round(bare_rss / 1024, 1)
-    figures["duckdb_vs_bare_memory"] = round(duck_rss / bare_rss, 2)
-    path.unlink()
-    return figures
+MEBI = 1024
+
+
+def bench_audit(show: Show, sizes: Sequence[int], repeats: int) -> None:
+    """Print the audit rows for exports of each size in ``sizes``: times side by side
+    (``show``, bench.py's), then peak memories of fresh processes."""
+    with tempfile.TemporaryDirectory(prefix="orderfsm-bench-audit-") as folder:
+        for rows in sizes:
+            path = Path(folder) / f"history-{rows}.csv"
+            orders = generate(path, rows)
+            print(
+                f"audit, {rows:,} rows ({orders:,} orders, {path.stat().st_size / 1e6:.0f} MB CSV; "
+                f"medians of {repeats} runs, alternately)"
+            )
+            _times(show, path, repeats)
+            _peaks(path)
+            path.unlink()
+
+
+def _times(show: Show, path: Path, repeats: int) -> None:
+    show(
+        [
+            (
+                "stream engine",
+                lambda: audit_files([path], MACHINE, engine="stream"),
+                RUNS["bare_csv"],
+                lambda: bare_csv(path),
+                "target >= 0.6x throughput (within 1.67x)",
+            ),
+            (
+                "DuckDB engine",
+                lambda: audit_files([path], MACHINE, engine="duckdb"),
+                RUNS["bare_duckdb"],
+                lambda: bare_duckdb(path),
+                "target within 1.5x",
+            ),
+        ],
+        number=1,
+        repeats=repeats,
+    )
+
+
+def _peaks(path: Path) -> None:
+    peaks = {run: peak_rss_kib(path, run) / MEBI for run in RUNS}
+    peaks["import"] = peak_rss_kib(None) / MEBI
+    for ours, theirs, target in (
+        ("stream", "bare_csv", "target: flat (import only: {import:.0f} MiB)"),
+        ("duckdb", "bare_duckdb", "target within 1.2x"),
+    ):
+        ratio = peaks[ours] / peaks[theirs]
+        print(
+            f"  {'peak RSS, ' + RUNS[ours]:<44} {peaks[ours]:>6.0f} MiB  vs "
+            f"{RUNS[theirs]:<36} {peaks[theirs]:>6.0f} MiB  {ratio:>8.2f}x  "
+            + target.format(**peaks)
+        )
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench  # noqa: PLC0415 - its show() and side_by_side(), without a cycle at import
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, action="append", help="rows per export (repeatable)")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead")
+    parser.add_argument("--repeat", type=int, default=3, help="medians of N runs (default 3)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        for rows in args.rows or [1_000_000]:
-            figures = measure(rows, args.repeat, Path(folder))
-            if args.json:
-                print(json.dumps(figures))
-            else:
-                print(f"--- {rows:,} rows")
-                for key, value in figures.items():
-                    print(f"  {key:<28} {value}")
+    bench_audit(bench.show, args.rows or [1_000_000], args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """orderfsm benchmarks: side-by-side timings with ratios against baselines built in this run.
 
 Run with ``scripts/run bench`` (or ``.venv/bin/python benchmarks/bench.py``; ``--quick``
-for a shorter, noisier run; ``--only NAME`` for one section). Every figure is the median
+for a shorter, noisier run; ``--only NAME`` for one section; ``--full`` for the audit rows
+at 10M rows too, not only 1M). Every figure is the median
 of several repeats of a timed loop in this process (or, for whole commands, the median
 wall time of several subprocesses), and every ratio compares two figures measured here,
 on the same tables, so the ratios hold on other machines even where the figures do not.
@@ -583,6 +584,16 @@ def _seconds(result: str) -> float | None:
         return None
 
 
+# ---------------------------------------------------------------------- history audit
+
+
+def bench_audit(*, full: bool) -> None:
+    """The audit rows (benchmarks/audit.py): 1M rows, and 10M with ``full``."""
+    import audit  # noqa: PLC0415 - generates exports of millions of rows: only when asked
+
+    audit.bench_audit(show, [1_000_000, 10_000_000] if full else [1_000_000], repeats=3)
+
+
 def main() -> None:
     global REPEATS, BUDGET
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -590,8 +601,11 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["service", "queries", "history", "ingest", "commands", "tables", "store"],
+        choices=["service", "queries", "history", "ingest", "commands", "tables", "store", "audit"],
         help="run only this section (repeatable)",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="the audit rows at 10M rows too (minutes)"
     )
     parser.add_argument("--timeout", type=float, default=120, help="per large-table case")
     args = parser.parse_args()
@@ -611,6 +625,7 @@ def main() -> None:
         "store": lambda: store_roundtrip.bench_store(
             show, number=50 if args.quick else 300, repeats=REPEATS
         ),
+        "audit": lambda: bench_audit(full=args.full),
     }
     for name, run in sections.items():
         if not args.only or name in args.only:

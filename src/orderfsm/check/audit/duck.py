@@ -44,14 +44,30 @@ except ImportError:  # pragma: no cover - the audit extra is not installed
     duckdb = None  # type: ignore[assignment]
 
 
-def connect() -> Any:
-    """A fresh in-memory DuckDB connection, or a clear error when DuckDB is not installed."""
+MEMORY_LIMIT = "1GB"
+"""DuckDB's memory for the audit query: past it, its window sorts spill to disk (DuckDB's
+own default is 80 % of the machine's memory, which a large export fills on a machine
+others share). At 1M rows the query stays under it; at 10M it spills, in a third of
+the memory and 1.7x-2x the CPU time of the query held in memory; 100M rows ran in
+1.3 GB (docs/performance.md, "History audit")."""
+
+
+def connect(spill: Path | None = None) -> Any:
+    """A fresh in-memory DuckDB connection, or a clear error when DuckDB is not installed.
+
+    With ``spill`` (a private folder the caller removes after closing the connection), the
+    query runs in :data:`MEMORY_LIMIT` and spills there; without, DuckDB's defaults hold
+    (small reads). ``preserve_insertion_order`` stays on: positions (line numbers) are
+    rows' numbers in file order (:func:`load`), which a scan out of order would break."""
     if duckdb is None:
         raise AuditInputError(
             "the DuckDB engine and Parquet input need duckdb: pip install 'orderfsm[audit]'"
         )
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")  # printed on stdout: into a --json report
+    if spill is not None:
+        con.execute(f"SET temp_directory = {_literal(spill)}")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     return con
 
 
@@ -329,15 +345,21 @@ def _raw_seq(con: Any, pos: int) -> str:
 def audit_duckdb(
     parts: Parts, files: Sequence[Path], columns: Columns, result: AuditResult
 ) -> AuditResult:
-    """Run the audit in DuckDB; findings and counts as the stream engine reports them."""
-    con = connect()
+    """Run the audit in DuckDB; findings and counts as the stream engine reports them.
+
+    One private folder holds the JSON Lines files converted to CSV and what the query
+    spills; the connection is closed before it is removed."""
     with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
-        located: list[tuple[str, int]] = []
-        c = load(con, files, columns, result, Path(folder), located=located)
-        _run(con, parts, c, result, lambda pos: locate(located, pos))
-        if result.time is not None:  # a query of its own: the findings query is untouched
-            _run_time(con, parts, result, lambda pos, _: locate(located, pos))
-        return result
+        con = connect(Path(folder) / "spill")
+        try:
+            located: list[tuple[str, int]] = []
+            c = load(con, files, columns, result, Path(folder), located=located)
+            _run(con, parts, c, result, lambda pos: locate(located, pos))
+            if result.time is not None:  # a query of its own: the findings query is untouched
+                _run_time(con, parts, result, lambda pos, _: locate(located, pos))
+            return result
+        finally:
+            con.close()
 
 
 def _run_time(con: Any, parts: Parts, result: AuditResult, where: Locate) -> None:
