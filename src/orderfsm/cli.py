@@ -222,6 +222,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         listener=None if args.json else show,
         spark_master=args.spark_master,
         as_of=args.as_of,
+        duckdb_memory=args.duckdb_memory,
     )
     if args.diagram:
         write_overlay(result, Path(args.diagram), args.diagram_label)
@@ -276,6 +277,12 @@ def _add_audit(sub: Subcommands) -> None:
         help="stream (default for CSV/JSON Lines; rows must be ordered, see --order), "
         "duckdb (default for Parquet; sorts itself) or spark (a Spark session; see "
         "--spark-master)",
+    )
+    audit.add_argument(
+        "--duckdb-memory",
+        metavar="SIZE",
+        help="with --engine duckdb: the memory its query may hold before it spills to a "
+        "private temporary folder (default 1GB; e.g. 4GB: faster on large exports)",
     )
     audit.add_argument(
         "--spark-master",

@@ -52,11 +52,12 @@ the memory and 1.7x-2x the CPU time of the query held in memory; 100M rows ran i
 1.3 GB (docs/performance.md, "History audit")."""
 
 
-def connect(spill: Path | None = None) -> Any:
+def connect(spill: Path | None = None, memory: str = MEMORY_LIMIT) -> Any:
     """A fresh in-memory DuckDB connection, or a clear error when DuckDB is not installed.
 
     With ``spill`` (a private folder the caller removes after closing the connection), the
-    query runs in :data:`MEMORY_LIMIT` and spills there; without, DuckDB's defaults hold
+    query runs in ``memory`` (a size DuckDB reads, checked by
+    :func:`~orderfsm.check.audit.run.memory_size`) and spills there; without, DuckDB's defaults hold
     (small reads). ``preserve_insertion_order`` stays on: positions (line numbers) are
     rows' numbers in file order (:func:`load`), which a scan out of order would break."""
     if duckdb is None:
@@ -67,7 +68,7 @@ def connect(spill: Path | None = None) -> Any:
     con.execute("SET enable_progress_bar = false")  # printed on stdout: into a --json report
     if spill is not None:
         con.execute(f"SET temp_directory = {_literal(spill)}")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{memory}'")
     return con
 
 
@@ -343,14 +344,18 @@ def _raw_seq(con: Any, pos: int) -> str:
 
 
 def audit_duckdb(
-    parts: Parts, files: Sequence[Path], columns: Columns, result: AuditResult
+    parts: Parts,
+    files: Sequence[Path],
+    columns: Columns,
+    result: AuditResult,
+    memory: str = MEMORY_LIMIT,
 ) -> AuditResult:
     """Run the audit in DuckDB; findings and counts as the stream engine reports them.
 
     One private folder holds the JSON Lines files converted to CSV and what the query
-    spills; the connection is closed before it is removed."""
+    spills past ``memory``; the connection is closed before it is removed."""
     with tempfile.TemporaryDirectory(prefix="orderfsm-audit-") as folder:
-        con = connect(Path(folder) / "spill")
+        con = connect(Path(folder) / "spill", memory)
         try:
             located: list[tuple[str, int]] = []
             c = load(con, files, columns, result, Path(folder), located=located)

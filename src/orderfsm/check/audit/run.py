@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,7 @@ from orderfsm.check.audit.reader import (
 )
 from orderfsm.check.audit.result import AuditFinding, AuditResult
 from orderfsm.check.audit.stream import Ordering, StreamAudit
+from orderfsm.errors import shown
 from orderfsm.model.compile import CompiledMachine, load
 
 Engine = Literal["stream", "duckdb", "spark"]
@@ -79,6 +81,7 @@ def audit_files(
     listener: Callable[[AuditFinding], None] | None = None,
     spark_master: str | None = None,
     as_of: int | None = None,
+    duckdb_memory: str | None = None,
 ) -> AuditResult:
     """Audit the exports ``paths`` (read as one history, in the order given).
 
@@ -89,13 +92,16 @@ def audit_files(
     active session, else ``local[*]``); it reads the paths as given (any path Spark
     reads). When a file has a time column (:func:`timed`), the result's ``time`` holds
     dwell statistics and overdue stays, those still waiting judged at ``as_of`` (seconds
-    since the epoch; default: the latest time read). Raises
+    since the epoch; default: the latest time read). ``duckdb_memory`` is the memory the
+    ``duckdb`` engine's query may hold before it spills to disk (``"4GB"``; default
+    ``duck.MEMORY_LIMIT``, 1 GB: more memory, less time on large exports). Raises
     :class:`~orderfsm.check.audit.reader.AuditInputError` when the files cannot be
     audited, and the library's own errors for an unknown machine.
     """
     files = [Path(p) for p in paths]
     if not files:
         raise AuditInputError("no file to audit")
+    memory = None if duckdb_memory is None else memory_size(duckdb_memory)
     cols = columns or Columns()
     compiled = resolve_machine(machine, files, cols)
     parts = Parts.of(compiled)
@@ -107,7 +113,9 @@ def audit_files(
     if chosen == "duckdb":
         from orderfsm.check.audit.duck import audit_duckdb  # noqa: PLC0415
 
-        return audit_duckdb(parts, files, cols, result)
+        if memory is None:
+            return audit_duckdb(parts, files, cols, result)
+        return audit_duckdb(parts, files, cols, result, memory)
     if chosen == "spark":
         from orderfsm.check.audit.spark import audit_spark  # noqa: PLC0415
 
@@ -119,6 +127,19 @@ def audit_files(
         else:
             audit.feed(str(f), records(f, cols, _problem(audit, str(f)), result.note))
     return audit.finish()
+
+
+_SIZE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,3})? ?([KMGT]i?B)", re.IGNORECASE)
+
+
+def memory_size(text: object) -> str:
+    """``text`` if it is a memory size DuckDB reads (``512MB``, ``4GB``, ``1.5GiB``), else
+    :class:`AuditInputError` naming it (it goes into the query's settings)."""
+    if not isinstance(text, str) or not _SIZE.fullmatch(text):
+        raise AuditInputError(
+            f"duckdb memory: expected a size such as '4GB' or '512MB', got {shown(text)}"
+        )
+    return text
 
 
 def timed(paths: Sequence[Path], columns: Columns) -> bool:
