@@ -11,6 +11,7 @@ import json
 import pickle
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,3 +126,26 @@ def test_main_order_decisions_taken_once_are_the_pure_cores(
             got = type(refusal)
             assert order.status == held
         assert got == expected
+
+
+def test_an_edited_table_of_the_same_name_keeps_decisions_of_its_own() -> None:
+    """Decisions are kept with the machine that took them, not by its name: a table
+    edited under the shipped name that drops the edge 12 -> 0 refuses it, even after the
+    shipped machine took it."""
+    import tomllib  # noqa: PLC0415
+    from importlib import resources  # noqa: PLC0415
+
+    text = (resources.files("orderfsm") / "data/tables/taobao_order.toml").read_text("utf-8")
+    table = tomllib.loads(text)
+    shipped = orderfsm.load("taobao_order")
+    (event,) = {
+        t.event for t in shipped.transitions_from(12) if t.dst == "TAOBAO_ORDER_WAIT_BUYER_PAY"
+    }
+    table["transitions"] = [
+        t for t in table["transitions"] if not (t["src"] == 12 and t["event"] == event)
+    ]
+    edited = orderfsm.load(table)
+    assert edited.name == shipped.name
+    assert orderfsm.TaobaoOrder(12).trigger(event).target.code == 0  # decided and kept
+    with pytest.raises(orderfsm.TransitionRejected):
+        orderfsm.TaobaoOrder(12, machine=edited).trigger(event)

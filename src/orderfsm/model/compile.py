@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from orderfsm.errors import (
     IllegalTransition,
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 StatusLike = int | str | State
 
 SHIPPED_TABLES = ("taobao_order", "taobao_refund", "icbu_trade", "ka_pool_order")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -371,19 +373,32 @@ class CompiledMachine:
             return (None,)
         return (None, *self.parent.states)
 
+    def derived(self, key: str, build: Callable[[], _T]) -> _T:
+        """A value derived from this machine alone, built by ``build`` on first use and
+        kept with the machine (machines are immutable, so it never goes stale; two threads
+        racing may each build it once, and the first kept wins). ``key`` names it: one
+        name, one kind of value."""
+        memo = self._reference.memo
+        try:
+            value: _T = memo[key]
+        except KeyError:
+            value = memo.setdefault(key, build())
+        return value
+
     def _guard_reads(self) -> frozenset[str]:
         """Everything any guard of this table reads (``status``, ``parent``, ...)."""
-        memo = self._reference.memo
-        if "guard_reads" not in memo:
+
+        def build() -> frozenset[str]:
             guards = {g for e in self.table.events for g in e.guards}
             guards.update(g for t in self.edges for g in t.guards)
-            memo["guard_reads"] = frozenset(r for g in guards for r in REGISTRY[g].reads)
-        return memo["guard_reads"]
+            return frozenset(r for g in guards for r in REGISTRY[g].reads)
+
+        return self.derived("guard_reads", build)
 
     def _variables_read(self) -> frozenset[str]:
         """The variables some guard of this table reads, in some context it is tried in."""
-        memo = self._reference.memo
-        if "variables_read" not in memo:
+
+        def build() -> frozenset[str]:
             read: set[str] = set()
             for t in self.edges:
                 for g in (*self._events[t.event].guards, *t.guards):
@@ -394,8 +409,9 @@ class CompiledMachine:
                     for base in self.guard_contexts(t.event, t.src, target, guard.reads):
                         for _, _, names in self._explore(with_variables(guard.check, base), {}):
                             read.update(names)
-            memo["variables_read"] = frozenset(read)
-        return memo["variables_read"]
+            return frozenset(read)
+
+        return self.derived("variables_read", build)
 
     @property
     def history_states(self) -> frozenset[str]:
@@ -865,7 +881,7 @@ class _Reference:
         self._edges = edges
         self._engine: Machine | None = None
         self._lock = threading.Lock()
-        self.memo: dict[str, frozenset[str]] = {}  # facts derived from the table, once
+        self.memo: dict[str, Any] = {}  # values derived from the machine (``derived``)
 
     def engine(self) -> Machine:
         with self._lock:

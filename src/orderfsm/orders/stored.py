@@ -318,26 +318,21 @@ class PairCodes:
     """The quick check of a history of any table steps."""
 
 
-_PAIRS: dict[tuple[int, int], tuple[CompiledMachine, CompiledMachine, PairCodes]] = {}
-
-
 def pair_codes(main: CompiledMachine, refund: CompiledMachine) -> PairCodes:
-    """The :class:`PairCodes` of two machines, found by identity: an entry holds its
-    machines, so their ids stay theirs while it is kept (at most 64 pairs; a race only
-    builds one twice). Machines hash by name in Python; restoring an order asks this once."""
-    key = (id(main), id(refund))
-    hit = _PAIRS.get(key)
-    if hit is not None and hit[0] is main and hit[1] is refund:
-        return hit[2]
+    """The :class:`PairCodes` of two machines, built once per pair and kept with ``main``
+    (by the refund machine's identity: machines compare by name, and an edited table keeps
+    its name; each entry holds its machine, so its id stays its own)."""
+    pairs: dict[int, tuple[CompiledMachine, PairCodes]] = main.derived("pair_codes", dict)
+    hit = pairs.get(id(refund))
+    if hit is not None and hit[0] is refund:
+        return hit[1]
     codes = PairCodes(
         by_code(main),
         by_code(refund),
         quick_check(main, refund, plain=True),
         quick_check(main, refund, plain=False),
     )
-    if len(_PAIRS) >= 64:
-        _PAIRS.clear()
-    _PAIRS[key] = (main, refund, codes)
+    pairs[id(refund)] = (refund, codes)
     return codes
 
 

@@ -523,21 +523,9 @@ def _shipped() -> tuple[CompiledMachine, CompiledMachine]:
     return _SHIPPED
 
 
-_MEMOS: dict[int, tuple[CompiledMachine, dict[tuple[str, str], Step]]] = {}
-
-
 def _decisions(machine: CompiledMachine) -> dict[tuple[str, str], Step]:
     """The main-order steps ``machine`` took, by (status name, event): for the order
     itself (no parent, no variables, no remembered status) the pure core's answer depends
-    on nothing else, and machines are immutable, so each is decided once. Found by
-    identity: an entry holds its machine, so its id stays its own while it is kept (at
-    most 64 machines; a race only decides one twice). Refusals are not kept: they raise
-    anew each time."""
-    hit = _MEMOS.get(id(machine))
-    if hit is not None and hit[0] is machine:
-        return hit[1]
-    if len(_MEMOS) >= 64:
-        _MEMOS.clear()
-    memo: dict[tuple[str, str], Step] = {}
-    _MEMOS[id(machine)] = (machine, memo)
-    return memo
+    on nothing else, and machines are immutable, so each is decided once and kept with the
+    machine. Refusals are not kept: they raise anew each time."""
+    return machine.derived("taobao_main_steps", dict)
