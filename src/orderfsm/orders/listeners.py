@@ -45,7 +45,8 @@ Listener = Callable[["Notice"], object]
 class Notice:
     """One committed change: ``order`` (the order object, as it is after the call that
     made the change), ``change`` (the history item recorded: a
-    :class:`~orderfsm.Change`, or ``((order, sub_order), step)`` for a KA trade) and
+    :class:`~orderfsm.Change`, or for a KA trade a :class:`~orderfsm.KaChange`, the pair
+    ``((order, sub_order), step)`` with its time) and
     ``outcome`` (what that call returned: a ``Step``, a KA trade's tuple of steps, or
     the ``ApplyResult``)."""
 
